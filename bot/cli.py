@@ -1,0 +1,386 @@
+"""The `returnee` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("returnee")
+
+
+def fail(message: str, status: int = 2) -> NoReturn:
+    click.echo(f"returnee: {message}", err=True)
+    sys.exit(status)
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        fail(f"{path}: not UTF-8 text (save the file as CSV UTF-8)", status=1)
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on an up-to-date schema, or one clear line and exit 2."""
+    from models.db import make_engine, make_sessions, schema_state
+
+    engine = make_engine(settings.database_url)
+    try:
+        state = await schema_state(engine)
+        if not state.up_to_date:
+            fail(
+                f"DATABASE_URL: schema at {state.current or 'nothing'}; run `returnee db upgrade` first"
+            )
+        yield make_sessions(engine)
+    finally:
+        await engine.dispose()
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    try:
+        asyncio.run(main())
+    except SettingsError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """returnee: arrivals report to their neighbourhood; grid workers look after them."""
+
+
+@main.command()
+@click.option("--upgrade", is_flag=True, help="Bring the database schema up to date first.")
+def run(upgrade: bool) -> None:
+    """Run the bot (long polling, or a webhook when WEBHOOK_URL is set)."""
+    settings = settings_or_exit()
+    try:
+        settings.token()
+    except SettingsError as exc:
+        fail(str(exc))
+    from bot.logs import configure
+    from bot.runtime import serve
+
+    configure(settings.log_level)
+    run_async(lambda: serve(settings, upgrade_schema=upgrade))
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from models.db import make_engine, schema_state, upgrade
+
+        engine = make_engine(settings.database_url)
+        try:
+            await upgrade(engine, revision)
+            state = await schema_state(engine)
+        finally:
+            await engine.dispose()
+        click.echo(f"database schema at {state.current} (latest {state.head})")
+
+    run_async(go)
+
+
+@db.command("current")
+def db_current() -> None:
+    """Say which schema revision the database has."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from models.db import make_engine, schema_state
+
+        engine = make_engine(settings.database_url)
+        try:
+            state = await schema_state(engine)
+        finally:
+            await engine.dispose()
+        verdict = "up to date" if state.up_to_date else "out of date: run `returnee db upgrade`"
+        click.echo(
+            f"database schema at {state.current or 'nothing'} (latest {state.head}): {verdict}"
+        )
+
+    run_async(go)
+
+
+@main.group()
+def admin() -> None:
+    """Administration: areas, risk lists, staff, data."""
+
+
+@admin.group()
+def areas() -> None:
+    """Our jurisdiction: city → district → street/town → community → grid."""
+
+
+@areas.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def areas_import(file: Path) -> None:
+    """Import or update areas from a CSV file (code,name,level,parent_code)."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from models.areas import ImportProblem, import_areas
+
+        async with database(settings) as sessions:
+            try:
+                async with sessions.begin() as session:
+                    result = await import_areas(session, read_text(file))
+            except ImportProblem as problem:
+                fail(f"{file}: {problem}; nothing was imported", status=1)
+        click.echo(
+            f"areas: {result.added} added, {result.renamed} renamed, {result.unchanged} unchanged"
+        )
+
+    run_async(go)
+
+
+@admin.command("invite")
+@click.option("--area", "code", required=True, help="The area's code (see the areas file).")
+@click.option(
+    "--role", required=True, type=click.Choice(["grid", "community", "street", "district"])
+)
+def invite(code: str, role: str) -> None:
+    """Print a one-time code (valid 72 hours) a worker sends as /join CODE."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from datetime import timedelta
+
+        from handlers.clock import SystemClock
+        from models.areas import area_by_code
+        from models.staff import ROLES, Invite, new_invite_code
+
+        now = SystemClock().now()
+        async with database(settings) as sessions, sessions.begin() as session:
+            area = await area_by_code(session, code)
+            if area is None:
+                fail(f"--area: no area with code {code}", status=1)
+            if area.level != ROLES[role]:
+                fail(
+                    f"--role: a {role} worker is invited for a {ROLES[role]}, and {code} is a {area.level}",
+                    status=1,
+                )
+            invitation = Invite(
+                code=new_invite_code(),
+                area_id=area.id,
+                role=role,
+                created_at=now,
+                expires_at=now + timedelta(hours=72),
+            )
+            session.add(invitation)
+        click.echo(f"/join {invitation.code}")
+        click.echo(f"for a {role} worker of {area.name} ({code}); valid for 72 hours, once")
+
+    run_async(go)
+
+
+@admin.group()
+def staff() -> None:
+    """Grid workers and the levels above them."""
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """Everyone who joined, with their area and whether they are active."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from sqlalchemy import select
+
+        from models.areas import Area
+        from models.staff import Staff
+
+        async with database(settings) as sessions, sessions() as session:
+            rows = (await session.execute(select(Staff, Area).join(Area).order_by(Staff.id))).all()
+        click.echo(f"{len(rows)} staff")
+        for member, area in rows:
+            state = "revoked" if member.revoked_at else "active"
+            click.echo(
+                f"  #{member.id} user {member.user_id}  {member.role:<9} {area.code} {area.name}  {state}"
+            )
+
+    run_async(go)
+
+
+@staff.command("revoke")
+@click.argument("staff_id", type=int)
+def staff_revoke(staff_id: int) -> None:
+    """Take a worker's access away (their records stay with the area)."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from handlers.clock import SystemClock
+        from models.staff import Staff
+
+        async with database(settings) as sessions, sessions.begin() as session:
+            member = await session.get(Staff, staff_id)
+            if member is None:
+                fail(f"no staff #{staff_id}", status=1)
+            member.revoked_at = member.revoked_at or SystemClock().now()
+        click.echo(f"staff #{staff_id} revoked")
+
+    run_async(go)
+
+
+@admin.group()
+def risk() -> None:
+    """Risk areas elsewhere (high / medium / low), with their history."""
+
+
+@risk.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def risk_import(file: Path) -> None:
+    """Add listings from CSV (place,level,valid_from[,valid_to]); re-screen raised places."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from handlers.clock import SystemClock
+        from handlers.rescreen import rescreen
+        from models.risk import RiskImportProblem, import_risk_areas
+        from rules.policy import load_policy
+
+        now = SystemClock().now()
+        async with database(settings) as sessions:
+            try:
+                async with sessions.begin() as session:
+                    result = await import_risk_areas(
+                        session, read_text(file), source=file.name, now=now
+                    )
+                    screened = [
+                        await rescreen(
+                            session,
+                            place=listing.place,
+                            since=listing.valid_from,
+                            now=now,
+                            zone=settings.zone,
+                            policy=load_policy(settings.policy),
+                        )
+                        for listing in result.raised
+                        if listing.level in ("high", "medium")
+                    ]
+            except RiskImportProblem as problem:
+                fail(f"{file}: {problem}; nothing was imported", status=1)
+        click.echo(f"risk areas: {result.added} listings added")
+        for place in result.unresolved:
+            click.echo(f"  not in the gazetteer, matched by name only: {place}")
+        people = sum(s.people for s in screened)
+        if screened:
+            click.echo(f"re-screened: {people} people in {sum(s.grids for s in screened)} grids")
+
+    run_async(go)
+
+
+@risk.command("list")
+@click.option("--on", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Default: today.")
+def risk_list(day: Any) -> None:
+    """The listings in force on a day."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from handlers.clock import SystemClock
+        from models.risk import listings_on
+
+        on = day.date() if day else SystemClock().now().astimezone(settings.zone).date()
+        async with database(settings) as sessions, sessions() as session:
+            listings = await listings_on(session, on)
+        click.echo(f"{len(listings)} risk areas in force on {on.isoformat()}")
+        for item in sorted(listings, key=lambda x: ("high", "medium", "low").index(x.level)):
+            until = item.valid_to.isoformat() if item.valid_to else "…"
+            click.echo(f"  {item.level:<6} {item.place}  ({item.valid_from.isoformat()} – {until})")
+
+    run_async(go)
+
+
+@admin.command("rescreen")
+@click.option("--place", required=True, help="e.g. 上海市, or 中国/湖北省/武汉市")
+@click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+def rescreen_command(place: str, since: Any) -> None:
+    """Find everyone who came from or passed through PLACE since a date, and re-classify."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from handlers.clock import SystemClock
+        from handlers.rescreen import rescreen
+        from rules.policy import load_policy
+
+        async with database(settings) as sessions, sessions.begin() as session:
+            result = await rescreen(
+                session,
+                place=place,
+                since=since.date(),
+                now=SystemClock().now(),
+                zone=settings.zone,
+                policy=load_policy(settings.policy),
+            )
+        click.echo(f"re-screened: {result.people} people in {result.grids} grids")
+
+    run_async(go)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, show_default=True, type=int)
+@click.option(
+    "--limits/--no-limits", default=True, show_default=True, help="Telegram's flood limits."
+)
+def emulator(host: str, port: int, limits: bool) -> None:
+    """Run the local Bot API emulator (for the demo and tests)."""
+    from bot.emulator import serve as serve_emulator
+    from bot.logs import configure
+
+    configure("INFO")
+    click.echo(f"Bot API emulator on http://{host}:{port} (control API under /control)")
+    run_async(lambda: serve_emulator(host, port, limits=limits))
+
+
+@main.command()
+@click.option("--user", "user_id", default=1, show_default=True, type=int)
+@click.option("--emulator", "base_url", default="http://127.0.0.1:8080", show_default=True)
+@click.option("--language", default="zh-hans", show_default=True, help="Telegram's language_code.")
+def chat(user_id: int, base_url: str, language: str) -> None:
+    """Talk to the bot in the emulator from this terminal, as a simulated user."""
+    from bot.terminal_chat import chat as run_chat
+
+    run_async(lambda: run_chat(base_url, user_id, language))
+
+
+@main.command()
+@click.option("--port", default=8080, show_default=True, type=int, help="The emulator's port.")
+@click.option("--database", default="sqlite+aiosqlite:///demo.db", show_default=True)
+def demo(port: int, database: str) -> None:
+    """The emulator, the bot against it and demo data, in one go (no token needed)."""
+    from bot.demo import run_demo
+
+    run_demo(port=port, database_url=database)
+
+
+if __name__ == "__main__":
+    main()

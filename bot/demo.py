@@ -1,0 +1,127 @@
+"""`returnee demo`: the emulator, the bot against it and demo data, in one process.
+
+No token, no network: everything runs on this machine. Ctrl-C stops it all cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+import click
+
+from bot.logs import configure
+from bot.settings import load_settings
+
+DEMO_TOKEN = "1000000001:returnee-demo-token-not-a-secret"
+log = logging.getLogger(__name__)
+
+
+DEMO_DATA = Path(__file__).with_name("demo_data")
+
+
+DEMO_WORKER = 900  # the simulated grid worker's Telegram user id
+DEMO_GRID = "620201001001001"
+DEMO_INVITE = "DEMOWORKER"
+
+
+async def worker_joins(base: str) -> None:
+    """Once the bot is up, the demo's grid worker sends their code (if they have not yet)."""
+    from bot.emulator import EmulatorClient
+
+    async with EmulatorClient(base) as emulator:
+        for _ in range(300):
+            if await emulator.log(method="deleteWebhook"):
+                break
+            await asyncio.sleep(0.2)
+        await emulator.send(DEMO_WORKER, f"/join {DEMO_INVITE}", language_code="zh-hans")
+
+
+async def load_demo_data(database_url: str) -> None:
+    """The schema, a small city's areas, a risk list and one grid worker (idempotent)."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete, func, select
+
+    from handlers.clock import SystemClock
+    from models.areas import area_by_code, import_areas
+    from models.db import make_engine, make_sessions, upgrade
+    from models.risk import RiskArea, import_risk_areas
+    from models.staff import Invite, Staff
+
+    now = SystemClock().now()
+    engine = make_engine(database_url)
+    try:
+        await upgrade(engine)
+        async with make_sessions(engine).begin() as session:
+            await import_areas(session, (DEMO_DATA / "areas.csv").read_text(encoding="utf-8"))
+            if not await session.scalar(select(func.count()).select_from(RiskArea)):
+                risk = (DEMO_DATA / "risk_areas.csv").read_text(encoding="utf-8")
+                await import_risk_areas(session, risk, source="demo", now=now)
+            grid = await area_by_code(session, DEMO_GRID)
+            joined = await session.scalar(select(Staff).where(Staff.user_id == DEMO_WORKER))
+            if grid is not None and joined is None:
+                # The worker joins the way a real one does, by sending the code (see _demo).
+                await session.execute(delete(Invite).where(Invite.code == DEMO_INVITE))
+                session.add(
+                    Invite(
+                        code=DEMO_INVITE,
+                        area_id=grid.id,
+                        role="grid",
+                        created_at=now,
+                        expires_at=now + timedelta(hours=72),
+                    )
+                )
+    finally:
+        await engine.dispose()
+
+
+def run_demo(*, port: int, database_url: str) -> None:
+    configure("WARNING")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_demo(port, database_url))
+    click.echo("demo stopped.")
+
+
+async def _demo(port: int, database_url: str) -> None:
+    from bot.emulator import serve as serve_emulator
+    from bot.runtime import serve as serve_bot
+
+    base = f"http://127.0.0.1:{port}"
+    emulator = asyncio.create_task(serve_emulator("127.0.0.1", port, limits=True))
+    await asyncio.sleep(0.3)
+    if emulator.done():
+        emulator.result()  # the port is taken, say why
+    settings = load_settings(
+        bot_token=DEMO_TOKEN,
+        bot_api_url=base,
+        database_url=database_url,
+        bot_framework="aiogram",
+        webhook_url=None,
+    )
+    click.echo(
+        "\n".join(
+            [
+                "returnee demo is running (Ctrl-C stops it).",
+                f"  Bot API emulator:  {base}  (control API under {base}/control)",
+                f"  database:          {database_url}",
+                "",
+                "Talk to the bot as resident 1 in another terminal:",
+                f"  .venv/bin/returnee chat --user 1 --emulator {base}",
+                f"The grid worker of 新华南路社区第一网格 is user {DEMO_WORKER}; their alerts arrive in:",
+                f"  .venv/bin/returnee chat --user {DEMO_WORKER} --emulator {base}",
+                "",
+            ]
+        )
+    )
+    await load_demo_data(database_url)
+    joining = asyncio.create_task(worker_joins(base))
+    try:
+        await serve_bot(settings, upgrade_schema=True)
+    finally:
+        joining.cancel()
+        emulator.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await emulator

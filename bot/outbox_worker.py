@@ -1,0 +1,98 @@
+"""Delivers the outbox: claims due messages, sends them through the one Sender, records fates."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.delivery import DeliveryError, Rejected, Sender, Transient, Unreachable
+from handlers.clock import Clock
+from handlers.contract import Button, Send
+from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing, claim_due
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        sender: Sender,
+        clock: Clock,
+        *,
+        batch: int = 200,
+        lease: timedelta = timedelta(minutes=2),
+        idle_wait: float = 1.0,
+    ) -> None:
+        self.sessions = sessions
+        self.sender = sender
+        self.clock = clock
+        self.batch = batch
+        self.lease = lease
+        self.idle_wait = idle_wait
+        self._nudged = asyncio.Event()
+
+    def nudge(self) -> None:
+        """Something was queued: look now rather than after the idle wait."""
+        self._nudged.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.run_once()
+            except Exception:
+                log.exception("the outbox could not be read; trying again shortly")
+                sent = 0
+            if sent == 0:
+                self._nudged.clear()
+                try:
+                    await asyncio.wait_for(self._nudged.wait(), self.idle_wait)
+                except TimeoutError:
+                    pass
+
+    async def run_once(self) -> int:
+        async with self.sessions.begin() as session:
+            claimed = await claim_due(session, self.clock.now(), self.batch, self.lease)
+            jobs = [(row.id, row.chat_id, _as_send(row)) for row in claimed]
+        if not jobs:
+            return 0
+        fates = await asyncio.gather(*(self._deliver(chat_id, send) for _, chat_id, send in jobs))
+        async with self.sessions.begin() as session:
+            now = self.clock.now()
+            for (row_id, _, _), (status, message_id, error) in zip(jobs, fates, strict=True):
+                row = await session.get(Outgoing, row_id)
+                if row is None:
+                    continue
+                row.attempts += 1
+                row.claimed_until = None
+                row.error = error
+                if status == "retry" and row.attempts < MAX_ATTEMPTS:
+                    row.due_at = now + timedelta(seconds=min(600, 5 * 2**row.attempts))
+                    continue
+                row.status = FAILED if status == "retry" else status
+                if status == SENT:
+                    row.sent_at, row.message_id = now, message_id
+        return len(jobs)
+
+    async def _deliver(self, chat_id: int, send: Send) -> tuple[str, int | None, str | None]:
+        try:
+            return SENT, await self.sender.send(chat_id, send), None
+        except Unreachable as exc:
+            log.warning("chat %s is unreachable: %s", chat_id, exc)
+            return UNREACHABLE, None, str(exc)[:300]
+        except Transient as exc:
+            return "retry", None, str(exc)[:300]
+        except Rejected as exc:
+            log.error("Telegram refused a message to chat %s: %s", chat_id, exc)
+            return FAILED, None, str(exc)[:300]
+        except DeliveryError as exc:
+            return "retry", None, str(exc)[:300]
+
+
+def _as_send(row: Outgoing) -> Send:
+    buttons = tuple(tuple(Button(text, data) for text, data in r) for r in row.buttons)
+    return Send(row.text, buttons=buttons)

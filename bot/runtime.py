@@ -1,0 +1,58 @@
+"""Starts the bot: storage checked, the core built, then the runner the settings name."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.service import Service
+from bot.settings import Settings, SettingsError
+from handlers.app import Core, Options
+from handlers.clock import SystemClock
+from models.db import make_engine, make_sessions, schema_state, upgrade
+from rules.policy import load_policy
+
+log = logging.getLogger(__name__)
+
+
+class SchemaOutOfDate(SettingsError):
+    """The database needs `returnee db upgrade` (or `returnee run --upgrade`)."""
+
+
+async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        try:
+            state = await schema_state(engine)
+        except (OperationalError, DBAPIError, OSError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise SettingsError(f"DATABASE_URL: cannot open the database ({reason})") from None
+        if not state.up_to_date:
+            if not upgrade_schema:
+                raise SchemaOutOfDate(
+                    f"DATABASE_URL: schema at {state.current or 'nothing'}, needs {state.head}; "
+                    "run `returnee db upgrade` first, or `returnee run --upgrade`"
+                )
+            log.info("upgrading the database schema %s → %s", state.current, state.head)
+            await upgrade(engine)
+        options = Options(
+            zone=settings.zone,
+            retention_days=settings.retention_days,
+            policy=load_policy(settings.policy),
+            checkin_times=settings.checkin_slots,
+            reminder_after=timedelta(minutes=settings.reminder_after_minutes),
+        )
+        core = Core(make_sessions(engine), SystemClock(), options)
+        service = Service(core)
+        if settings.bot_framework == "ptb":
+            from bot import ptb_runner
+
+            await ptb_runner.run(settings, service)
+        else:
+            from bot import aiogram_runner
+
+            await aiogram_runner.run(settings, service)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,88 @@
+"""APScheduler 3 in the bot process: a few periodic jobs kept in memory, each of which reads
+what is due from our own indexed tables. No job per person and no job store: 20,000 jobs in
+a SQLAlchemyJobStore froze the loop for half a minute here, and a store cannot be shared
+between instances. Running a job twice (a restart, a second instance) is harmless because
+what it queues is deduplicated in the outbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers import checkins, jobs, release, staff
+from handlers.app import Options
+from handlers.clock import Clock
+
+log = logging.getLogger(__name__)
+Job = Callable[[AsyncSession, datetime, ZoneInfo], Awaitable[int]]
+
+
+def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
+    """(name, job, every how many seconds): what is due is read from the tables each time."""
+    return [
+        ("ask_expected_arrivals", jobs.ask_expected_arrivals, 300),
+        # A slot's prompts go out within a minute of it opening (or of a restart).
+        ("open_checkins", partial(checkins.open_checkins, times=options.checkin_times), 30),
+        ("remind_checkins", partial(checkins.remind_checkins, after=options.reminder_after), 60),
+        ("record_misses", checkins.record_misses, 60),
+        ("sampling_notices", partial(release.sampling_notices, times=options.checkin_times), 120),
+        ("end_plans", release.end_plans, 600),
+        ("phase_changes", release.phase_changes, 600),
+        # Alerts reach the grid's workers within a minute of being raised.
+        ("deliver_alerts", staff.deliver_alerts, 20),
+    ]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        zone: ZoneInfo,
+        jobs: list[tuple[str, Job, int]],
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.zone = zone
+        self.on_queued = on_queued
+        self.jobs = jobs
+        self.scheduler = AsyncIOScheduler(timezone=zone)
+
+    def start(self) -> None:
+        for name, job, seconds in self.jobs:
+            self.scheduler.add_job(
+                self.run_job,
+                "interval",
+                seconds=seconds,
+                args=[name, job],
+                id=name,
+                next_run_time=datetime.now(self.zone),
+                # A late run is still worth doing; runs piled up while away collapse into one.
+                misfire_grace_time=None,
+                coalesce=True,
+                max_instances=1,
+            )
+        self.scheduler.start()
+
+    async def run_job(self, name: str, job: Job) -> int:
+        try:
+            async with self.sessions.begin() as session:
+                done = await job(session, self.clock.now(), self.zone)
+        except Exception:
+            log.exception("job %s failed; it runs again at its next time", name)
+            return 0
+        if done:
+            log.info("job %s: %d", name, done)
+            self.on_queued()
+        return done
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

@@ -1,0 +1,170 @@
+"""Settings, read from the environment and `.env` (see `.env.example` for each one)."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
+SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+SUPPORTED_DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
+        case_sensitive=False,
+    )
+
+    bot_token: SecretStr | None = None
+    bot_api_url: str = "https://api.telegram.org"
+    bot_framework: Literal["aiogram", "ptb"] = "aiogram"
+    database_url: str = "sqlite+aiosqlite:///returnee.db"
+    timezone: str = "Asia/Shanghai"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0:8443"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The local rules: a preset (jiayuguan, qilin, lanzhou, 14+7, 7+7, 14+2) or a YAML file.
+    policy: str = "jiayuguan"
+    # Days personal data is kept after a person's plan ends.
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    # Daily check-in times (local), and how long an unanswered check-in waits for a reminder.
+    checkin_times: str = "08:00,20:00"
+    reminder_after_minutes: int = Field(default=120, ge=5, le=720)
+    # How many updates are handled at once. aiogram starts a task per update with no cap,
+    # which with SQLite ends in "database is locked"; this bounds both runners.
+    concurrency: int = Field(default=8, ge=1, le=256)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN_SHAPE.match(value.get_secret_value()):
+            raise ValueError("does not look like a bot token (123456:ABC…, from @BotFather)")
+        return value
+
+    @field_validator("bot_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// address")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if not value.startswith(SUPPORTED_DATABASES):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_SHAPE.match(value.get_secret_value()):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, e.g. 0.0.0.0:8443")
+        return value
+
+    @field_validator("checkin_times")
+    @classmethod
+    def _times(cls, value: str) -> str:
+        try:
+            parsed = sorted(
+                {time.fromisoformat(part.strip()) for part in value.split(",") if part.strip()}
+            )
+        except ValueError:
+            raise ValueError("must be times like 08:00,20:00") from None
+        if not parsed:
+            raise ValueError("must name at least one time, like 08:00")
+        return ",".join(t.strftime("%H:%M") for t in parsed)
+
+    @property
+    def checkin_slots(self) -> tuple[time, ...]:
+        return tuple(time.fromisoformat(part) for part in self.checkin_times.split(","))
+
+    @field_validator("policy")
+    @classmethod
+    def _policy_loads(cls, value: str) -> str:
+        from rules.policy import PolicyError, load_policy
+
+        try:
+            load_policy(value)
+        except PolicyError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+        return self
+
+    def token(self) -> str:
+        """The bot token, for commands that talk to Telegram (a SettingsError if unset)."""
+        if self.bot_token is None:
+            raise SettingsError(
+                "BOT_TOKEN: missing (get one from @BotFather, or try `returnee demo`, "
+                "which needs none)"
+            )
+        return self.bot_token.get_secret_value()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host, int(port)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, `.env` and overrides, or one clear SettingsError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else ""
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "missing":
+        message = "missing"
+    if not name:
+        # Cross-field errors name their setting in the message itself.
+        return message
+    more = len(exc.errors()) - 1
+    tail = f" (and {more} more)" if more else ""
+    return f"{name}: {message}{tail}"

@@ -1,0 +1,138 @@
+"""Our own small message contract: an incoming event in, a list of replies out.
+
+The runners translate aiogram's or python-telegram-bot's objects into `Incoming` and carry
+out each `Reply`; nothing in handlers/ knows which library (or which Telegram) is behind it.
+Texts are Telegram HTML: whatever a user typed is escaped before it is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    BUTTON = "button"
+    CONTACT = "contact"
+    # A sticker, photo, voice note, location…: something that is not an answer we can read.
+    OTHER = "other"
+    # The user edited a message they had sent earlier.
+    EDITED = "edited"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    phone_number: str
+    user_id: int | None = None
+    first_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    user_id: int
+    chat_id: int
+    kind: Kind
+    language: str | None = None
+    first_name: str = ""
+    text: str | None = None
+    command: str | None = None
+    args: str = ""
+    button: str | None = None
+    contact: Contact | None = None
+    # For a button press: the bot message the button sat on (the one to edit in place).
+    message_id: int | None = None
+    # For a button press: the id Telegram wants answered (the runner does that).
+    callback_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button; `data` comes back as `Incoming.button` when pressed."""
+
+    text: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyButton:
+    """A reply-keyboard button; pressing it sends its text (or the user's phone)."""
+
+    text: str
+    request_contact: bool = False
+
+
+Buttons = tuple[tuple[Button, ...], ...]
+Keys = tuple[tuple[KeyButton, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    filename: str
+    content: bytes = field(repr=False)
+    kind: str = "document"  # or "photo"
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A new message, to the event's chat unless `chat_id` names another (a grid worker's)."""
+
+    text: str
+    buttons: Buttons = ()
+    keyboard: Keys = ()
+    remove_keyboard: bool = False
+    file: File | None = None
+    chat_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Change an earlier bot message in place (a button step's one live message)."""
+
+    message_id: int
+    text: str
+    buttons: Buttons = ()
+    chat_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Toast:
+    """The short answer to a button press, shown over the chat."""
+
+    text: str
+    alert: bool = False
+
+
+Reply = Send | Edit | Toast
+
+
+def rows(*buttons: Button, width: int = 2) -> Buttons:
+    """Lay buttons out `width` to a row."""
+    return tuple(tuple(buttons[i : i + width]) for i in range(0, len(buttons), width))
+
+
+def compact(replies: list[Reply]) -> list[Reply]:
+    """Fold a plain message into the next message to the same chat ("Thank you." + the next
+    question): fewer messages to read, and fewer against Telegram's per-chat limit."""
+    out: list[Reply] = []
+    for reply in replies:
+        previous = out[-1] if out else None
+        if (
+            isinstance(reply, Send)
+            and isinstance(previous, Send)
+            and previous.chat_id == reply.chat_id
+            and not (previous.buttons or previous.keyboard or previous.file)
+            and not previous.remove_keyboard
+            and reply.file is None
+        ):
+            out[-1] = Send(
+                f"{previous.text}\n\n{reply.text}",
+                buttons=reply.buttons,
+                keyboard=reply.keyboard,
+                remove_keyboard=reply.remove_keyboard,
+                chat_id=reply.chat_id,
+            )
+            continue
+        out.append(reply)
+    return out

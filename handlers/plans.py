@@ -1,0 +1,203 @@
+"""From a filed report to a plan: the facts the rules need, the policy's decision, the plan
+stored with its dates, the alerts it calls for, and the plan told in plain words."""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_skeleton
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.i18n import N_, Translator
+from models.alerts import raise_alert
+from models.people import Arrival, Resident
+from models.plans import ACTIVE, SUPERSEDED, MonitoringPlan, active_plan
+from models.risk import listings_between
+from rules import places
+from rules.policy import Facts, Policy
+from rules.risk import Finding, highest, risk_of
+
+FEVER = 37.3
+
+
+def arrival_day(arrival: Arrival, zone: ZoneInfo) -> date:
+    moment = arrival.arrived_at or arrival.expected_at
+    assert moment is not None
+    return moment.astimezone(zone).date()
+
+
+def is_abroad(arrival: Arrival) -> bool:
+    if arrival.entry_port:
+        return True
+    if arrival.origin_code:
+        try:
+            return bool(places.place(arrival.origin_code).abroad)
+        except KeyError:
+            return False
+    return False
+
+
+async def facts_for(
+    session: AsyncSession, arrival: Arrival, policy: Policy, zone: ZoneInfo
+) -> tuple[Facts, Finding, Finding]:
+    """What the rules need to know, and the risk findings behind it (for the worker)."""
+    day = arrival_day(arrival, zone)
+    first = day - timedelta(days=policy.window_days)
+    listings = await listings_between(session, first, day)
+    origin = risk_of(arrival.origin_code, arrival.origin_text, first, day, listings)
+    history = Finding()
+    for stay in arrival.stays:
+        found = risk_of(
+            stay.place_code, stay.place_text, max(stay.from_date, first), stay.to_date, listings
+        )
+        history = Finding(
+            highest(history.level, found.level),
+            highest(history.possible, found.possible),
+            history.listings + found.listings,
+        )
+    symptoms = bool(arrival.symptoms) or (arrival.temperature or 0) >= FEVER
+    facts = Facts(
+        abroad=is_abroad(arrival),
+        origin_risk=origin.level,
+        history_risk=history.level,
+        released_elsewhere=arrival.quarantine_ended_on is not None,
+        health_code=arrival.health_code
+        if arrival.health_code in ("green", "yellow", "red")
+        else None,
+        symptoms=symptoms,
+    )
+    return facts, origin, history
+
+
+async def classify(
+    session: AsyncSession,
+    resident: Resident,
+    arrival: Arrival,
+    policy: Policy,
+    now: datetime,
+    zone: ZoneInfo,
+) -> MonitoringPlan:
+    """Decide and store the person's plan, superseding the one they had; raise its alerts."""
+    facts, origin, history = await facts_for(session, arrival, policy, zone)
+    decision = policy.plan_for(facts)
+    plan = decision.plan
+    start = arrival_day(arrival, zone)
+    schedule = plan.schedule(start)
+    previous = await active_plan(session, resident.id)
+    if previous is not None:
+        previous.status = SUPERSEDED
+        previous.ended_at = now
+    stored = MonitoringPlan(
+        resident_id=resident.id,
+        arrival_id=arrival.id,
+        policy=policy.name,
+        plan_key=plan.key,
+        rule=decision.rule,
+        reason=decision.reason[:200],
+        phases=[
+            {"kind": p.kind, "first": p.first.isoformat(), "last": p.last.isoformat()}
+            for p in schedule.phases
+        ],
+        test_days=[d.isoformat() for d in schedule.tests],
+        negatives_needed=plan.negatives_to_release,
+        refer_to_clinic=plan.refer_to_clinic,
+        needs_confirmation=origin.needs_confirmation or history.needs_confirmation,
+        starts_on=start,
+        ends_on=schedule.last,
+        status=ACTIVE,
+        created_at=now,
+    )
+    session.add(stored)
+    await session.flush()
+    await _alerts(session, resident, arrival, facts, stored, now, origin, history)
+    return stored
+
+
+async def _alerts(
+    session: AsyncSession,
+    resident: Resident,
+    arrival: Arrival,
+    facts: Facts,
+    plan: MonitoringPlan,
+    now: datetime,
+    origin: Finding,
+    history: Finding,
+) -> None:
+    details: dict[str, Any] = {
+        "plan": plan.plan_key,
+        "origin": arrival.origin_text,
+        "reason": plan.reason,
+    }
+    kinds: list[str] = []
+    if plan.refer_to_clinic:
+        kinds.append("refer_clinic")
+    if facts.abroad:
+        kinds.append("abroad_arrival")
+    if highest(facts.origin_risk, facts.history_risk) == "high":
+        kinds.append("high_risk_arrival")
+    if arrival.status == "expected":
+        kinds.append("pre_arrival")
+    if plan.needs_confirmation:
+        kinds.append("confirm_match")
+        details["to_confirm"] = sorted(
+            {f"{item.place} ({item.level})" for item in origin.listings + history.listings}
+        )
+    for kind in kinds:
+        await raise_alert(
+            session,
+            grid_id=resident.grid_id,
+            resident_id=resident.id,
+            kind=kind,
+            details=details,
+            now=now,
+            dedupe_key=f"{kind}:{plan.id}",
+        )
+
+
+PHASE_TEXTS = {
+    "centralised": N_("centralised quarantine at a designated site, {first} to {last}"),
+    "home_isolation": N_("home isolation (stay in, in a room of your own), {first} to {last}"),
+    "home_monitoring": N_(
+        "home health monitoring (stay near home, report every day), {first} to {last}"
+    ),
+    "self_monitoring": N_("watch your own health and protect yourself, {first} to {last}"),
+}
+
+
+def day_text(day: date, tr: Translator) -> str:
+    locale = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_HK"}.get(tr.language, "en_GB")
+    return str(format_skeleton("MMMd", day, locale=locale))
+
+
+def describe_plan(plan: MonitoringPlan, tr: Translator) -> str:
+    """The plan in plain words with dates, e.g. home health monitoring 1–7 July; tests on…"""
+    lines: list[str] = []
+    if plan.refer_to_clinic:
+        lines.append(
+            "⚠️ "
+            + tr("Please go to a fever clinic now, wearing a mask. Your grid worker has been told.")
+        )
+    for phase in plan.phases:
+        text = PHASE_TEXTS.get(phase["kind"], phase["kind"])
+        lines.append(
+            "• "
+            + tr(
+                text,
+                first=day_text(date.fromisoformat(phase["first"]), tr),
+                last=day_text(date.fromisoformat(phase["last"]), tr),
+            )
+        )
+    if plan.test_days:
+        days = ", ".join(day_text(date.fromisoformat(d), tr) for d in plan.test_days)
+        lines.append("• " + tr("Nucleic-acid tests on {days}.", days=days))
+    if plan.negatives_needed:
+        lines.append(
+            "• " + tr("You are released after {n} negative tests.", n=plan.negatives_needed)
+        )
+    if plan.needs_confirmation:
+        lines.append(tr("Your grid worker will confirm this plan with you."))
+    heading = tr("Your plan")
+    return f"<b>{html.escape(heading)}</b>\n" + "\n".join(lines)

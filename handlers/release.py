@@ -1,0 +1,242 @@
+"""Test days and the end of a plan: the morning sampling notice, the evening result question,
+release once the plan's negatives are in — or the plan held open and the worker told, never a
+silent release — and the notice when one phase hands over to the next ("14+7")."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.chat import Chat
+from handlers.contract import Reply, Send
+from handlers.i18n import N_, Translator
+from handlers.plans import PHASE_TEXTS, day_text
+from models.alerts import raise_alert
+from models.chat import ChatUser
+from models.checkins import TestResult
+from models.outbox import enqueue
+from models.people import Resident
+from models.plans import ACTIVE, HELD, RELEASED, MonitoringPlan
+
+RESULTS = {
+    "negative": N_("Negative"),
+    "positive": N_("Positive"),
+    "pending": N_("Not yet"),
+}
+
+
+async def _plans_on(
+    session: AsyncSession, day: date, statuses: Sequence[str] = (ACTIVE,)
+) -> list[tuple[MonitoringPlan, Resident, ChatUser]]:
+    query = (
+        select(MonitoringPlan, Resident, ChatUser)
+        .join(Resident, Resident.id == MonitoringPlan.resident_id)
+        .join(ChatUser, ChatUser.id == Resident.reporter_user_id)
+        .where(MonitoringPlan.status.in_(statuses), Resident.purged_at.is_(None))
+        .where(MonitoringPlan.starts_on <= day)
+    )
+    return [(p, r, u) for p, r, u in (await session.execute(query)).all()]
+
+
+def _name(resident: Resident) -> str:
+    return (
+        f"<b>{html.escape(resident.name or '')}</b>: "
+        if resident.user_id != resident.reporter_user_id
+        else ""
+    )
+
+
+async def sampling_notices(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, times: Sequence[time]
+) -> int:
+    """Morning of a test day: sample at home today. Evening (the last slot): the result?"""
+    local = now.astimezone(zone)
+    day, clock = local.date(), local.time()
+    first, last = min(times), max(times)
+    queued = 0
+    for plan, resident, user in await _plans_on(session, day):
+        if day.isoformat() not in plan.test_days or plan.ends_on < day:
+            continue
+        tr = Translator(user.language)
+        if clock >= first:
+            queued += await enqueue(
+                session,
+                chat_id=user.chat_id,
+                text=_name(resident)
+                + tr(
+                    "🧪 Today is a test day: a nucleic-acid sample is taken at home. Please stay in."
+                ),
+                purpose="test_notice",
+                dedupe_key=f"test-notice:{plan.id}:{day.isoformat()}",
+                now=now,
+            )
+        if clock >= last:
+            buttons = [
+                [
+                    [tr(label), f"/test {plan.id} {day.isoformat()} {value}"]
+                    for value, label in RESULTS.items()
+                ]
+            ]
+            queued += await enqueue(
+                session,
+                chat_id=user.chat_id,
+                text=_name(resident) + tr("🧪 What was today's test result?"),
+                buttons=buttons,
+                purpose="test_question",
+                dedupe_key=f"test-question:{plan.id}:{day.isoformat()}",
+                now=now,
+            )
+    return queued
+
+
+async def record_test(chat: Chat) -> list[Reply]:
+    """/test PLAN DAY RESULT, from the result question's buttons."""
+    turn = chat.turn
+    parts = chat.args.split()
+    plan = None
+    if len(parts) == 3 and parts[0].isdigit() and parts[2] in RESULTS:
+        plan = await turn.session.get(MonitoringPlan, int(parts[0]))
+    resident = await turn.session.get(Resident, plan.resident_id) if plan else None
+    if (
+        plan is None
+        or resident is None
+        or resident.reporter_user_id != turn.user.id
+        or parts[1] not in plan.test_days
+    ):
+        return [Send(turn.tr("That question is closed."))]
+    day, result = date.fromisoformat(parts[1]), parts[2]
+    existing = await turn.session.scalar(
+        select(TestResult).where(TestResult.plan_id == plan.id, TestResult.day == day)
+    )
+    if existing is None:
+        existing = TestResult(
+            plan_id=plan.id,
+            resident_id=resident.id,
+            day=day,
+            result=result,
+            reported_at=turn.now,
+            reported_by=turn.user.id,
+        )
+        turn.session.add(existing)
+    elif existing.result == "negative" and result == "negative":
+        return [Send(turn.tr("Already recorded: negative."))]
+    existing.result, existing.reported_at = result, turn.now
+    if result == "positive":
+        await raise_alert(
+            turn.session,
+            grid_id=resident.grid_id,
+            resident_id=resident.id,
+            kind="positive_test",
+            now=turn.now,
+            details={"text": day.isoformat()},
+            dedupe_key=f"positive:{plan.id}:{day.isoformat()}",
+        )
+        return [
+            Send(
+                turn.tr(
+                    "Recorded: positive. Your grid worker has been told and will contact you at once; please stay where you are and wear a mask."
+                )
+            )
+        ]
+    if result == "pending":
+        return [Send(turn.tr("All right. Press the button again when the result comes."))]
+    if plan.status == HELD:
+        await _try_release(turn.session, plan, resident, turn.now, turn.zone)
+    return [Send(turn.tr("Recorded: negative. Thank you."))]
+
+
+async def _negatives(session: AsyncSession, plan: MonitoringPlan) -> int:
+    query = (
+        select(func.count())
+        .select_from(TestResult)
+        .where(TestResult.plan_id == plan.id, TestResult.result == "negative")
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def _try_release(
+    session: AsyncSession, plan: MonitoringPlan, resident: Resident, now: datetime, zone: ZoneInfo
+) -> bool:
+    user = await session.get(ChatUser, resident.reporter_user_id)
+    if await _negatives(session, plan) < plan.negatives_needed:
+        return False
+    plan.status, plan.ended_at = RELEASED, now
+    if user is not None:
+        tr = Translator(user.language)
+        await enqueue(
+            session,
+            chat_id=user.chat_id,
+            text=_name(resident)
+            + tr(
+                "🎉 Your monitoring has ended: you are released. Thank you for your care. Keep your health code and a mask at hand."
+            ),
+            purpose="release",
+            dedupe_key=f"release:{plan.id}",
+            now=now,
+        )
+    await raise_alert(
+        session,
+        grid_id=resident.grid_id,
+        resident_id=resident.id,
+        kind="released",
+        now=now,
+        details={"plan": plan.plan_key},
+        dedupe_key=f"released:{plan.id}",
+    )
+    return True
+
+
+async def end_plans(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
+    """The day after a plan's last day: release it if its negatives are in, else hold it."""
+    today = now.astimezone(zone).date()
+    ended = 0
+    for plan, resident, _user in await _plans_on(session, today):
+        if plan.ends_on >= today:
+            continue
+        ended += 1
+        if await _try_release(session, plan, resident, now, zone):
+            continue
+        plan.status = HELD
+        await raise_alert(
+            session,
+            grid_id=resident.grid_id,
+            resident_id=resident.id,
+            kind="release_held",
+            now=now,
+            details={"text": f"{await _negatives(session, plan)}/{plan.negatives_needed}"},
+            dedupe_key=f"held:{plan.id}",
+        )
+    return ended
+
+
+async def phase_changes(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
+    """On the first day of a plan's next phase, say what it is and until when."""
+    today = now.astimezone(zone).date()
+    queued = 0
+    for plan, resident, user in await _plans_on(session, today):
+        for index, phase in enumerate(plan.phases):
+            if index == 0 or phase["first"] != today.isoformat():
+                continue
+            tr = Translator(user.language)
+            text = tr(
+                PHASE_TEXTS.get(phase["kind"], phase["kind"]),
+                first=day_text(date.fromisoformat(phase["first"]), tr),
+                last=day_text(date.fromisoformat(phase["last"]), tr),
+            )
+            queued += await enqueue(
+                session,
+                chat_id=user.chat_id,
+                text=_name(resident) + tr("From today: {phase}.", phase=text),
+                purpose="phase_change",
+                dedupe_key=f"phase:{plan.id}:{index}",
+                now=now,
+            )
+    return queued
+
+
+__all__ = ["end_plans", "phase_changes", "record_test", "sampling_notices"]

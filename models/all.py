@@ -1,0 +1,16 @@
+"""Imports every model module, so the metadata (and Alembic) sees every table."""
+
+from models import alerts, areas, chat, checkins, help, outbox, people, plans, risk, staff
+
+__all__ = [
+    "alerts",
+    "areas",
+    "chat",
+    "checkins",
+    "help",
+    "outbox",
+    "people",
+    "plans",
+    "risk",
+    "staff",
+]

@@ -1,0 +1,55 @@
+"""Who talks to the bot, and where each of them is in a conversation.
+
+The conversation lives here, not in memory, so a restart or a second bot instance
+continues a half-finished report from the last answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Json
+
+
+class ChatUser(Base):
+    """A Telegram user who has written to the bot."""
+
+    __tablename__ = "chat_users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str | None] = mapped_column(String(16))
+    consented_at: Mapped[datetime | None]
+    declined_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """The question a user is being asked now and the answers given so far."""
+
+    __tablename__ = "conversations"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chat_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    step: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    updated_at: Mapped[datetime]
+
+
+async def chat_user(session: AsyncSession, user_id: int) -> ChatUser | None:
+    return await session.get(ChatUser, user_id)
+
+
+async def conversation_for_update(session: AsyncSession, user_id: int) -> Conversation | None:
+    """The user's conversation, locked so a second instance waits instead of racing."""
+    result = await session.execute(
+        select(Conversation).where(Conversation.user_id == user_id).with_for_update()
+    )
+    return result.scalar_one_or_none()

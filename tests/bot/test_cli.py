@@ -1,0 +1,67 @@
+"""The admin commands, as an administrator runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.bot.test_settings import TOKEN, returnee
+
+DEMO_AREAS = Path(__file__).parents[2] / "bot" / "demo_data" / "areas.csv"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    values = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    assert returnee("db", "upgrade", env=values, cwd=tmp_path).returncode == 0
+    return values
+
+
+def test_areas_import_then_reimport(env: dict[str, str], tmp_path: Path) -> None:
+    first = returnee("admin", "areas", "import", str(DEMO_AREAS), env=env, cwd=tmp_path)
+    assert first.returncode == 0 and "15 added" in first.stdout
+    again = returnee("admin", "areas", "import", str(DEMO_AREAS), env=env, cwd=tmp_path)
+    assert "0 added, 0 renamed, 15 unchanged" in again.stdout
+
+
+def test_a_bad_areas_file_names_the_line_and_imports_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,level,parent_code\n1,市,city,\n2,区,village,1\n", encoding="utf-8")
+    result = returnee("admin", "areas", "import", str(bad), env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "line 3" in result.stderr and "nothing was imported" in result.stderr
+    assert "Traceback" not in result.stderr
+    good = returnee("admin", "areas", "import", str(DEMO_AREAS), env=env, cwd=tmp_path)
+    assert "15 added" in good.stdout  # the bad file left nothing behind
+
+
+def test_risk_import_list_and_rescreen(env: dict[str, str], tmp_path: Path) -> None:
+    listing = tmp_path / "risk.csv"
+    listing.write_text(
+        "place,level,valid_from,valid_to\n中国/上海市,high,2020-01-01,\n湖北省武汉市,medium,2020-01-01,\n",
+        encoding="utf-8",
+    )
+    imported = returnee("admin", "risk", "import", str(listing), env=env, cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert "2 listings added" in imported.stdout and "re-screened: 0 people" in imported.stdout
+    listed = returnee("admin", "risk", "list", env=env, cwd=tmp_path)
+    assert "2 risk areas in force" in listed.stdout and "中国/上海市" in listed.stdout
+    screened = returnee(
+        "admin", "rescreen", "--place", "上海市", "--since", "2020-01-01", env=env, cwd=tmp_path
+    )
+    assert screened.returncode == 0 and "re-screened: 0 people in 0 grids" in screened.stdout
+
+
+def test_a_policy_file_with_an_error_is_refused_at_start_with_its_line(tmp_path: Path) -> None:
+    policy = tmp_path / "ours.yaml"
+    policy.write_text(
+        "name: ours\nplans:\n  home:\n    phases: [{kind: sofa, days: 7}]\nrules:\n  - otherwise: home\n",
+        encoding="utf-8",
+    )
+    result = returnee("run", env={"BOT_TOKEN": TOKEN, "POLICY": str(policy)}, cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("returnee: POLICY:") and "line 4" in line and "sofa" in line

@@ -1,0 +1,83 @@
+"""Webhook mode: only requests carrying the secret token are handled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.aiogram_runner import AiogramTransport, make_bot, make_dispatcher, webhook_app
+from bot.emulator import EmulatorClient
+from bot.service import Service
+from bot.settings import load_settings
+from handlers.app import Core
+from models.chat import ChatUser
+
+SECRET = "s3cret-Token_1"
+
+
+def update(user_id: int) -> dict[str, object]:
+    return {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": user_id, "type": "private", "first_name": "A"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "A", "language_code": "en"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+
+
+@pytest.fixture
+async def client(core: Core, emulator: EmulatorClient) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    settings = load_settings(
+        bot_token="4242424242:e2e-test-token-not-a-secret-0000",
+        bot_api_url=emulator.base_url,
+        webhook_url="https://bot.example.org/telegram/hook",
+        webhook_secret=SECRET,
+    )
+    bot = make_bot(settings)
+    service = Service(core)
+    service.attach(AiogramTransport(bot))
+    app = webhook_app(settings, bot, make_dispatcher(service))
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+    await bot.session.close()
+
+
+async def users(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(ChatUser)) or 0)
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}])
+async def test_without_the_secret_a_request_gets_401_and_changes_nothing(
+    client: TestClient,  # type: ignore[type-arg]
+    sessions: async_sessionmaker[AsyncSession],
+    emulator: EmulatorClient,
+    headers: dict[str, str],
+) -> None:
+    response = await client.post("/telegram/hook", json=update(5), headers=headers)
+    assert response.status == 401
+    assert await users(sessions) == 0
+    assert await emulator.messages(5) == []
+
+
+async def test_with_the_secret_the_update_is_handled(
+    client: TestClient,  # type: ignore[type-arg]
+    sessions: async_sessionmaker[AsyncSession],
+    emulator: EmulatorClient,
+) -> None:
+    await emulator.send(5, "hi")  # the chat exists for the emulator
+    response = await client.post(
+        "/telegram/hook", json=update(5), headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    )
+    assert response.status == 200
+    assert await users(sessions) == 1
+    sent = [m for m in await emulator.messages(5) if m["from_bot"]]
+    assert sent and "简体中文" in str(sent[-1]["reply_markup"])

@@ -1,0 +1,168 @@
+"""Residents report themselves through the real bot process, as on Telegram."""
+
+from __future__ import annotations
+
+from bot.emulator import EmulatorClient
+from tests.e2e.conftest import BotProcess, TelegramUser
+
+
+def text(message: object) -> str:
+    assert isinstance(message, dict)
+    return str(message.get("text") or "")
+
+
+async def consent_and_identity(user: TelegramUser) -> None:
+    await user.say("/start")
+    await user.press("English")
+    await user.press("I agree")
+    await user.say("Li Na")
+    await user.share_contact("8613812345678")
+    await user.say("11010519491231002X")
+    await user.press("雄关区")
+    await user.press("新华街道")
+    await user.press("新华南路社区")
+    await user.press("第一网格")
+    await user.say("3栋2单元501")
+
+
+async def health_and_review(user: TelegramUser) -> None:
+    await user.press("36.5")
+    await user.press("None of these")
+    await user.press("Done")
+    await user.press("Green")
+    await user.press("No test")
+    assert "Please check your report" in text(user.last)
+
+
+async def test_a_domestic_pre_arrival_report_then_arrival_and_corrections(
+    bot_process: BotProcess, user: TelegramUser
+) -> None:
+    await consent_and_identity(user)
+    await user.press("arrive in the next 3 days")
+    await user.press("Tomorrow")
+    await user.press("14:00")
+    await user.say("上海")
+    await user.press("Shanghai")
+    await user.press("Train")
+    await user.say("G1234")
+    await user.say("5车12F")
+    await user.press("No more places")
+    await user.press("No one more")
+    await health_and_review(user)
+    assert "G1234" in text(user.last) and "**************002X" in text(user.last)
+
+    # Edit from the summary, then back at the summary.
+    await user.press("✏️ Transport")
+    await user.press("Flight")
+    await user.say("MU5101")
+    await user.press("No seat number")
+    assert "MU5101" in text(user.last) and "Please check your report" in text(user.last)
+    await user.press("Submit")
+    assert "Your report is filed" in text(user.last)
+
+    # After submitting: correct a field, then say they have arrived.
+    await user.say("/edit")
+    await user.press("Address")
+    await user.say("5栋1单元302")
+    assert "Saved" in text(user.last)
+    await user.say("/me")
+    assert "5栋1单元302" in text(user.last) and "Expected to arrive" in text(user.last)
+    await user.say("/arrived")
+    await user.press("Just now")
+    assert "Welcome" in text(user.last)
+    await user.say("/me")
+    assert "Arrived" in text(user.last)
+
+
+async def test_from_abroad_with_two_companions_across_a_restart(
+    bot_process: BotProcess, user: TelegramUser
+) -> None:
+    await consent_and_identity(user)
+    await user.press("I have arrived")
+    await user.press("Just now")
+    await user.say("Japan")
+    await user.press("Japan")
+    await user.press("Flight")
+    await user.say("NH919")
+    await user.press("No seat number")
+    await user.say("上海浦东机场")
+    await user.press("It has ended")
+    await user.press("Yesterday")
+    await user.press("No more places")
+
+    await bot_process.restart()
+
+    await user.press("Add a person")
+    await user.say("Wang Fang")
+    await user.press("Spouse")
+    await user.say("13912345678")
+    await user.press("None of these")
+    await user.press("Done")
+    await user.press("Add a person")
+    await user.say("Li Xiaoming")
+    await user.press("Child")
+    await user.press("No phone")
+    await user.press("None of these")
+    await user.press("Done")
+    assert "Wang Fang" in text(user.last) and "Li Xiaoming" in text(user.last)
+    await user.press("No one more")
+    await health_and_review(user)
+    review = text(user.last)
+    assert "上海浦东机场" in review and "Wang Fang" in review and "NH919" in review
+    await user.press("Submit")
+    assert "Li Na, Wang Fang, Li Xiaoming" in text(user.last)
+
+
+async def test_a_bad_answer_at_every_question_is_re_asked(
+    bot_process: BotProcess, emulator: EmulatorClient
+) -> None:
+    user = TelegramUser(emulator, user_id=7002, language_code="en")
+    await user.say("/start")
+    await user.press("English")
+    await user.send_other("sticker")
+    assert "Please answer with text or the buttons" in text(user.last)
+    await user.press("I agree")
+
+    async def bad_then_good(bad: str, good: str, hint: str) -> None:
+        await user.say(bad)
+        assert hint in text(user.last), text(user.last)
+        await user.say(good)
+
+    await bad_then_good("X", "Li Na", "full name")
+    await bad_then_good("12", "13812345678", "phone number")
+    await bad_then_good("110105194912310021", "E12345678", "ID number")
+    await user.say("somewhere")
+    assert "choose with the buttons" in text(user.last)
+    await user.press("雄关区")
+    await user.press("五一街道")
+    await user.press("五一路社区")
+    await user.press("第一网格")
+    await bad_then_good("1", "8号楼1单元101", "building")
+    await user.say("maybe")
+    assert "choose one of the buttons" in text(user.last)
+    await user.press("I have arrived")
+    await user.say("2099-01-01 10:00")
+    assert "must be between" in text(user.last)
+    await user.press("Just now")
+    await user.send_other("photo")
+    assert "Please answer with text or the buttons" in text(user.last)
+    await user.say("北京")
+    await user.press("Beijing")
+    await user.press("Train")
+    await bad_then_good("CA1234", "G1234", "train number")
+    await user.press("No seat number")
+    await user.press("No more places")
+    await user.press("No one more")
+    await bad_then_good("hot", "36.6", "between 34.0 and 42.5")
+    await user.press("Done")
+    assert "Choose at least one" in str(await emulator.callbacks())
+    await user.press("None of these")
+    await user.press("Done")
+    await user.say("purple")
+    assert "choose one of the buttons" in text(user.last)
+    await user.press("Green")
+    await user.press("Negative")
+    await bad_then_good("yesterday-ish", "2099-01-01", "date like")
+    assert "must be between" in text(user.last)
+    await user.press("Yesterday")
+    assert "Please check your report" in text(user.last)

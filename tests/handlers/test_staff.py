@@ -1,0 +1,146 @@
+"""Grid workers: joining with a code, alerts reaching them, and nothing from another grid."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.app import Options
+from handlers.clock import FixedClock
+from handlers.staff import deliver_alerts
+from models.alerts import Alert
+from models.areas import area_by_code
+from models.outbox import Outgoing
+from models.staff import Invite, Staff
+from tests.handlers.test_plans import report_from
+from tests.handlers.test_resident import _shown_from
+from tests.support import Person
+
+pytestmark = pytest.mark.usefixtures("areas")
+GRID_2 = "620201001001002"  # where up_to_origin's residents stay
+GRID_1 = "620201001001001"
+
+
+async def invite(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    code: str,
+    area: str,
+    role: str = "grid",
+) -> None:
+    async with sessions.begin() as session:
+        found = await area_by_code(session, area)
+        assert found is not None
+        session.add(
+            Invite(
+                code=code,
+                area_id=found.id,
+                role=role,
+                created_at=clock.now(),
+                expires_at=clock.now() + timedelta(hours=72),
+            )
+        )
+
+
+async def worker_of(
+    resident: Person,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    area: str,
+    user_id: int,
+) -> Person:
+    worker = Person(resident.core, user_id=user_id, language="en", first_name=f"Worker{user_id}")
+    await invite(sessions, clock, f"CODE{user_id}", area)
+    await worker.send(f"/join code{user_id}")
+    return worker
+
+
+async def deliver(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> list[Outgoing]:
+    async with sessions.begin() as session:
+        await deliver_alerts(session, clock.now(), Options().zone)
+    async with sessions() as session:
+        return list(await session.scalars(select(Outgoing).where(Outgoing.purpose == "alert")))
+
+
+async def test_a_worker_joins_once_with_a_code(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    worker = await worker_of(resident, sessions, clock, GRID_2, 5001)
+    assert "Welcome, grid worker of" in worker.last.text and "第二网格" in worker.last.text
+    someone_else = Person(resident.core, user_id=5002, language="en")
+    await someone_else.send("/join CODE5001")
+    assert "not valid or has expired" in someone_else.last.text
+    async with sessions() as session:
+        assert len((await session.scalars(select(Staff))).all()) == 1
+
+
+async def test_an_expired_code_is_refused(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await invite(sessions, clock, "LATE123456", GRID_2)
+    clock.advance(timedelta(hours=73))
+    worker = Person(resident.core, user_id=5003, language="en")
+    await worker.send("/join LATE123456")
+    assert "expired" in worker.last.text
+
+
+async def test_an_alert_reaches_the_grids_worker_who_acknowledges_it(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    worker = await worker_of(resident, sessions, clock, GRID_2, 5001)
+    elsewhere = await worker_of(resident, sessions, clock, GRID_1, 5004)
+    await report_from(resident, "南京", "Nanjing", symptoms="Cough")
+    (sent,) = await deliver(sessions, clock)
+    assert sent.chat_id == worker.user_id
+    assert "fever clinic" in sent.text and "Li Na" in sent.text and "+8613812345678" in sent.text
+    assert [s.id for s in await deliver(sessions, clock)] == [sent.id]  # once only
+    worker.shown.append(_shown_from(sent))
+    await worker.press("Acknowledge")
+    assert "acknowledged" in worker.last.text
+    async with sessions() as session:
+        alert = (await session.scalars(select(Alert))).one()
+    assert alert.acknowledged_by == worker.user_id
+    # The worker of another grid cannot act on it, even with forged button data.
+    await elsewhere.press_data(f"/ack {alert.id}", 1)
+    assert elsewhere.last.text == "No such alert in your area."
+    await elsewhere.send("/alerts")
+    assert elsewhere.last.text == "No open alerts in your area."
+
+
+async def test_a_help_request_reaches_the_worker(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await worker_of(resident, sessions, clock, GRID_2, 5001)
+    await report_from(resident, "南京", "Nanjing")
+    await resident.send("/request")
+    await resident.press("Medical help")
+    await resident.send("I need my blood pressure pills")
+    (sent,) = [s for s in await deliver(sessions, clock) if "help" in s.text.lower()]
+    assert "blood pressure pills" in sent.text
+
+
+async def test_alerts_wait_for_a_worker_to_join(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await report_from(resident, "南京", "Nanjing", symptoms="Cough")
+    assert await deliver(sessions, clock) == []
+    await worker_of(resident, sessions, clock, GRID_2, 5001)
+    assert len(await deliver(sessions, clock)) == 1
+
+
+async def test_alerts_is_for_workers_only(resident: Person) -> None:
+    resident.language = "en"
+    await resident.send("/alerts")
+    assert "for grid workers" in resident.last.text
+
+
+async def test_the_resident_is_told_who_their_grid_worker_is(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await worker_of(resident, sessions, clock, GRID_2, 5001)
+    await report_from(resident, "南京", "Nanjing")
+    filed = next(m.text for m in resident.shown if "Your report is filed" in m.text)
+    assert "Your grid worker: Worker5001" in filed

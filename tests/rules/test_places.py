@@ -1,0 +1,522 @@
+"""The gazetteer and the place-name matcher, as a user of the bot would check them."""
+
+from __future__ import annotations
+
+import csv
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rules import places
+from rules.places import Place, children, contains, match, overlaps, place, resolve
+
+DATA = Path(places.__file__).parent / "data" / "places.csv"
+MUNICIPALITIES = {"110000", "120000", "310000", "500000"}
+NO_CITIES = {"810000", "820000", "710000"}  # the SARs and Taiwan: no subdivisions
+
+
+def codes(text: str, limit: int = 5) -> list[str]:
+    return [p.code for p in match(text, limit)]
+
+
+# --------------------------------------------------------------------------- match
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # simplified, with or without suffix, and province abbreviations
+        ("上海", "310000"),
+        ("上海市", "310000"),
+        ("沪", "310000"),
+        ("京", "110000"),
+        ("桂", "450000"),
+        ("广西", "450000"),
+        ("广西壮族自治区", "450000"),
+        ("内蒙古", "150000"),
+        ("新疆维吾尔自治区", "650000"),
+        ("乌鲁木齐", "650100"),
+        ("延边", "222400"),
+        ("延边州", "222400"),
+        ("锡林郭勒", "152500"),
+        ("大兴安岭", "232700"),
+        ("神农架", "429021"),
+        ("琼海", "469002"),
+        ("石河子", "659001"),
+        ("北京省", "110000"),  # a suffix that does not fit still finds the place
+        # paths, both orders, with separators
+        ("湖北武汉", "420100"),
+        ("湖北省武汉市", "420100"),
+        ("武汉, 湖北", "420100"),
+        ("中国/湖北省/武汉市", "420100"),
+        ("武汉", "420100"),
+        ("湖北省武汉市江夏区纸坊街道", "420100"),  # unknown tail ignored
+        ("我从武汉来", "420100"),
+        ("吉林吉林", "220200"),
+        ("吉林市", "220200"),
+        ("吉林省", "220000"),
+        # districts of the municipalities
+        ("北京朝阳区", "110105"),
+        ("北京朝阳", "110105"),
+        ("北京市朝阳区", "110105"),
+        ("朝阳区", "110105"),
+        ("辽宁朝阳", "211300"),
+        ("朝阳市", "211300"),
+        ("浦东", "310115"),
+        ("上海浦东新区", "310115"),
+        ("渝北区", "500112"),
+        ("忠县", "500233"),
+        ("重庆石柱", "500240"),
+        # traditional and full-width
+        ("廣州市", "440100"),
+        ("武漢", "420100"),
+        ("延邊朝鮮族自治州", "222400"),
+        ("ＵＳＡ", "C-US"),
+        ("上海　浦东", "310115"),
+        # English and pinyin
+        ("Wuhan", "420100"),
+        ("WUHAN", "420100"),
+        ("Wuhan City", "420100"),
+        ("Wuhan Hubei", "420100"),
+        ("Wuhan, Hubei Province", "420100"),
+        ("Chaoyang, Beijing", "110105"),
+        ("Guangzhou", "440100"),
+        ("Canton", "440100"),
+        ("Xi'an", "610100"),
+        ("xian", "610100"),
+        ("Shaanxi", "610000"),
+        ("Shanxi", "140000"),
+        ("Inner Mongolia", "150000"),
+        ("Urumqi", "650100"),
+        ("Hohhot", "150100"),
+        ("Pudong New Area", "310115"),
+        ("Yanbian", "222400"),
+        # prefixes
+        ("乌鲁木", "650100"),
+        ("Shangh", "310000"),
+        ("Hong Ko", "810000"),
+        # old names
+        ("襄樊", "420600"),
+        ("莱芜", "370100"),
+        # Hong Kong, Macao, Taiwan
+        ("香港", "810000"),
+        ("香港特别行政区", "810000"),
+        ("香港特区", "810000"),
+        ("港", "810000"),
+        ("Hong Kong", "810000"),
+        ("hongkong", "810000"),
+        ("HK", "810000"),
+        ("Hong Kong SAR", "810000"),
+        ("九龍", "810000"),
+        ("澳門", "820000"),
+        ("澳门", "820000"),
+        ("Macau", "820000"),
+        ("Macao", "820000"),
+        ("臺灣", "710000"),
+        ("台湾", "710000"),
+        ("Taiwan", "710000"),
+        ("台北", "710000"),
+        # countries
+        ("中国", "C-CN"),
+        ("China", "C-CN"),
+        ("中华人民共和国", "C-CN"),
+        ("美国", "C-US"),
+        ("美國", "C-US"),
+        ("USA", "C-US"),
+        ("US", "C-US"),
+        ("United States of America", "C-US"),
+        ("美利坚", "C-US"),
+        ("纽约", "C-US"),
+        ("日本", "C-JP"),
+        ("Japan", "C-JP"),
+        ("Tokyo", "C-JP"),
+        ("日本东京", "C-JP"),
+        ("英國", "C-GB"),
+        ("UK", "C-GB"),
+        ("England", "C-GB"),
+        ("韩国", "C-KR"),
+        ("South Korea", "C-KR"),
+        ("朝鲜", "C-KP"),
+        ("義大利", "C-IT"),
+        ("澳洲", "C-AU"),
+        ("Türkiye", "C-TR"),
+        ("Turkey", "C-TR"),
+        ("Côte d'Ivoire", "C-CI"),
+        ("Ivory Coast", "C-CI"),
+        ("Russia", "C-RU"),
+        ("Deutschland", "C-DE"),
+        ("Niger", "C-NE"),
+        ("Nigeria", "C-NG"),
+        ("Mongolia", "C-MN"),
+        ("蒙古", "C-MN"),
+    ],
+)
+def test_match_first(text: str, expected: str) -> None:
+    found = codes(text)
+    assert found, f"{text!r} matched nothing"
+    assert found[0] == expected, f"{text!r} → {found}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a shared name, nothing else typed: all of them, province → city → district
+        ("朝阳", ["211300", "110105"]),
+        ("Chaoyang", ["211300", "110105"]),
+        ("吉林", ["220000", "220200"]),
+        ("Jilin", ["220000", "220200"]),
+        ("海南", ["460000", "632500"]),
+        ("河北", ["130000", "120105"]),
+        ("Hebei", ["130000", "120105"]),
+        ("Taizhou", ["321200", "331000"]),
+        ("Suzhou", ["320500", "341300"]),
+        ("Congo", ["C-CD", "C-CG"]),
+        # the rest of the text picks one, the other stays as a second choice
+        ("北京朝阳", ["110105", "211300"]),
+        ("Chaoyang Beijing", ["110105", "211300"]),
+        ("辽宁朝阳", ["211300", "110105"]),
+        ("Zhejiang Taizhou", ["331000", "321200"]),
+        ("浙江台州", ["331000"]),
+        # a suffix decides
+        ("朝阳区", ["110105"]),
+        ("朝阳市", ["211300"]),
+        ("吉林省", ["220000"]),
+        ("河北省", ["130000"]),
+        ("河北区", ["120105"]),
+        # exact names only; a prefix offers the longer names
+        ("Niger", ["C-NE"]),
+        ("Nige", ["C-NE", "C-NG"]),
+        ("Guinea", ["C-GN"]),
+        # a place named with its parents is not offered with them
+        ("湖北武汉", ["420100"]),
+        ("中国北京", ["110000"]),
+    ],
+)
+def test_match_candidates(text: str, expected: list[str]) -> None:
+    assert codes(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "   \t\n",
+        "😀",
+        "😀😀😀🇨🇳",
+        "!!!???",
+        "12345",
+        "asdfgh",
+        "hello world",
+        "Romanian",
+        "火星",
+        "的的的的的的",
+        "中",
+        "ab",
+        "\x00\x01",
+        "x" * 10_000,
+        "武汉" * 5_000,
+        "a" + "\u0301" * 50,
+    ],
+)
+def test_match_garbage(text: str) -> None:
+    assert match(text) == []
+
+
+def test_match_long_text_is_quick() -> None:
+    started = time.perf_counter()
+    for _ in range(100):
+        assert match("武汉" * 5_000) == []
+        assert match("x" * 10_000) == []
+    assert time.perf_counter() - started < 0.5
+
+
+def test_match_limit() -> None:
+    assert len(match("Hong", limit=2)) == 2
+    assert match("上海", limit=0) == []
+    assert match("上海", limit=1) == [place("310000")]
+    assert match(None) == []  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_match_never_raises(text: str) -> None:
+    found = match(text)
+    assert len(found) <= 5
+    assert all(isinstance(p, Place) for p in found)
+    assert len({p.code for p in found}) == len(found)
+    resolve(text)
+
+
+def test_every_place_matches_its_own_names() -> None:
+    for p in places.all_places():
+        for language in places.LANGUAGES:
+            assert p.code in codes(p.names[language], limit=20), (p.code, language)
+
+
+# --------------------------------------------------------------------------- resolve
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("中国/湖北省/武汉市", "420100"),
+        ("湖北省武汉市", "420100"),
+        ("湖北省/武汉市", "420100"),
+        ("中國/湖北省/武漢市", "420100"),
+        ("Wuhan", "420100"),
+        ("Wuhan City, Hubei Province", "420100"),
+        ("上海市", "310000"),
+        ("中国/上海市", "310000"),
+        ("中国/上海市/浦东新区", "310115"),
+        ("中国/北京市/朝阳区", "110105"),
+        ("中国/辽宁省/朝阳市", "211300"),
+        ("中国/重庆市/渝北区", "500112"),
+        ("中国/吉林省/吉林市", "220200"),
+        ("中国/吉林省", "220000"),
+        ("中国/吉林省/延边朝鲜族自治州", "222400"),
+        ("中国/香港特别行政区", "810000"),
+        ("中国/新疆维吾尔自治区/乌鲁木齐市", "650100"),
+        ("中国", "C-CN"),
+        ("美国", "C-US"),
+        ("Japan", "C-JP"),
+    ],
+)
+def test_resolve(path: str, expected: str) -> None:
+    found = resolve(path)
+    assert found is not None, path
+    assert found.code == expected
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "吉林",  # province or city
+        "朝阳",  # Beijing district or Liaoning city
+        "Taizhou",
+        "中国/湖北省/武汉市/江夏区",  # unknown part
+        "湖北省/北京市",  # not on one path
+        "中国/辽宁省/朝阳区",  # 朝阳区 is in Beijing
+        "乌鲁木",  # no prefixes
+        "我从武汉来",  # no extra text
+        "火星",
+        "",
+        "x" * 1_000,
+    ],
+)
+def test_resolve_unknown_or_ambiguous(path: str) -> None:
+    assert resolve(path) is None
+
+
+def test_every_place_resolves_from_its_path() -> None:
+    for p in places.all_places():
+        found = resolve("/".join(p.path_names()))
+        assert found == p, p.code
+
+
+# --------------------------------------------------------------------------- places
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "expected"),
+    [
+        ("C-CN", "110105", True),
+        ("110000", "110105", True),
+        ("110105", "110105", True),
+        ("110105", "110000", False),
+        ("420000", "420100", True),
+        ("420000", "110105", False),
+        ("211300", "110105", False),
+        ("C-CN", "810000", True),
+        ("C-CN", "C-JP", False),
+        ("C-JP", "C-JP", True),
+    ],
+)
+def test_contains(outer: str, inner: str, expected: bool) -> None:
+    assert contains(place(outer), place(inner)) is expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("420100", "420000", True),
+        ("420000", "420100", True),
+        ("420100", "420100", True),
+        ("C-CN", "420100", True),
+        ("420100", "110105", False),
+        ("110000", "211300", False),
+        ("C-US", "C-CN", False),
+    ],
+)
+def test_overlaps(a: str, b: str, expected: bool) -> None:
+    assert overlaps(place(a), place(b)) is expected
+
+
+@pytest.mark.parametrize(
+    ("code", "language", "expected"),
+    [
+        ("420100", "zh_Hans", "湖北省 武汉市"),
+        ("420100", "zh_Hant", "湖北省 武漢市"),
+        ("420100", "en", "Wuhan, Hubei"),
+        ("110105", "zh_Hans", "北京市 朝阳区"),
+        ("110105", "en", "Chaoyang, Beijing"),
+        ("310115", "zh_Hant", "上海市 浦東新區"),
+        ("310000", "zh_Hans", "上海市"),
+        ("310000", "en", "Shanghai"),
+        ("C-JP", "zh_Hans", "日本"),
+        ("C-JP", "en", "Japan"),
+        ("C-US", "zh_Hant", "美國"),
+        ("810000", "zh_Hans", "香港特别行政区"),
+        ("810000", "en", "Hong Kong"),
+        ("C-CN", "zh_Hans", "中国"),
+        ("C-CN", "en", "China"),
+        ("420100", "zh-TW", "湖北省 武漢市"),
+        ("420100", "zh_CN", "湖北省 武汉市"),
+        ("420100", "en-US", "Wuhan, Hubei"),
+    ],
+)
+def test_display(code: str, language: str, expected: str) -> None:
+    assert place(code).display(language) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "abroad"),
+    [
+        ("C-JP", True),
+        ("C-US", True),
+        ("810000", True),  # Hong Kong: entry port and quarantine like abroad
+        ("820000", True),  # Macao
+        ("710000", True),  # Taiwan
+        ("C-CN", False),
+        ("110000", False),
+        ("110105", False),
+        ("420100", False),
+        ("650100", False),
+        ("469002", False),
+    ],
+)
+def test_abroad(code: str, abroad: bool) -> None:
+    assert place(code).abroad is abroad
+
+
+def test_paths() -> None:
+    wuhan = place("420100")
+    assert wuhan.path() == (place("C-CN"), place("420000"), wuhan)
+    assert wuhan.path_names() == ("中国", "湖北省", "武汉市")
+    assert wuhan.path_names("en") == ("China", "Hubei", "Wuhan")
+    assert place("110105").path_names("zh_Hant") == ("中國", "北京市", "朝陽區")
+    assert place("C-JP").path() == (place("C-JP"),)
+    assert wuhan.kind == "city" and wuhan.parent == "420000"
+    assert wuhan.names == {"zh_Hans": "武汉市", "zh_Hant": "武漢市", "en": "Wuhan"}
+
+
+def test_place_and_children() -> None:
+    assert place("420100") == place("420100")
+    assert len({place("420100"), place("420100"), place("420000")}) == 2
+    with pytest.raises(KeyError):
+        place("999999")
+    with pytest.raises(KeyError):
+        children("nowhere")
+    assert len(children("C-CN")) == 34
+    assert [p.code for p in children("110000")][:3] == ["110101", "110102", "110105"]
+    assert len(children("110000")) == 16
+    assert len(children("120000")) == 16
+    assert len(children("310000")) == 16
+    assert len(children("500000")) == 38
+    assert children("C-JP") == []
+    assert children("810000") == []
+    assert all(p.parent == "420000" for p in children("420000"))
+
+
+def test_speed() -> None:
+    started = time.perf_counter()
+    places._Gazetteer(places._read_rows())
+    assert time.perf_counter() - started < 0.2
+    texts = ["上海", "湖北武汉", "Wuhan", "廣州市", "北京朝阳区", "Hong Kong", "美国", "武汉, 湖北"]
+    match("warm up")
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(50):
+            for text in texts:
+                match(text)
+        best = min(best, (time.perf_counter() - started) / (50 * len(texts)))
+    assert best < 0.001
+
+
+# --------------------------------------------------------------------------- data
+
+
+def read_rows() -> list[dict[str, str]]:
+    with DATA.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == [
+            "code",
+            "parent",
+            "kind",
+            "zh_hans",
+            "zh_hant",
+            "en",
+            "aliases",
+        ]
+        return list(reader)
+
+
+def test_data_integrity() -> None:
+    rows = read_rows()
+    by_code = {r["code"]: r for r in rows}
+    assert len(by_code) == len(rows), "codes are unique"
+    kinds = Counter(r["kind"] for r in rows)
+    assert set(kinds) == {"country", "province", "city", "district"}
+    assert kinds["province"] >= 34
+    assert kinds["city"] >= 330
+    assert kinds["country"] >= 190
+    for r in rows:
+        code, parent, kind = r["code"], r["parent"], r["kind"]
+        assert r["zh_hans"] and r["zh_hant"] and r["en"], code
+        assert r["zh_hans"] == r["zh_hans"].strip() and r["en"] == r["en"].strip(), code
+        if kind == "country":
+            assert re.fullmatch(r"C-[A-Z]{2}", code), code
+            assert parent == "", code
+            continue
+        assert re.fullmatch(r"[1-8]\d{5}", code), code
+        assert parent in by_code, code
+        assert code[:2] == parent[:2] or parent == "C-CN", code
+        if kind == "province":
+            assert parent == "C-CN" and code.endswith("0000"), code
+        elif kind == "city":
+            assert by_code[parent]["kind"] == "province", code
+            assert parent not in MUNICIPALITIES, code
+        else:
+            assert parent in MUNICIPALITIES, code
+    provinces = [r["code"] for r in rows if r["kind"] == "province"]
+    assert len(provinces) == 34
+    for code in provinces:
+        kids = {r["kind"] for r in rows if r["parent"] == code}
+        if code in MUNICIPALITIES:
+            assert kids == {"district"}, code
+        elif code in NO_CITIES:
+            assert not kids, code
+        else:
+            assert kids == {"city"}, code
+
+
+def test_data_names() -> None:
+    rows = read_rows()
+    for r in rows:
+        if r["kind"] != "country":
+            assert re.fullmatch(r"[\u4e00-\u9fff]+", r["zh_hans"]), r["code"]
+            assert re.fullmatch(r"[A-Z][A-Za-zü' -]+", r["en"]), r["code"]
+    names = Counter(r["zh_hans"] for r in rows)
+    assert [n for n, c in names.items() if c > 1] == []
+    assert {r["code"]: r["zh_hans"] for r in rows if r["kind"] == "province"}["450000"] == (
+        "广西壮族自治区"
+    )
+    aliases = {r["code"]: r["aliases"].split("|") for r in rows}
+    assert {"沪", "申"} <= set(aliases["310000"])
+    assert {"USA", "United States of America", "US"} <= set(aliases["C-US"])
