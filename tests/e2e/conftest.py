@@ -1,8 +1,9 @@
 """End-to-end: the real `returnee run` process against the emulator, over HTTP, as Telegram
 would drive it. Tests act as users through the emulator's control API.
 
-Every test here runs once per framework (`[aiogram]`, `[ptb]`): the `framework` fixture is
-autouse and parametrised, and its value is the bot process's BOT_FRAMEWORK."""
+Every test here runs once per framework (`[aiogram]`, `[ptb]`) unless marked otherwise: the
+`framework` fixture is autouse and parametrised, and its value is the bot process's
+BOT_FRAMEWORK."""
 
 from __future__ import annotations
 
@@ -47,8 +48,21 @@ def _forget_bot_logs() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, params=FRAMEWORKS)
 def framework(request: pytest.FixtureRequest) -> str:
-    """The library the bot process runs on; every end-to-end test runs on each."""
+    """The library the bot process runs on; every end-to-end test runs on each, unless it is
+    marked `@pytest.mark.frameworks("aiogram")`: a feature of the core, not of a runner, is
+    proven once and the suite stays short."""
     return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in list(items):
+        marker = item.get_closest_marker("frameworks")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None or "framework" not in callspec.params:
+            continue
+        if callspec.params["framework"] not in marker.args:
+            items.remove(item)
+            config.hook.pytest_deselected(items=[item])
 
 
 @dataclass
