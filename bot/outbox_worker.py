@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.delivery import DeliveryError, Rejected, Sender, Transient, Unreachable
 from handlers.clock import Clock
 from handlers.contract import Button, Send
+from handlers.reachability import resident_unreachable
 from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing, claim_due
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class OutboxWorker:
         fates = await asyncio.gather(*(self._deliver(chat_id, send) for _, chat_id, send in jobs))
         async with self.sessions.begin() as session:
             now = self.clock.now()
+            unreachable: set[int] = set()
             for (row_id, _, _), (status, message_id, error) in zip(jobs, fates, strict=True):
                 row = await session.get(Outgoing, row_id)
                 if row is None:
@@ -76,6 +78,10 @@ class OutboxWorker:
                 row.status = FAILED if status == "retry" else status
                 if status == SENT:
                     row.sent_at, row.message_id = now, message_id
+                elif status == UNREACHABLE:
+                    unreachable.add(row.chat_id)
+            for chat_id in unreachable:
+                await resident_unreachable(session, chat_id, now)
         return len(jobs)
 
     async def _deliver(self, chat_id: int, send: Send) -> tuple[str, int | None, str | None]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import aiohttp
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.clock import EmulatorClock
 from bot.service import Service
 from bot.settings import Settings, SettingsError
 from handlers.app import Core, Options
-from handlers.clock import SystemClock
+from handlers.clock import Clock, SystemClock
 from models.db import make_engine, make_sessions, schema_state, upgrade
 from rules.policy import load_policy
 
@@ -44,8 +46,17 @@ async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
             checkin_times=settings.checkin_slots,
             reminder_after=timedelta(minutes=settings.reminder_after_minutes),
         )
-        core = Core(make_sessions(engine), SystemClock(), options)
-        service = Service(core)
+        clock: Clock = SystemClock()
+        follow_clock = None
+        if settings.clock == "emulator":
+            follow_clock = EmulatorClock(settings.bot_api_url)
+            try:
+                await follow_clock.sync()
+            except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
+                raise SettingsError(f"CLOCK: cannot read the emulator's clock ({exc})") from None
+            clock = follow_clock
+        core = Core(make_sessions(engine), clock, options)
+        service = Service(core, follow_clock=follow_clock)
         if settings.bot_framework == "ptb":
             from bot import ptb_runner
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from bot.clock import EmulatorClock
 from bot.delivery import DeliveryError, Limits, Sender, Transport, carry_out
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler, periodic_jobs
@@ -29,8 +30,12 @@ MENU_LANGUAGES = {None: "zh_Hans", "en": "en"}
 
 
 class Service:
-    def __init__(self, core: Core, limits: Limits | None = None) -> None:
+    def __init__(
+        self, core: Core, limits: Limits | None = None, *, follow_clock: EmulatorClock | None = None
+    ) -> None:
         self.core = core
+        self.follow_clock = follow_clock
+        self._follower: asyncio.Task[None] | None = None
         self.limits = limits or Limits()
         self._sender: Sender | None = None
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
@@ -86,8 +91,16 @@ class Service:
             core.sessions, core.clock, core.options.zone, periodic_jobs(core.options), worker.nudge
         )
         self._scheduler.start()
+        if self.follow_clock is not None:
+            self._follower = asyncio.create_task(
+                self.follow_clock.follow(self._scheduler.run_all), name="clock"
+            )
 
     async def stop_background(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
         if self._scheduler is not None:
             self._scheduler.stop()
         if self._worker is not None:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # How many updates are handled at once. aiogram starts a task per update with no cap,
     # which with SQLite ends in "database is locked"; this bounds both runners.
     concurrency: int = Field(default=8, ge=1, le=256)
+    # Whose time the bot keeps: the system's, or the local emulator's (the demo and the tests,
+    # which move it forward to see a week of check-ins in minutes).
+    clock: Literal["system", "emulator"] = "system"
 
     @field_validator("bot_token")
     @classmethod
@@ -127,6 +130,8 @@ class Settings(BaseSettings):
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+        if self.clock == "emulator" and self.bot_api_url.rstrip("/") == "https://api.telegram.org":
+            raise ValueError("CLOCK: emulator needs BOT_API_URL to be the local emulator")
         return self
 
     def token(self) -> str:

@@ -39,6 +39,9 @@ ALERT_TITLES = {
     "release_held": N_("⏸ Plan ended without the negatives it needs: held open, please follow up"),
     "fever": N_("🌡 Fever reported at check-in"),
     "symptoms": N_("🤒 Symptoms reported at check-in"),
+    "unreachable": N_(
+        "📵 Resident unreachable: they blocked the bot or deleted the chat. Please contact them another way."
+    ),
 }
 
 

@@ -6,6 +6,7 @@ button it lists the buttons), so a failing test says what went wrong without ext
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self, TypedDict, cast
 
@@ -385,6 +386,20 @@ class EmulatorClient:
 
     async def reset(self) -> None:
         await self._request("POST", "/reset")
+
+    # --- the clock (demo and tests; a bot with CLOCK=emulator follows it) -----------------------
+
+    async def now(self) -> datetime:
+        body = await self._request("GET", "/clock")
+        return datetime.fromisoformat(body["now"])
+
+    async def advance(self, by: timedelta) -> datetime:
+        body = await self._request("POST", "/clock", json={"advance_seconds": by.total_seconds()})
+        return datetime.fromisoformat(body["now"])
+
+    async def move_to(self, when: datetime) -> datetime:
+        body = await self._request("POST", "/clock", json={"to": when.isoformat()})
+        return datetime.fromisoformat(body["now"])
 
     async def health(self) -> bool:
         body = await self._request("GET", "/health")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -410,7 +410,7 @@ class Control:
         message.text = text
         message.raw_text = text
         message.entities = bot_command_entities(text)
-        message.edit_date = int(time.time())
+        message.edit_date = self.state.date()
         message.edit_count += 1
         self.state.touch_message(message)
         update_id = self.state.push_update("edited_message", self.state.message_api(message))
@@ -438,7 +438,7 @@ class Control:
                 {
                     "chat": user.as_chat(),
                     "from": user.as_user(),
-                    "date": int(time.time()),
+                    "date": self.state.date(),
                     "old_chat_member": member if blocked else kicked,
                     "new_chat_member": kicked if blocked else member,
                 },
@@ -617,6 +617,43 @@ class Control:
     async def health(self, request: web.Request) -> web.StreamResponse:
         return _json({"ok": True})
 
+    # --- the clock ------------------------------------------------------------------------------
+
+    def _clock(self) -> dict[str, Any]:
+        now = datetime.fromtimestamp(self.state.now(), UTC)
+        return {"ok": True, "now": now.isoformat(), "offset_seconds": self.state.clock_offset}
+
+    async def get_clock(self, request: web.Request) -> web.StreamResponse:
+        return _json(self._clock())
+
+    async def move_clock(self, request: web.Request) -> web.StreamResponse:
+        """Moves the clock forward, by `advance_seconds` or `to` an ISO time; never back,
+        because a bot's deadlines and dedupe keys assume time only grows."""
+        body = await _body(request)
+        unknown = set(body) - {"advance_seconds", "to"}
+        if unknown or len(body) != 1:
+            raise ControlError(400, "give exactly one of advance_seconds or to")
+        if "advance_seconds" in body:
+            by = _opt_number(body, "advance_seconds")
+            if by is None or by < 0:
+                raise ControlError(400, "advance_seconds must be a number ≥ 0")
+        else:
+            raw = _opt_str(body, "to")
+            try:
+                target = datetime.fromisoformat(raw or "")
+            except ValueError:
+                raise ControlError(
+                    400, "to must be an ISO date-time, e.g. 2026-07-01T08:00+08:00"
+                ) from None
+            if target.tzinfo is None:
+                raise ControlError(400, "to needs a time zone, e.g. 2026-07-01T08:00+08:00")
+            by = target.timestamp() - self.state.now()
+            if by < 0:
+                raise ControlError(400, "the clock only moves forward")
+        self.state.clock_offset += by
+        self.state.notify()
+        return _json(self._clock())
+
 
 def _positive(value: float | None, default: float) -> float:
     if value is None:
@@ -650,6 +687,8 @@ def add_control_routes(app: web.Application, state: EmulatorState, sender: Webho
         ("GET", "/control/faults", control.get_faults),
         ("PUT", "/control/faults", control.put_faults),
         ("POST", "/control/reset", control.reset),
+        ("GET", "/control/clock", control.get_clock),
+        ("POST", "/control/clock", control.move_clock),
         ("GET", "/control/health", control.health),
     ]
     for method, path, handler in routes:

@@ -79,10 +79,6 @@ def _method(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 # --- shared helpers -----------------------------------------------------------------------------
 
 
@@ -566,7 +562,7 @@ def _replace_inline_markup(message: StoredMessage, markup: dict[str, Any] | None
 
 
 def _finish_edit(ctx: CallContext, message: StoredMessage) -> dict[str, Any]:
-    message.edit_date = _now()
+    message.edit_date = ctx.state.date()
     message.edit_count += 1
     ctx.state.touch_message(message)
     return ctx.state.message_api(message)

@@ -173,10 +173,6 @@ class WebhookConfig:
     last_error_message: str | None = None
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 class EmulatorState:
     def __init__(self, limits: LimitConfig | None = None) -> None:
         self._initial_limits = limits or LimitConfig()
@@ -215,7 +211,18 @@ class EmulatorState:
         self.faults = FaultConfig()
         self.bot_id: int | None = None
         self._file_counter = 0
+        # The demo's and the tests' clock: how far the emulator's time runs ahead of the real
+        # one. Message dates follow it, and a bot started with CLOCK=emulator reads it.
+        self.clock_offset = 0.0
         self.notify()
+
+    def now(self) -> float:
+        """The emulator's time, as a Unix timestamp (the real time plus the clock offset)."""
+        return time.time() + self.clock_offset
+
+    def date(self) -> int:
+        """A message date, as Telegram gives it (whole seconds)."""
+        return int(self.now())
 
     # --- change notification ------------------------------------------------------------------
 
@@ -282,7 +289,7 @@ class EmulatorState:
             chat_id=chat_id,
             from_bot=from_bot,
             sender_id=sender_id,
-            date=_now(),
+            date=self.date(),
         )
         self.messages.setdefault(chat_id, {})[message_id] = message
         return message

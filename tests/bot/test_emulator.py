@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -693,3 +694,31 @@ def test_markdown_v2_parsing() -> None:
         parse_markdown_v2("*open")
     with pytest.raises(EntityParseError, match="reserved"):
         parse_markdown_v2("1-2")
+
+
+async def test_the_clock_moves_forward_only_and_dates_follow_it(
+    control: EmulatorClient, aiogram_bot: Bot, http: aiohttp.ClientSession, emulator_url: str
+) -> None:
+    before = await control.now()
+    moved = await control.advance(timedelta(days=2))
+    assert timedelta(days=2) <= moved - before < timedelta(days=2, seconds=5)
+    await control.send(USER, "hi")
+    sent = await aiogram_bot.send_message(USER, "hello")
+    assert abs(sent.date - moved) < timedelta(seconds=5)
+
+    target = moved + timedelta(hours=3)
+    assert abs(await control.move_to(target) - target) < timedelta(seconds=1)
+    for body in (
+        {"to": (target - timedelta(hours=1)).isoformat()},
+        {"to": "tomorrow"},
+        {"to": "2026-07-01T08:00"},
+        {"advance_seconds": -5},
+        {"advance_seconds": 5, "to": target.isoformat()},
+    ):
+        async with http.post(f"{emulator_url}/control/clock", json=body) as response:
+            assert response.status == 400, body
+            assert not (await response.json())["ok"]
+    assert abs(await control.now() - target) < timedelta(seconds=1)
+
+    await control.reset()
+    assert abs(await control.now() - datetime.now(UTC)) < timedelta(seconds=5)
