@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,12 +13,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Json
 
-OPEN = "open"
+OPEN, ACKNOWLEDGED = "open", "acknowledged"
+# Who an alert is addressed to, from the grid up: unacknowledged, it climbs one level at a time.
+LEVELS = ("grid", "community", "street", "district")
+# What a worker can record having done about an alert.
+ACTIONS = ("called", "visited", "referred", "quarantine")
 
 
 class Alert(Base):
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_grid_status", "grid_id", "status"),)
+    __table_args__ = (
+        Index("ix_alerts_grid_status", "grid_id", "status"),
+        # What is due for re-sending or escalation: open, and sent before a given time.
+        Index("ix_alerts_status_notified", "status", "notified_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
@@ -29,10 +37,34 @@ class Alert(Base):
     created_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default=OPEN)
     dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
-    # When the grid's workers were last sent it (None: not yet; no worker may have joined).
+    # When the workers of its current level were sent it (None: not yet; no worker may have
+    # joined). Re-sending and escalation count from here.
     notified_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(BigInteger)
+    # The level whose staff it is addressed to now (one of LEVELS), and when it was re-sent
+    # to them (None: not yet at this level).
+    level: Mapped[str] = mapped_column(String(16), default="grid", server_default="grid")
+    resent_at: Mapped[datetime | None]
+
+
+class AlertAction(Base):
+    """What was done about an alert, by whom and when: acknowledged, an action with its note,
+    or an escalation (by a worker, or by the bot when nobody acknowledged in time)."""
+
+    __tablename__ = "alert_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    # acknowledged | called | visited | referred | quarantine | escalated
+    kind: Mapped[str] = mapped_column(String(16))
+    # The worker's Telegram user; None when the bot escalated on its own.
+    actor_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_name: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str | None] = mapped_column(Text)
+    # For an escalation: the level it went to.
+    level: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime]
 
 
 async def raise_alert(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, or_, select
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +38,10 @@ class Outgoing(Base):
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(300))
+    # A file sent with the message (the text is then its caption): a weekly chart.
+    file_name: Mapped[str | None] = mapped_column(String(100))
+    file_kind: Mapped[str | None] = mapped_column(String(16))  # photo | document
+    file_content: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 async def enqueue(
@@ -50,8 +54,11 @@ async def enqueue(
     buttons: list[list[list[str]]] | None = None,
     dedupe_key: str | None = None,
     due_at: datetime | None = None,
+    file: tuple[str, str, bytes] | None = None,
 ) -> bool:
-    """Queue a message; False if one with the same dedupe key exists already."""
+    """Queue a message; False if one with the same dedupe key exists already.
+
+    `file` is (name, "photo" or "document", content); the text is then its caption."""
     values: dict[str, Any] = {
         "chat_id": chat_id,
         "text": text,
@@ -63,6 +70,8 @@ async def enqueue(
         "status": PENDING,
         "attempts": 0,
     }
+    if file is not None:
+        values["file_name"], values["file_kind"], values["file_content"] = file
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
