@@ -37,6 +37,13 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
         ("phase_changes", release.phase_changes, 600),
         # Alerts reach the grid's workers within a minute of being raised.
         ("deliver_alerts", staff.deliver_alerts, 20),
+        # Unacknowledged: sent again, then up a level (each once per alert and level).
+        ("resend_alerts", partial(staff.resend_alerts, after=options.alert_resend_after), 60),
+        (
+            "escalate_alerts",
+            partial(staff.escalate_alerts, after=options.alert_escalate_after),
+            60,
+        ),
     ]
 
 

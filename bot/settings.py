@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # Daily check-in times (local), and how long an unanswered check-in waits for a reminder.
     checkin_times: str = "08:00,20:00"
     reminder_after_minutes: int = Field(default=120, ge=5, le=720)
+    # An alert nobody acknowledged is sent again after this long, and escalated to the level
+    # above after this long (both from when it reached them); the daily report's local time.
+    alert_resend_after_minutes: int = Field(default=120, ge=5, le=1440)
+    alert_escalate_after_minutes: int = Field(default=360, ge=10, le=10080)
+    daily_report_at: str = "20:00"
     # How many updates are handled at once. aiogram starts a task per update with no cap,
     # which with SQLite ends in "database is locked"; this bounds both runners.
     concurrency: int = Field(default=8, ge=1, le=256)
@@ -111,6 +116,21 @@ class Settings(BaseSettings):
             raise ValueError("must name at least one time, like 08:00")
         return ",".join(t.strftime("%H:%M") for t in parsed)
 
+    @field_validator("daily_report_at")
+    @classmethod
+    def _report_time(cls, value: str) -> str:
+        hours, sep, minutes = value.strip().partition(":")
+        try:
+            if not sep or len(minutes) != 2:
+                raise ValueError
+            return time(int(hours), int(minutes)).strftime("%H:%M")
+        except ValueError:
+            raise ValueError("must be a time like 20:00") from None
+
+    @property
+    def daily_report_time(self) -> time:
+        return time.fromisoformat(self.daily_report_at)
+
     @property
     def checkin_slots(self) -> tuple[time, ...]:
         return tuple(time.fromisoformat(part) for part in self.checkin_times.split(","))
@@ -130,6 +150,10 @@ class Settings(BaseSettings):
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+        if self.alert_escalate_after_minutes <= self.alert_resend_after_minutes:
+            raise ValueError(
+                "ALERT_ESCALATE_AFTER_MINUTES: must be longer than ALERT_RESEND_AFTER_MINUTES"
+            )
         if self.clock == "emulator" and self.bot_api_url.rstrip("/") == "https://api.telegram.org":
             raise ValueError("CLOCK: emulator needs BOT_API_URL to be the local emulator")
         return self

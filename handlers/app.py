@@ -37,6 +37,11 @@ class Options:
     policy: Policy = field(default_factory=lambda: load_policy(DEFAULT_POLICY))
     checkin_times: tuple[time, ...] = (time(8, 0), time(20, 0))
     reminder_after: timedelta = timedelta(hours=2)
+    # An unacknowledged alert is sent again after this, and goes up a level after that
+    # (both counted from when it reached its current level); the daily report's time.
+    alert_resend_after: timedelta = timedelta(hours=2)
+    alert_escalate_after: timedelta = timedelta(hours=6)
+    daily_report_at: time = time(20, 0)
 
     def facts(self) -> dict[str, Any]:
         return {"retention_days": self.retention_days}

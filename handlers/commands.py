@@ -101,5 +101,7 @@ COMMANDS: dict[str, Command] = {
     "test": release.record_test,
     "join": staff.join,
     "ack": staff.acknowledge,
+    "act": staff.record_action,
+    "escalate": staff.escalate_by_hand,
     "alerts": staff.open_alerts,
 }

@@ -1,19 +1,28 @@
-"""Grid workers in the chat: joining with a one-time code, and the alerts they act on."""
+"""Grid workers in the chat: joining with a one-time code, and the alerts they act on.
+
+An alert reaches the workers of its grid with three buttons: acknowledge, record what was
+done (called, visited, referred, sent to quarantine; then an optional note) and escalate to
+the staff of the level above. Nobody acknowledging in time gets it sent again, then escalated
+by the periodic jobs here. Every button checks that the alert lies in the presser's areas."""
 
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.chat import Chat
-from handlers.contract import Button, Buttons, Reply, Send
+from handlers.contract import Button, Buttons, Reply, Send, rows
+from handlers.forms import Flow, Step, Text, Turn, plain_text
 from handlers.i18n import N_, Translator
-from models.alerts import OPEN, Alert
+from models.alerts import ACKNOWLEDGED, ACTIONS, LEVELS, OPEN, Alert, AlertAction
 from models.areas import Area, lineage
 from models.chat import ChatUser
+from models.help import HelpRequest
 from models.outbox import enqueue
 from models.people import Resident
 from models.staff import Invite, Staff, active_staff, covers, staff_for_grid
@@ -83,16 +92,222 @@ async def join(chat: Chat) -> list[Reply]:
     ]
 
 
+ACTION_LABELS = {
+    "called": N_("📞 Called"),
+    "visited": N_("🏠 Visited"),
+    "referred": N_("🏥 Referred"),
+    "quarantine": N_("🚐 Sent to quarantine"),
+}
+# What was done, as a line in an alert or the daily report says it.
+DONE_TEXTS = {
+    "acknowledged": N_("acknowledged"),
+    "called": N_("called"),
+    "visited": N_("visited"),
+    "referred": N_("referred"),
+    "quarantine": N_("sent to quarantine"),
+    "escalated": N_("escalated"),
+}
+LEVEL_NAMES = {
+    "grid": N_("grid"),
+    "community": N_("community"),
+    "street": N_("street/town"),
+    "district": N_("district"),
+}
+NOT_YOURS = N_("No such alert in your area.")
+
+
 async def acknowledge(chat: Chat) -> list[Reply]:
+    """/ack ALERT (the alert's first button)."""
     turn = chat.turn
-    alert = await _alert_for_staff(turn.session, turn.user.id, chat.args)
-    if alert is None:
-        return [Send(turn.tr("No such alert in your area."))]
+    found = await _alert_and_post(turn.session, turn.user.id, chat.args)
+    if found is None:
+        return [Send(turn.tr(NOT_YOURS))]
+    alert, post = found
+    if alert.acknowledged_at is not None:
+        return [Send(turn.tr("Alert {number} was already acknowledged.", number=alert.id))]
+    _acknowledge(alert, turn.user.id, turn.now)
+    turn.session.add(
+        AlertAction(
+            alert_id=alert.id,
+            kind="acknowledged",
+            actor_user_id=turn.user.id,
+            actor_name=post.name,
+            at=turn.now,
+        )
+    )
+    await _tell_requester(turn.session, alert, post, turn.now)
+    return [Send(turn.tr("Alert {number} acknowledged. Thank you.", number=alert.id))]
+
+
+def _acknowledge(alert: Alert, user_id: int, now: datetime) -> None:
     if alert.acknowledged_at is None:
-        alert.acknowledged_at, alert.acknowledged_by = turn.now, turn.user.id
-        alert.status = "acknowledged"
-        return [Send(turn.tr("Alert {number} acknowledged. Thank you.", number=alert.id))]
-    return [Send(turn.tr("Alert {number} was already acknowledged.", number=alert.id))]
+        alert.acknowledged_at, alert.acknowledged_by = now, user_id
+        alert.status = ACKNOWLEDGED
+
+
+async def record_action(chat: Chat) -> list[Reply]:
+    """/act ALERT: which action? /act ALERT KIND: record it, then ask for an optional note."""
+    turn = chat.turn
+    found = await _alert_and_post(turn.session, turn.user.id, chat.args.split(" ", 1)[0])
+    if found is None:
+        return [Send(turn.tr(NOT_YOURS))]
+    alert, post = found
+    parts = chat.args.split()
+    if len(parts) == 1:
+        buttons = rows(
+            *(Button(turn.tr(label), f"/act {alert.id} {k}") for k, label in ACTION_LABELS.items())
+        )
+        return [Send(turn.tr("What was done about alert {number}?", number=alert.id), buttons)]
+    if len(parts) != 2 or parts[1] not in ACTIONS:
+        return [Send(turn.tr("Please choose with the buttons."))]
+    kind = parts[1]
+    _acknowledge(alert, turn.user.id, turn.now)
+    action = AlertAction(
+        alert_id=alert.id,
+        kind=kind,
+        actor_user_id=turn.user.id,
+        actor_name=post.name,
+        at=turn.now,
+    )
+    turn.session.add(action)
+    await turn.session.flush()
+    await _tell_requester(turn.session, alert, post, turn.now, action)
+    recorded = Send(
+        turn.tr(
+            "Recorded for alert {number}: {action}.",
+            number=alert.id,
+            action=turn.tr(DONE_TEXTS[kind]),
+        )
+    )
+    return [recorded, *await chat.begin("ask_action_note", answers={ACTION: action.id})]
+
+
+ACTION = "_alert_action"
+
+
+def parse_note(text: str, turn: Turn) -> str:
+    return plain_text(text, turn)
+
+
+async def save_note(turn: Turn) -> list[Reply]:
+    action_id = turn.answers.pop(ACTION, None)
+    note = turn.answers.pop("action_note", None)
+    action = await turn.session.get(AlertAction, action_id) if action_id else None
+    if action is None or action.actor_user_id != turn.user.id:
+        return [Send(turn.tr("That question is closed."))]
+    if not note:
+        return [Send(turn.tr("All right, no note."))]
+    action.note = note
+    return [Send(turn.tr("Note saved with alert {number}.", number=action.alert_id))]
+
+
+ACTION_NOTE = Flow(
+    "alert_action",
+    (
+        Step(
+            "ask_action_note",
+            Text(
+                "action_note",
+                N_("Add a note on what was done (one message), or press No note."),
+                N_("e.g. called at 14:00, no fever now, will call again tomorrow"),
+                parse_note,
+                500,
+                skip=N_("No note"),
+            ),
+        ),
+    ),
+    finish=save_note,
+)
+
+
+async def escalate_by_hand(chat: Chat) -> list[Reply]:
+    """/escalate ALERT: to the staff of the level above the alert's present one."""
+    turn = chat.turn
+    found = await _alert_and_post(turn.session, turn.user.id, chat.args)
+    if found is None:
+        return [Send(turn.tr(NOT_YOURS))]
+    alert, post = found
+    if alert.level == LEVELS[-1]:
+        return [Send(turn.tr("Alert {number} is with the district already.", number=alert.id))]
+    grid = await turn.session.get(Area, alert.grid_id)
+    assert grid is not None  # _alert_and_post found it
+    moved = await escalate(turn.session, alert, grid, turn.now, by=post)
+    if moved is None:
+        return [
+            Send(
+                turn.tr(
+                    "No one above has joined yet to take alert {number}; it stays with you.",
+                    number=alert.id,
+                )
+            )
+        ]
+    level, told = moved
+    return [
+        Send(
+            turn.tr(
+                "Alert {number} escalated to the {level} level ({count} told).",
+                number=alert.id,
+                level=turn.tr(LEVEL_NAMES[level]),
+                count=told,
+            )
+        )
+    ]
+
+
+async def escalate(
+    session: AsyncSession,
+    alert: Alert,
+    grid: Area,
+    now: datetime,
+    *,
+    by: Staff | None = None,
+    late: timedelta | None = None,
+) -> tuple[str, int] | None:
+    """Hand the alert to the nearest level above with staff, and send it to them (once each).
+
+    By hand (`by`) with no one above: None, nothing changes. By the bot (`late`, how long
+    nobody acknowledged) with no one above: it goes to the top, so that it is not tried every
+    minute; /alerts shows it to whoever joins there."""
+    above = LEVELS[LEVELS.index(alert.level) + 1 :] if alert.level in LEVELS else LEVELS[1:]
+    level, workers = None, []
+    for candidate in above:
+        workers = await staff_for_grid(session, grid, candidate)
+        if workers:
+            level = candidate
+            break
+    if level is None:
+        if by is not None or not above:
+            return None
+        level = above[-1]
+    below = alert.level
+    alert.level, alert.notified_at, alert.resent_at = level, now, None
+    session.add(
+        AlertAction(
+            alert_id=alert.id,
+            kind="escalated",
+            actor_user_id=by.user_id if by else None,
+            actor_name=by.name if by else "",
+            level=level,
+            at=now,
+        )
+    )
+
+    def heading(tr: Translator) -> str:
+        if by is not None:
+            return tr("⬆️ Escalated to you by {name}", name=html.escape(by.name or "?"))
+        hours = round((late or timedelta()).total_seconds() / 3600, 1)
+        return tr(
+            "⬆️ Escalated to you: not acknowledged at the {level} level in {hours} h",
+            level=tr(LEVEL_NAMES.get(below, below)),
+            hours=f"{hours:g}",
+        )
+
+    told = 0
+    for worker in workers:
+        told += await _send_alert(
+            session, alert, worker, now, f"alert-escalated:{alert.id}:{level}", heading
+        )
+    return level, told
 
 
 async def open_alerts(chat: Chat) -> list[Reply]:
@@ -121,16 +336,78 @@ async def open_alerts(chat: Chat) -> list[Reply]:
 
 async def _alert_for_staff(session: AsyncSession, user_id: int, args: str) -> Alert | None:
     """The alert named in `args`, only if it lies in one of the user's areas."""
-    if not args.strip().isdigit():
+    found = await _alert_and_post(session, user_id, args)
+    return found[0] if found else None
+
+
+async def _alert_and_post(
+    session: AsyncSession, user_id: int, args: str
+) -> tuple[Alert, Staff] | None:
+    """The alert named in `args` and the user's post that covers it; None for an alert that
+    does not exist or lies outside all of the user's areas (forged button data)."""
+    if not args.strip().isdigit() or len(args.strip()) > 12:
         return None
     alert = await session.get(Alert, int(args.strip()))
     if alert is None:
         return None
     grid = await session.get(Area, alert.grid_id)
-    posts = await active_staff(session, user_id)
-    if grid is None or not any(covers(area, grid) for _, area in posts):
+    if grid is None:
         return None
-    return alert
+    for post, area in await active_staff(session, user_id):
+        if covers(area, grid):
+            return alert, post
+    return None
+
+
+async def _tell_requester(
+    session: AsyncSession,
+    alert: Alert,
+    post: Staff,
+    now: datetime,
+    action: AlertAction | None = None,
+) -> None:
+    """The resident who asked for help hears that someone has it in hand (once on
+    acknowledging, once per action recorded)."""
+    if alert.kind != "help_request":
+        return
+    request_id = (alert.details or {}).get("request")
+    request = await session.get(HelpRequest, request_id) if isinstance(request_id, int) else None
+    if request is None:
+        return
+    request.status = "answered"
+    user = await session.get(ChatUser, request.user_id)
+    if user is None:
+        return
+    tr = Translator(user.language)
+    name = html.escape(post.name) if post.name else tr("Your grid worker")
+    if action is None:
+        text = tr(
+            "🙋 {name} from your grid has seen your request (no. {number}) and will contact you.",
+            name=name,
+            number=request.id,
+        )
+        key = f"help-seen:{request.id}"
+    else:
+        text = tr(
+            "🙋 {name} from your grid is on your request (no. {number}): {action}.",
+            name=name,
+            number=request.id,
+            action=tr(DONE_TEXTS.get(action.kind, action.kind)),
+        )
+        key = f"help-action:{action.id}"
+    await enqueue(
+        session, chat_id=user.chat_id, text=text, purpose="help_answer", dedupe_key=key, now=now
+    )
+
+
+def alert_buttons(alert: Alert, tr: Translator) -> Buttons:
+    return (
+        (
+            Button(tr("✅ Acknowledge"), f"/ack {alert.id}"),
+            Button(tr("📝 Record action"), f"/act {alert.id}"),
+        ),
+        (Button(tr("⬆️ Escalate"), f"/escalate {alert.id}"),),
+    )
 
 
 async def render_alert(session: AsyncSession, alert: Alert, tr: Translator) -> tuple[str, Buttons]:
@@ -150,8 +427,37 @@ async def render_alert(session: AsyncSession, alert: Alert, tr: Translator) -> t
         lines.append(html.escape(", ".join(details["names"])))
     if details.get("to_confirm"):
         lines.append(html.escape("; ".join(details["to_confirm"])))
-    buttons = ((Button(tr("✅ Acknowledge"), f"/ack {alert.id}"),),)
-    return "\n".join(lines), buttons
+    return "\n".join(lines), alert_buttons(alert, tr)
+
+
+def _no_heading(tr: Translator) -> str:
+    return ""
+
+
+async def _send_alert(
+    session: AsyncSession,
+    alert: Alert,
+    worker: Staff,
+    now: datetime,
+    key: str,
+    heading: Callable[[Translator], str] = _no_heading,
+) -> int:
+    """Queue the alert for one worker, in their language, under `key`:WORKER (once)."""
+    user = await session.get(ChatUser, worker.user_id)
+    tr = Translator(user.language if user else None)
+    text, buttons = await render_alert(session, alert, tr)
+    top = heading(tr)
+    return int(
+        await enqueue(
+            session,
+            chat_id=worker.chat_id,
+            text=f"{top}\n{text}" if top else text,
+            buttons=[[[b.text, b.data] for b in row] for row in buttons],
+            purpose="alert",
+            dedupe_key=f"{key}:{worker.id}",
+            now=now,
+        )
+    )
 
 
 async def deliver_alerts(session: AsyncSession, now: datetime, zone: object) -> int:
@@ -171,18 +477,62 @@ async def deliver_alerts(session: AsyncSession, now: datetime, zone: object) -> 
         if not workers:
             continue
         for worker in workers:
-            user = await session.get(ChatUser, worker.user_id)
-            text, buttons = await render_alert(
-                session, alert, Translator(user.language if user else None)
-            )
-            queued += await enqueue(
-                session,
-                chat_id=worker.chat_id,
-                text=text,
-                buttons=[[[b.text, b.data] for b in row] for row in buttons],
-                purpose="alert",
-                dedupe_key=f"alert:{alert.id}:{worker.id}",
-                now=now,
-            )
+            queued += await _send_alert(session, alert, worker, now, f"alert:{alert.id}")
         alert.notified_at = now
     return queued
+
+
+def _reminder(tr: Translator) -> str:
+    return tr("⏰ Reminder: nobody has acknowledged this alert yet.")
+
+
+async def resend_alerts(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, after: timedelta
+) -> int:
+    """An alert nobody acknowledged within `after` of reaching its level is sent to that
+    level's staff once more (once per alert and level)."""
+    query = (
+        select(Alert)
+        .where(
+            Alert.status == OPEN,
+            Alert.notified_at <= now - after,
+            Alert.resent_at.is_(None),
+        )
+        .order_by(Alert.notified_at, Alert.id)
+        .limit(500)
+    )
+    queued = 0
+    for alert in list(await session.scalars(query)):
+        alert.resent_at = now
+        grid = await session.get(Area, alert.grid_id)
+        if grid is None:
+            continue
+        for worker in await staff_for_grid(session, grid, alert.level):
+            queued += await _send_alert(
+                session, alert, worker, now, f"alert-resend:{alert.id}:{alert.level}", _reminder
+            )
+    return queued
+
+
+async def escalate_alerts(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, after: timedelta
+) -> int:
+    """An alert nobody acknowledged within `after` of reaching its level goes up a level."""
+    query = (
+        select(Alert)
+        .where(
+            Alert.status == OPEN,
+            Alert.notified_at <= now - after,
+            Alert.level != LEVELS[-1],
+        )
+        .order_by(Alert.notified_at, Alert.id)
+        .limit(500)
+    )
+    escalated = 0
+    for alert in list(await session.scalars(query)):
+        grid = await session.get(Area, alert.grid_id)
+        if grid is None:
+            continue
+        if await escalate(session, alert, grid, now, late=after) is not None:
+            escalated += 1
+    return escalated
