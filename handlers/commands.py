@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import handlers.report
 import handlers.welcome  # noqa: F401  (each flow registers its steps)
-from handlers import checkins, release, resident, staff
+from handlers import checkins, register, release, resident, staff
 from handlers.chat import Chat, Command
 from handlers.contract import Reply, Send
 from handlers.forms import PAUSED, RESUME, STEPS, ask
@@ -104,4 +104,15 @@ COMMANDS: dict[str, Command] = {
     "act": staff.record_action,
     "escalate": staff.escalate_by_hand,
     "alerts": staff.open_alerts,
+    "today": register.today,
+    "arrivals": register.arrivals,
+    "monitoring": register.monitoring,
+    "missed": register.missed_checkins,
+    "find": register.find,
+    "person": register.person,
+    "stats": register.stats,
+    "notify": register.notify,
+    "notify_send": register.notify_send,
+    "notify_cancel": register.notify_cancel,
+    "export": register.export,
 }

@@ -1,0 +1,882 @@
+"""The grid worker's commands over the register of their areas: today at a glance, expected
+arrivals, who is under which monitoring, missed check-ins, finding and opening a person's
+record, cumulative figures, a notice to every resident, and the register as a workbook.
+
+Every read goes through the worker's `Scope` (handlers/records.py); a record named by an id
+outside it is answered exactly as one that does not exist. Every record view and export is
+written to the audit log.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.chat import Chat
+from handlers.contract import Button, Buttons, Edit, File, Kind, Reply, Send
+from handlers.export import export_workbook
+from handlers.forms import Turn
+from handlers.i18n import N_, Translator
+from handlers.plans import PHASE_TEXTS, day_text
+from handlers.records import (
+    PHASE_NAMES,
+    PLAN_STATES,
+    RELATION_NAMES,
+    Record,
+    Scope,
+    abnormal_arrival,
+    abnormal_checkin,
+    checkin_summary,
+    day_of,
+    missed,
+    named,
+    parse_id,
+    people_query,
+    phase_on,
+    record_of,
+    scope_of,
+    symptom_names,
+)
+from handlers.release import RESULTS
+from handlers.report import HEALTH_CODES, TRANSPORTS
+from models.areas import Area, lineage
+from models.chat import ChatUser
+from models.checkins import CheckIn, TestResult
+from models.outbox import enqueue
+from models.people import Arrival, Resident
+from models.plans import ACTIVE, HELD, RELEASED, SUPERSEDED, MonitoringPlan
+from models.staff import AuditEntry, audit
+
+NOT_STAFF = N_("This command is for grid workers. Join with /join CODE.")
+PAGE_SIZE = 15
+LIST_CAP = 10
+FIND_CAP = 10
+# Days /missed looks back, today included.
+MISSED_DAYS = 3
+NOTICE_MAX = 1500
+# A notice preview can be confirmed for this long.
+NOTICE_VALID = timedelta(hours=24)
+
+
+def who(person: Resident) -> str:
+    """#12 Li Na · +86…: the number opens the record with /person."""
+    parts = [person.name or "?", person.phone or ""]
+    return f"#{person.id} " + html.escape(" · ".join(p for p in parts if p))
+
+
+def labelled(label: str, value: str) -> str:
+    return f"{html.escape(label)}: {html.escape(value)}"
+
+
+def clock_time(moment: datetime | None, turn: Turn) -> str:
+    return moment.astimezone(turn.zone).strftime("%H:%M") if moment else ""
+
+
+def stamp(moment: datetime | None, turn: Turn) -> str:
+    return moment.astimezone(turn.zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def today_of(turn: Turn) -> date:
+    return turn.now.astimezone(turn.zone).date()
+
+
+def start_of(day: date, turn: Turn) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=turn.zone)
+
+
+def where(scope: Scope, limit: int = 300) -> str:
+    names = ", ".join(a.name for a in scope.areas)
+    return html.escape(names if len(names) <= limit else names[: limit - 1] + "…")
+
+
+async def _scope(chat: Chat) -> Scope | None:
+    return await scope_of(chat.turn.session, chat.turn.user.id)
+
+
+def _not_staff(chat: Chat) -> list[Reply]:
+    return [Send(chat.turn.tr(NOT_STAFF))]
+
+
+# ----- lists that page -----
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a list, under a heading (shown again on every page it continues on)."""
+
+    heading: str
+    line: str
+
+
+def paged(
+    chat: Chat, title: str, entries: Sequence[Entry], command: str, empty: str
+) -> list[Reply]:
+    """A page of the list; ‹ › buttons turn the page in place (`/command N`)."""
+    tr, event = chat.turn.tr, chat.turn.event
+    if not entries:
+        return [Send(f"<b>{title}</b>\n{empty}")]
+    pages = math.ceil(len(entries) / PAGE_SIZE)
+    asked = chat.args.strip()
+    page = min(max(int(asked), 1), pages) if asked.isdigit() and len(asked) < 6 else 1
+    lines = [f"<b>{title}</b>"]
+    heading: str | None = None
+    for entry in entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]:
+        if entry.heading != heading:
+            heading = entry.heading
+            lines.append("")
+            if heading:
+                lines.append(f"<b>{heading}</b>")
+        lines.append(entry.line)
+    buttons: Buttons = ()
+    if pages > 1:
+        lines += ["", tr("Page {page} of {pages}", page=page, pages=pages)]
+        row = []
+        if page > 1:
+            row.append(Button("‹", f"/{command} {page - 1}"))
+        if page < pages:
+            row.append(Button("›", f"/{command} {page + 1}"))
+        buttons = (tuple(row),)
+    text = "\n".join(lines)
+    if event.kind is Kind.BUTTON and event.message_id is not None and asked.isdigit():
+        return [Edit(event.message_id, text, buttons)]
+    return [Send(text, buttons=buttons)]
+
+
+def capped(lines: list[str], tr: Translator, more: str) -> list[str]:
+    if len(lines) <= LIST_CAP:
+        return lines
+    rest = len(lines) - LIST_CAP
+    return [*lines[:LIST_CAP], tr("…and {n} more ({command})", n=rest, command=more)]
+
+
+# ----- reads, each within the scope -----
+
+
+async def _arrivals(
+    session: AsyncSession, scope: Scope, *conditions: object
+) -> list[tuple[Arrival, Resident]]:
+    query = (
+        select(Arrival, Resident, Area)
+        .join(Resident, Resident.id == Arrival.resident_id)
+        .join(Area, Area.id == Resident.grid_id)
+        .where(scope.condition(), Resident.purged_at.is_(None), *conditions)  # type: ignore[arg-type]
+    )
+    rows = (await session.execute(query.order_by(Arrival.id))).all()
+    return [(arrival, person) for arrival, person, grid in rows if scope.covers(grid)]
+
+
+async def _checkins(
+    session: AsyncSession, scope: Scope, *conditions: object
+) -> list[tuple[CheckIn, Resident]]:
+    query = (
+        select(CheckIn, Resident, Area)
+        .join(Resident, Resident.id == CheckIn.resident_id)
+        .join(Area, Area.id == Resident.grid_id)
+        .where(scope.condition(), Resident.purged_at.is_(None), *conditions)  # type: ignore[arg-type]
+        .order_by(CheckIn.slot_start, Resident.id)
+    )
+    rows = (await session.execute(query)).all()
+    return [(c, r) for c, r, grid in rows if scope.covers(grid)]
+
+
+async def _plans(
+    session: AsyncSession, scope: Scope, *conditions: object
+) -> list[tuple[MonitoringPlan, Resident]]:
+    query = (
+        select(MonitoringPlan, Resident, Area)
+        .join(Resident, Resident.id == MonitoringPlan.resident_id)
+        .join(Area, Area.id == Resident.grid_id)
+        .where(scope.condition(), Resident.purged_at.is_(None), *conditions)  # type: ignore[arg-type]
+        .order_by(MonitoringPlan.starts_on, Resident.id)
+    )
+    rows = (await session.execute(query)).all()
+    return [(p, r) for p, r, grid in rows if scope.covers(grid)]
+
+
+async def _tests(
+    session: AsyncSession, scope: Scope, *conditions: object
+) -> list[tuple[TestResult, Resident]]:
+    query = (
+        select(TestResult, Resident, Area)
+        .join(Resident, Resident.id == TestResult.resident_id)
+        .join(Area, Area.id == Resident.grid_id)
+        .where(scope.condition(), Resident.purged_at.is_(None), *conditions)  # type: ignore[arg-type]
+        .order_by(TestResult.reported_at)
+    )
+    rows = (await session.execute(query)).all()
+    return [(t, r) for t, r, grid in rows if scope.covers(grid)]
+
+
+# ----- /today -----
+
+
+async def today(chat: Chat) -> list[Reply]:
+    scope = await _scope(chat)
+    if scope is None:
+        return _not_staff(chat)
+    turn, tr, session = chat.turn, chat.turn.tr, chat.turn.session
+    day = today_of(turn)
+    start, end = start_of(day, turn), start_of(day + timedelta(days=1), turn)
+    reported = await _arrivals(
+        session, scope, Arrival.reported_at >= start, Arrival.reported_at < end
+    )
+    arrived = await _arrivals(
+        session,
+        scope,
+        Arrival.status == "arrived",
+        Arrival.arrived_at >= start,
+        Arrival.arrived_at < end,
+    )
+    expected = await _arrivals(
+        session,
+        scope,
+        Arrival.status == "expected",
+        Arrival.expected_at >= turn.now,
+        Arrival.expected_at < end,
+    )
+    slots = await _checkins(
+        session, scope, CheckIn.slot_start >= start, CheckIn.slot_start <= turn.now
+    )
+    answered = [c for c, _ in slots if c.answered_at is not None]
+    abnormal = [
+        f"• {who(person)}: {html.escape(_checkin_health(checkin, tr))} ({clock_time(checkin.slot_start, turn)})"
+        for checkin, person in slots
+        if abnormal_checkin(checkin)
+    ]
+    abnormal += [
+        f"• {who(person)}: " + html.escape(tr("at arrival") + " " + _arrival_health(arrival, tr))
+        for arrival, person in reported
+        if abnormal_arrival(arrival)
+    ]
+    abnormal += [
+        f"• {who(person)}: " + html.escape(tr("positive test") + f" ({day_text(test.day, tr)})")
+        for test, person in await _tests(
+            session,
+            scope,
+            TestResult.result == "positive",
+            TestResult.reported_at >= start,
+            TestResult.reported_at < end,
+        )
+    ]
+    misses = [
+        f"• {who(person)}: {clock_time(checkin.slot_start, turn)}"
+        for checkin, person in slots
+        if missed(checkin, turn.now) and checkin.answered_at is None
+    ]
+    released = await _plans(
+        session,
+        scope,
+        MonitoringPlan.status == RELEASED,
+        MonitoringPlan.ended_at >= start,
+        MonitoringPlan.ended_at < end,
+    )
+    lines = [
+        tr("<b>Today, {day}</b>: {areas}", day=day_text(day, tr), areas=where(scope)),
+        tr("Reports received: {n}", n=len(reported)),
+        tr("Arrived: {n}; still expected today: {m}", n=len(arrived), m=len(expected)),
+        tr("Check-ins answered: {n} of {due} due", n=len(answered), due=len(slots)),
+        tr("Abnormal: {n}", n=len(abnormal)),
+        *capped(abnormal, tr, "/person"),
+        tr("Missed check-ins: {n}", n=len(misses)),
+        *capped(misses, tr, "/missed"),
+        tr("Released: {n}", n=len(released)),
+    ]
+    return [Send("\n".join(lines))]
+
+
+def _checkin_health(checkin: CheckIn, tr: Translator) -> str:
+    parts = [f"{checkin.temperature} °C" if checkin.temperature is not None else ""]
+    parts.append(symptom_names(checkin.symptoms, tr))
+    return ", ".join(p for p in parts if p)
+
+
+def _arrival_health(arrival: Arrival, tr: Translator) -> str:
+    parts = [f"{arrival.temperature} °C" if arrival.temperature is not None else ""]
+    parts.append(symptom_names(arrival.symptoms, tr))
+    return ", ".join(p for p in parts if p)
+
+
+# ----- /arrivals -----
+
+
+def _journey(arrival: Arrival, tr: Translator) -> str:
+    how = " ".join(
+        x for x in (named(TRANSPORTS, arrival.transport, tr), arrival.transport_number or "") if x
+    )
+    return html.escape(tr("from {origin} · {how}", origin=arrival.origin_text, how=how))
+
+
+async def arrivals(chat: Chat) -> list[Reply]:
+    """Expected in the next 3 days (and those expected earlier who have not arrived)."""
+    scope = await _scope(chat)
+    if scope is None:
+        return _not_staff(chat)
+    turn, tr = chat.turn, chat.turn.tr
+    day = today_of(turn)
+    expected = await _arrivals(
+        turn.session,
+        scope,
+        Arrival.status == "expected",
+        Arrival.expected_at >= start_of(day - timedelta(days=7), turn),
+        Arrival.expected_at < start_of(day + timedelta(days=4), turn),
+    )
+    expected.sort(key=lambda row: (row[0].expected_at or turn.now, row[0].id))
+    entries = []
+    for arrival, person in expected:
+        moment = arrival.expected_at or turn.now
+        local = moment.astimezone(turn.zone)
+        heading = (
+            tr("Expected earlier, not arrived yet")
+            if local.date() < day
+            else html.escape(day_text(local.date(), tr))
+        )
+        line = f"{who(person)}: {local.strftime('%H:%M')} {_journey(arrival, tr)}"
+        entries.append(Entry(heading, line))
+    return paged(
+        chat,
+        tr("Expected arrivals, next 3 days: {n}", n=len(expected)),
+        entries,
+        "arrivals",
+        tr("No one is expected in your areas in the next 3 days."),
+    )
+
+
+# ----- /monitoring -----
+
+
+async def monitoring(chat: Chat) -> list[Reply]:
+    scope = await _scope(chat)
+    if scope is None:
+        return _not_staff(chat)
+    turn, tr = chat.turn, chat.turn.tr
+    day = today_of(turn)
+    plans = await _plans(
+        turn.session,
+        scope,
+        MonitoringPlan.status.in_((ACTIVE, HELD)),
+        MonitoringPlan.starts_on <= day,
+    )
+    # One line per person: their newest plan (a held one may be followed by a new plan).
+    newest = {person.id: (plan, person) for plan, person in sorted(plans, key=lambda r: r[0].id)}
+    groups: dict[str, list[str]] = {kind: [] for kind in [*PHASE_NAMES, "ended", HELD]}
+    for plan, person in sorted(newest.values(), key=lambda r: (r[0].starts_on, r[1].id)):
+        phase = phase_on(plan, day) if plan.status == ACTIVE else None
+        if plan.status == HELD:
+            groups[HELD].append(
+                f"{who(person)}: " + html.escape(tr("since {day}", day=day_text(plan.ends_on, tr)))
+            )
+        elif phase is None:
+            groups["ended"].append(
+                f"{who(person)}: " + html.escape(tr("ended {day}", day=day_text(plan.ends_on, tr)))
+            )
+        else:
+            n, total = day_of(phase, day)
+            last = date.fromisoformat(phase["last"])
+            text = tr("day {n} of {total}, to {last}", n=n, total=total, last=day_text(last, tr))
+            groups.setdefault(phase["kind"], []).append(f"{who(person)}: {html.escape(text)}")
+    headings = {
+        **{kind: tr(name) for kind, name in PHASE_NAMES.items()},
+        "ended": tr("Plan over, release being checked"),
+        HELD: tr("Held open: negative tests missing"),
+    }
+    entries = [
+        Entry(f"{html.escape(headings.get(kind, kind))} ({len(lines)})", line)
+        for kind, lines in groups.items()
+        for line in lines
+    ]
+    return paged(
+        chat,
+        tr("Under monitoring: {n}", n=len(entries)),
+        entries,
+        "monitoring",
+        tr("No one in your areas is under monitoring now."),
+    )
+
+
+# ----- /missed -----
+
+
+async def missed_checkins(chat: Chat) -> list[Reply]:
+    scope = await _scope(chat)
+    if scope is None:
+        return _not_staff(chat)
+    turn, tr = chat.turn, chat.turn.tr
+    day = today_of(turn)
+    first = day - timedelta(days=MISSED_DAYS - 1)
+    rows = await _checkins(
+        turn.session,
+        scope,
+        CheckIn.slot_start >= start_of(first, turn),
+        CheckIn.slot_end <= turn.now,
+        or_(CheckIn.missed_at.is_not(None), CheckIn.answered_at.is_(None)),
+    )
+    rows.sort(key=lambda row: (-row[0].slot_start.timestamp(), row[1].id))
+    entries = []
+    for checkin, person in rows:
+        local = checkin.slot_start.astimezone(turn.zone)
+        heading = tr("Today") if local.date() == day else html.escape(day_text(local.date(), tr))
+        line = f"{who(person)}: {local.strftime('%H:%M')}"
+        if checkin.answered_at is not None:
+            line += " " + html.escape(
+                tr("(answered late, {time})", time=clock_time(checkin.answered_at, turn))
+            )
+        entries.append(Entry(heading, line))
+    return paged(
+        chat,
+        tr("Missed check-ins, last {days} days: {n}", days=MISSED_DAYS, n=len(entries)),
+        entries,
+        "missed",
+        tr("No missed check-ins in your areas in the last {days} days.", days=MISSED_DAYS),
+    )
+
+
+# ----- /find -----
+
+DIGITS = re.compile(r"\D")
+
+
+async def find(chat: Chat) -> list[Reply]:
+    scope = await _scope(chat)
+    if scope is None:
+        return _not_staff(chat)
+    turn, tr = chat.turn, chat.turn.tr
+    wanted = " ".join(chat.args.split())[:60]
+    if len(wanted) < 2:
+        return [
+            Send(
+                tr("Send /find and part of a name or phone number, e.g. /find 张伟 or /find 5678.")
+            )
+        ]
+    digits = DIGITS.sub("", wanted)
+    matches = [func.lower(Resident.name).contains(wanted.lower(), autoescape=True)]
+    if len(digits) >= 4 and len(digits) >= len(wanted.replace(" ", "")) - 1:
+        matches.append(Resident.phone.contains(digits, autoescape=True))
+    query = people_query(scope).where(or_(*matches)).order_by(Resident.name, Resident.id)
+    found = [(p, g) for p, g in (await turn.session.execute(query.limit(200))).all()]
+    found = [(p, g) for p, g in found if scope.covers(g)]
+    if not found:
+        return [Send(tr("No one matching “{text}” in your areas.", text=html.escape(wanted)))]
+    lines = [tr("<b>Found {n}</b> for “{text}”:", n=len(found), text=html.escape(wanted))]
+    lines += [f"{who(p)} · {html.escape(g.name)}" for p, g in found[:FIND_CAP]]
+    if len(found) > FIND_CAP:
+        lines.append(tr("…and {n} more: please search more precisely.", n=len(found) - FIND_CAP))
+    buttons = tuple(
+        (Button(f"{p.name or '?'} · {g.name}"[:60], f"/person {p.id}"),)
+        for p, g in found[:FIND_CAP]
+    )
+    return [Send("\n".join(lines), buttons=buttons)]
+
+
+# ----- /person -----
+
+
+async def person(chat: Chat) -> list[Reply]:
+    scope = await _scope(chat)
+    if scope is None:
+        return _not_staff(chat)
+    turn, tr = chat.turn, chat.turn.tr
+    wanted = parse_id(chat.args)
+    if wanted is None:
+        return [Send(tr("Send /person and the record number, e.g. /person 12 (see /find)."))]
+    record = await record_of(turn.session, scope, wanted)
+    if record is None:
+        await audit(turn.session, turn.user.id, "person_refused", f"resident:{wanted}", turn.now)
+        return [Send(tr("No such person in your area."))]
+    await audit(turn.session, turn.user.id, "view_person", f"resident:{wanted}", turn.now)
+    text = await describe_record(turn, record)
+    others = [p for p in record.household if p.id != record.person.id]
+    buttons = tuple(
+        (Button(f"{p.name or '?'}"[:60], f"/person {p.id}"),)
+        for p in others
+        if p.purged_at is None and p.grid_id == record.person.grid_id
+    )
+    return [Send(text, buttons=buttons)]
+
+
+async def describe_record(turn: Turn, record: Record) -> str:
+    """A person's record as a worker reads it: the ID number masked, user text escaped."""
+    tr, e = turn.tr, html.escape
+    person, arrival, plan = record.person, record.arrival, record.plan
+    lines = [f"<b>#{person.id} {e(person.name or '?')}</b>"]
+    if person.phone:
+        lines.append(labelled(tr("Phone"), person.phone))
+    if person.id_number:
+        lines.append(labelled(tr("ID number"), person.masked_id))
+    if person.relation != "self":
+        relation = tr(RELATION_NAMES.get(person.relation, person.relation))
+        reporter = next((p for p in record.household if p.relation == "self"), None)
+        lines.append(
+            e(
+                tr(
+                    "{relation} of {reporter}, who answers for them",
+                    relation=relation,
+                    reporter=reporter.name if reporter else "?",
+                )
+            )
+        )
+    path = " › ".join(a.name for a in await lineage(turn.session, record.grid))
+    lines.append(labelled(tr("Where"), path))
+    if person.household.address:
+        lines.append(labelled(tr("Address"), person.household.address))
+    if arrival is not None:
+        lines.append("")
+        if arrival.status == "expected":
+            lines.append(e(tr("Expected to arrive: {when}", when=stamp(arrival.expected_at, turn))))
+        else:
+            lines.append(e(tr("Arrived: {when}", when=stamp(arrival.arrived_at, turn))))
+        lines.append(e(tr("Reported: {when}", when=stamp(arrival.reported_at, turn))))
+        journey = _journey(arrival, tr)
+        if arrival.seat:
+            journey += ", " + e(tr("seat {seat}", seat=arrival.seat))
+        lines.append(journey)
+        if arrival.entry_port:
+            lines.append(labelled(tr("Port of entry"), arrival.entry_port))
+        if arrival.quarantine_ended_on:
+            lines.append(
+                e(
+                    tr(
+                        "Quarantine ended on {day}",
+                        day=day_text(arrival.quarantine_ended_on, tr),
+                    )
+                )
+            )
+        if arrival.stays:
+            places = "; ".join(
+                f"{s.place_text} ({day_text(s.from_date, tr)}–{day_text(s.to_date, tr)})"
+                for s in arrival.stays[:8]
+            ) + ("; …" if len(arrival.stays) > 8 else "")
+            lines.append(labelled(tr("Travel history"), places))
+        health = [_arrival_health(arrival, tr) or tr("no symptoms")]
+        if arrival.health_code:
+            health.append(tr("code: {code}", code=named(HEALTH_CODES, arrival.health_code, tr)))
+        if arrival.test_result and arrival.test_result != "none":
+            test = tr(RESULTS.get(arrival.test_result, arrival.test_result))
+            if arrival.test_date:
+                test += f" ({day_text(arrival.test_date, tr)})"
+            health.append(tr("last test: {test}", test=test))
+        lines.append(labelled(tr("At arrival"), "; ".join(health)))
+    if plan is not None:
+        lines += [
+            "",
+            "<b>"
+            + e(tr("Plan"))
+            + "</b> "
+            + e(f"({tr(PLAN_STATES.get(plan.status, plan.status))})"),
+        ]
+        for phase in plan.phases:
+            text = tr(
+                PHASE_TEXTS.get(phase["kind"], phase["kind"]),
+                first=day_text(date.fromisoformat(phase["first"]), tr),
+                last=day_text(date.fromisoformat(phase["last"]), tr),
+            )
+            lines.append("• " + e(text))
+        if plan.refer_to_clinic:
+            lines.append("• " + e(tr("referred to a fever clinic at arrival")))
+        if plan.needs_confirmation:
+            lines.append("• " + e(tr("the risk-area match needs your confirmation")))
+        lines.append(labelled(tr("Why"), plan.reason))
+    if plan is not None and plan.test_days:
+        results = {t.day.isoformat(): t.result for t in record.tests}
+        tests = "; ".join(
+            f"{day_text(date.fromisoformat(d), tr)} "
+            + tr(RESULTS.get(results.get(d, ""), "") or N_("no result yet"))
+            for d in plan.test_days
+        )
+        lines.append(
+            e(tr("Tests: {tests} ({n} negative needed)", tests=tests, n=plan.negatives_needed))
+        )
+    lines += ["", *checkin_history(record.checkins, turn)]
+    return "\n".join(lines)
+
+
+def checkin_history(checkins: Sequence[CheckIn], turn: Turn, last: int = 10) -> list[str]:
+    tr, e = turn.tr, html.escape
+    summary = checkin_summary(checkins, turn.now)
+    if not summary.due:
+        return [e(tr("No check-ins yet."))]
+    lines = [
+        "<b>"
+        + e(
+            tr(
+                "Check-ins: {answered} of {due} answered, {missed} missed, {abnormal} abnormal",
+                answered=summary.answered,
+                due=summary.due,
+                missed=summary.missed,
+                abnormal=summary.abnormal,
+            )
+        )
+        + "</b>"
+    ]
+    begun = [c for c in checkins if c.slot_start <= turn.now]
+    for checkin in begun[-last:]:
+        when = stamp(checkin.slot_start, turn)
+        if checkin.answered_at is None:
+            gone = missed(checkin, turn.now)
+            state = tr("missed") if gone else tr("open")
+            lines.append(("❌" if gone else "⏳") + f" {when}: {e(state)}")
+            continue
+        text = _checkin_health(checkin, tr) or "?"
+        if checkin.went_out:
+            text += "; " + tr("went out: {where}", where=checkin.where or "?")
+        if checkin.late:
+            text += " " + tr("(late)")
+        lines.append(f"{'⚠️' if abnormal_checkin(checkin) else '✅'} {when}: {e(text)}")
+    if len(begun) > last:
+        lines.append(e(tr("…and {n} earlier", n=len(begun) - last)))
+    return lines
+
+
+# ----- /stats -----
+
+
+async def stats(chat: Chat) -> list[Reply]:
+    """Cumulative figures, like the seed's: registered, under each monitoring, released."""
+    scope = await _scope(chat)
+    if scope is None:
+        return _not_staff(chat)
+    turn, tr, session = chat.turn, chat.turn.tr, chat.turn.session
+    day = today_of(turn)
+    people = await session.scalar(select(func.count()).select_from(people_query(scope).subquery()))
+    journeys = await _arrivals(session, scope)
+    plans = await _plans(session, scope, MonitoringPlan.status != SUPERSEDED)
+    now_in: dict[str, int] = dict.fromkeys(PHASE_NAMES, 0)
+    ever_in: dict[str, set[int]] = {kind: set() for kind in PHASE_NAMES}
+    for plan, person in plans:
+        for phase in plan.phases:
+            ever_in.setdefault(phase["kind"], set()).add(person.id)
+        current = phase_on(plan, day) if plan.status == ACTIVE else None
+        if current is not None:
+            now_in[current["kind"]] = now_in.get(current["kind"], 0) + 1
+    checkins = await _checkins(session, scope, CheckIn.slot_start <= turn.now)
+    summary = checkin_summary([c for c, _ in checkins], turn.now)
+    abnormal = summary.abnormal + sum(1 for a, _ in journeys if abnormal_arrival(a))
+    positives = await _tests(session, scope, TestResult.result == "positive")
+    lines = [
+        tr("<b>Figures to date</b>: {areas}", areas=where(scope)),
+        tr("People registered: {n}", n=people or 0),
+        tr(
+            "Arrivals registered: {n} (and {m} still expected)",
+            n=sum(1 for a, _ in journeys if a.status == "arrived"),
+            m=sum(1 for a, _ in journeys if a.status == "expected"),
+        ),
+        tr(
+            "From abroad: {n}; pre-arrival reports: {m}",
+            n=sum(1 for a, _ in journeys if a.entry_port),
+            m=sum(1 for a, _ in journeys if a.expected_at is not None),
+        ),
+    ]
+    for kind, name in PHASE_NAMES.items():
+        lines.append(
+            tr(
+                "{kind}: {now} now, {ever} in all",
+                kind=tr(name),
+                now=now_in.get(kind, 0),
+                ever=len(ever_in.get(kind, ())),
+            )
+        )
+    lines += [
+        tr("Released: {n}", n=sum(1 for p, _ in plans if p.status == RELEASED)),
+        tr("Held open: {n}", n=sum(1 for p, _ in plans if p.status == HELD)),
+        tr("Check-ins answered (person-screenings): {n}", n=summary.answered),
+        tr("Missed check-ins: {n}", n=summary.missed),
+        tr("Abnormal reports: {n}; positive tests: {m}", n=abnormal, m=len(positives)),
+    ]
+    return [Send("\n".join(lines))]
+
+
+# ----- /notify: a notice to every resident, shown first with the count -----
+
+NOTICE_DRAFT, NOTICE_SENT, NOTICE_CANCELLED = "notice_draft", "notice_sent", "notice_cancelled"
+NOTICE_HEADING = N_("📢 A notice from your grid worker")
+
+
+async def _recipients(session: AsyncSession, scope: Scope) -> tuple[int, list[ChatUser]]:
+    """How many people are in the scope, and the chats that answer for them (once each)."""
+    rows = (await session.execute(people_query(scope))).all()
+    people = [p for p, grid in rows if scope.covers(grid)]
+    reporters = sorted({p.reporter_user_id for p in people})
+    users = (
+        list(await session.scalars(select(ChatUser).where(ChatUser.id.in_(reporters))))
+        if reporters
+        else []
+    )
+    return len(people), sorted(users, key=lambda u: u.id)
+
+
+async def notify(chat: Chat) -> list[Reply]:
+    scope = await _scope(chat)
+    if scope is None:
+        return _not_staff(chat)
+    turn, tr = chat.turn, chat.turn.tr
+    text = chat.args.strip()
+    if not text:
+        return [
+            Send(
+                tr(
+                    "Write the notice after the command, e.g. /notify Please avoid gatherings and banquets this week."
+                )
+            )
+        ]
+    if len(text) > NOTICE_MAX:
+        return [
+            Send(
+                tr(
+                    "That notice is too long ({n} characters); please keep it under {max}.",
+                    n=len(text),
+                    max=NOTICE_MAX,
+                )
+            )
+        ]
+    people, users = await _recipients(turn.session, scope)
+    if not users:
+        return [Send(tr("There is no one in your areas to notify yet."))]
+    draft = AuditEntry(
+        actor_user_id=turn.user.id,
+        action=NOTICE_DRAFT,
+        subject="notice",
+        details={"text": text, "areas": [a.code for a in scope.areas]},
+        at=turn.now,
+    )
+    turn.session.add(draft)
+    await turn.session.flush()
+    preview = tr(
+        "<b>Notice to residents</b>: {areas}\n\n{text}\n\nIt goes to {chats} chats ({people} people). Send it?",
+        areas=where(scope),
+        text=html.escape(text),
+        chats=len(users),
+        people=people,
+    )
+    buttons = (
+        (
+            Button(tr("✅ Send"), f"/notify_send {draft.id}"),
+            Button(tr("✖️ Cancel"), f"/notify_cancel {draft.id}"),
+        ),
+    )
+    return [Send(preview, buttons=buttons)]
+
+
+async def _draft(chat: Chat) -> AuditEntry | None:
+    """The caller's own notice, still waiting for confirmation (else None)."""
+    turn = chat.turn
+    number = parse_id(chat.args)
+    draft = await turn.session.get(AuditEntry, number) if number is not None else None
+    if (
+        draft is None
+        or draft.action != NOTICE_DRAFT
+        or draft.actor_user_id != turn.user.id
+        or draft.at + NOTICE_VALID < turn.now
+    ):
+        return None
+    done = await turn.session.scalar(
+        select(AuditEntry.id).where(
+            AuditEntry.action.in_((NOTICE_SENT, NOTICE_CANCELLED)),
+            AuditEntry.subject == f"notice:{draft.id}",
+        )
+    )
+    return None if done is not None else draft
+
+
+def _answer(chat: Chat, text: str) -> list[Reply]:
+    """On the preview's own message when a button was pressed; else a new message."""
+    event = chat.turn.event
+    if event.kind is Kind.BUTTON and event.message_id is not None:
+        return [Edit(event.message_id, text)]
+    return [Send(text)]
+
+
+async def notify_send(chat: Chat) -> list[Reply]:
+    scope = await _scope(chat)
+    if scope is None:
+        return _not_staff(chat)
+    turn, tr = chat.turn, chat.turn.tr
+    draft = await _draft(chat)
+    if draft is None:
+        return [Send(tr("That notice was sent, cancelled or has expired."))]
+    text = str(draft.details.get("text", ""))
+    _, users = await _recipients(turn.session, scope)
+    queued = 0
+    for user in users:
+        reader = Translator(user.language)
+        queued += await enqueue(
+            turn.session,
+            chat_id=user.chat_id,
+            text="<b>" + html.escape(reader(NOTICE_HEADING)) + "</b>\n\n" + html.escape(text),
+            purpose="notice",
+            dedupe_key=f"notice:{draft.id}:{user.chat_id}",
+            now=turn.now,
+        )
+    await audit(
+        turn.session, turn.user.id, NOTICE_SENT, f"notice:{draft.id}", turn.now, chats=queued
+    )
+    return _answer(
+        chat,
+        tr(
+            "<b>Notice sent</b> to {chats} chats: {areas}\n\n{text}",
+            chats=queued,
+            areas=where(scope),
+            text=html.escape(text),
+        ),
+    )
+
+
+async def notify_cancel(chat: Chat) -> list[Reply]:
+    turn, tr = chat.turn, chat.turn.tr
+    if await _scope(chat) is None:
+        return _not_staff(chat)
+    draft = await _draft(chat)
+    if draft is None:
+        return [Send(tr("That notice was sent, cancelled or has expired."))]
+    await audit(turn.session, turn.user.id, NOTICE_CANCELLED, f"notice:{draft.id}", turn.now)
+    return _answer(chat, tr("Cancelled: the notice was not sent."))
+
+
+# ----- /export -----
+
+
+async def export(chat: Chat) -> list[Reply]:
+    scope = await _scope(chat)
+    if scope is None:
+        return _not_staff(chat)
+    turn, tr = chat.turn, chat.turn.tr
+    content, people = await export_workbook(turn.session, scope, turn.now, turn.zone, tr)
+    await audit(
+        turn.session,
+        turn.user.id,
+        "export",
+        "register",
+        turn.now,
+        areas=[a.code for a in scope.areas],
+        people=people,
+    )
+    local = turn.now.astimezone(turn.zone)
+    code = scope.areas[0].code if len(scope.areas) == 1 else "areas"
+    filename = f"register-{code}-{local.strftime('%Y%m%d-%H%M')}.xlsx"
+    caption = tr(
+        "<b>Register</b>: {areas}, {people} people, as of {when}.",
+        areas=where(scope),
+        people=people,
+        when=local.strftime("%Y-%m-%d %H:%M"),
+    )
+    return [Send(caption, file=File(filename, content))]
+
+
+__all__ = [
+    "arrivals",
+    "export",
+    "find",
+    "missed_checkins",
+    "monitoring",
+    "notify",
+    "notify_cancel",
+    "notify_send",
+    "person",
+    "stats",
+    "today",
+]
