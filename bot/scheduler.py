@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import checkins, jobs, release, staff
+from handlers import checkins, digest, jobs, release, staff
 from handlers.app import Options
 from handlers.clock import Clock
 
@@ -44,6 +44,8 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
             partial(staff.escalate_alerts, after=options.alert_escalate_after),
             60,
         ),
+        # From DAILY_REPORT_AT on, each worker's daily report (once a day each).
+        ("daily_reports", partial(digest.daily_reports, at=options.daily_report_at), 60),
     ]
 
 

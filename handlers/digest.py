@@ -1,0 +1,387 @@
+"""The daily report (日报告) every worker gets at DAILY_REPORT_AT, through the outbox, once per
+worker and day: for a grid worker their grid in detail, for the levels above one line per
+area below them and the totals. A day with nothing in it is the zero report (零报告), said in
+so many words: silence never means "nobody checked". On Mondays a chart of the last 14 days
+follows it as a photo.
+
+The figures come from `digests.daily`; rendering here is pure (figures and a translator in,
+text out), so tests and benchmarks can call it directly."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from digests.chart import cjk_font, render_chart
+from digests.daily import (
+    EXPECTED_DAYS,
+    DailyFigures,
+    DayPoint,
+    Incident,
+    Rollup,
+    daily_figures,
+    history,
+    rollup_figures,
+)
+from handlers.i18n import N_, Translator
+from handlers.report import TRANSPORTS
+from handlers.staff import DONE_TEXTS
+from models.areas import Area, Level
+from models.chat import ChatUser
+from models.outbox import Outgoing, enqueue
+from models.staff import Staff, covers
+
+KIND_NAMES = {
+    "centralised": N_("Centralised quarantine"),
+    "home_isolation": N_("Home isolation"),
+    "home_monitoring": N_("Home health monitoring"),
+    "self_monitoring": N_("Self-monitoring"),
+}
+INCIDENT_NAMES = {
+    "refer_clinic": N_("symptoms or red code at arrival"),
+    "fever": N_("fever at check-in"),
+    "symptoms": N_("symptoms at check-in"),
+    "positive_test": N_("positive test"),
+    "missed_checkin": N_("missed check-in"),
+}
+ZERO_HEADING = N_("📋 Zero report (零报告)")
+DAILY_HEADING = N_("📋 Daily report (日报告)")
+IN_ALL = N_("In all")
+BY_AREA = N_("By area")
+CHART_LABELS = (N_("Arrivals"), N_("Under monitoring"), N_("Abnormal reports"))
+# Each list in a grid's report shows this many names; the rest are counted.
+LIST_CAP = 10
+# Telegram's limit for one message is 4096 characters.
+MAX_TEXT = 4000
+# The weekday (Monday = 0) whose report carries the 14-day chart.
+CHART_WEEKDAY = 0
+CHART_DAYS = 14
+# Workers whose report is composed per run of the job; the rest follow a minute later.
+PER_RUN = 200
+
+
+# ----- rendering (pure) -----
+
+
+def _heading(figures: DailyFigures, tr: Translator) -> str:
+    name = html.escape(figures.area_name)
+    day = figures.day.isoformat()
+    heading = tr(ZERO_HEADING if figures.nothing else DAILY_HEADING)
+    return f"<b>{heading}</b> · {name} · {day}"
+
+
+def _capped(lines: list[str], tr: Translator) -> list[str]:
+    if len(lines) <= LIST_CAP:
+        return lines
+    return [*lines[:LIST_CAP], "  " + tr("…and {n} more", n=len(lines) - LIST_CAP)]
+
+
+def _transport(value: str, tr: Translator) -> str:
+    return next((tr(o.label) for o in TRANSPORTS if o.value == value), value)
+
+
+def _done(incident: Incident, tr: Translator, zone: ZoneInfo) -> str:
+    if not incident.done:
+        return tr("no action recorded yet")
+    parts = []
+    for step in incident.done:
+        what = tr(DONE_TEXTS.get(step.kind, step.kind))
+        who = html.escape(step.by) if step.by else tr("the bot")
+        text = f"{what} ({who}, {step.at.astimezone(zone).strftime('%H:%M')})"
+        if step.note:
+            text += f": {html.escape(step.note)}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _incidents(incidents: Sequence[Incident], tr: Translator, zone: ZoneInfo) -> list[str]:
+    return _capped(
+        [
+            f"  • {i.at.astimezone(zone).strftime('%H:%M')} {html.escape(i.name)}, "
+            f"{tr(INCIDENT_NAMES.get(i.kind, i.kind))}: {_done(i, tr, zone)}"
+            for i in incidents
+        ],
+        tr,
+    )
+
+
+ZERO_TEXT = N_(
+    "Nothing to report today: no reports received, no arrivals expected in the next "
+    "{days} days, no one under monitoring, no check-ins due, nothing abnormal, no missed "
+    "check-ins, no releases."
+)
+
+
+def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
+    """One area's report in detail (a grid worker's): each figure with the names behind it,
+    and what was done about each abnormal report and missed check-in."""
+    lines = [_heading(figures, tr)]
+    if figures.nothing:
+        lines.append(tr(ZERO_TEXT, days=EXPECTED_DAYS))
+        return "\n".join(lines)
+    lines.append(
+        "📝 "
+        + tr(
+            "Reports received today: {reports}; arrived today: {arrived}",
+            reports=figures.reports,
+            arrived=figures.arrived,
+        )
+    )
+    lines.append(
+        "🧳 "
+        + tr("Expected in the next {days} days: {n}", days=EXPECTED_DAYS, n=len(figures.expected))
+    )
+    lines += _capped(
+        [
+            f"  • {html.escape(e.name)}: {e.at.astimezone(zone).strftime('%m-%d %H:%M')}, "
+            f"{_transport(e.transport, tr)} {html.escape(e.number)}, "
+            + tr("from {origin}", origin=html.escape(e.origin))
+            for e in figures.expected
+        ],
+        tr,
+    )
+    lines.append("🏠 " + tr("Under monitoring: {n}", n=len(figures.monitoring)))
+    for kind, count in figures.by_kind.items():
+        lines.append(f"  <i>{tr(KIND_NAMES.get(kind, kind))}: {count}</i>")
+        lines += _capped(
+            [
+                "  • "
+                + tr(
+                    "{name}: day {n} of {total}",
+                    name=html.escape(m.name),
+                    n=m.day,
+                    total=m.of,
+                )
+                for m in figures.monitoring
+                if m.kind == kind
+            ],
+            tr,
+        )
+    if figures.held:
+        lines.append("  " + tr("Plans held open for missing negative tests: {n}", n=figures.held))
+    lines.append(
+        "🌡 "
+        + tr(
+            "Check-ins today: {answered} of {due} answered, {missed} missed",
+            answered=figures.checkins_answered,
+            due=figures.checkins_due,
+            missed=figures.checkins_missed,
+        )
+    )
+    lines.append(
+        "⚠️ "
+        + tr(
+            "Abnormal: {n} ({handled} with action)",
+            n=len(figures.abnormal),
+            handled=sum(i.handled for i in figures.abnormal),
+        )
+    )
+    lines += _incidents(figures.abnormal, tr, zone)
+    lines.append(
+        "📵 "
+        + tr(
+            "Missed check-ins: {n} ({handled} with action)",
+            n=len(figures.missed),
+            handled=sum(i.handled for i in figures.missed),
+        )
+    )
+    lines += _incidents(figures.missed, tr, zone)
+    lines.append("✅ " + tr("Released today: {n}", n=len(figures.releases)))
+    lines += _capped([f"  • {html.escape(name)}" for name in figures.releases], tr)
+    return _fit("\n".join(lines), tr)
+
+
+def _summary(figures: DailyFigures, tr: Translator) -> str:
+    """The figures on one line (an area in a roll-up, or the totals)."""
+    if figures.nothing:
+        return tr("zero report (零报告): nothing to report")
+    return tr(
+        "reports {reports}, arrived {arrived}, expected {expected}, under monitoring "
+        "{monitoring}, check-ins {answered}/{due}, abnormal {abnormal} ({abnormal_handled} "
+        "with action), missed {missed} ({missed_handled} with action), released {released}",
+        reports=figures.reports,
+        arrived=figures.arrived,
+        expected=len(figures.expected),
+        monitoring=len(figures.monitoring),
+        answered=figures.checkins_answered,
+        due=figures.checkins_due,
+        abnormal=len(figures.abnormal),
+        abnormal_handled=sum(i.handled for i in figures.abnormal),
+        missed=len(figures.missed),
+        missed_handled=sum(i.handled for i in figures.missed),
+        released=len(figures.releases),
+    )
+
+
+def render_rollup(rollup: Rollup, tr: Translator, zone: ZoneInfo) -> str:
+    """A higher level's report: the totals, then one line per area directly below."""
+    total = rollup.total
+    lines = [_heading(total, tr)]
+    if total.nothing:
+        lines.append(tr(ZERO_TEXT, days=EXPECTED_DAYS))
+    else:
+        lines.append(f"<b>{tr(IN_ALL)}</b>: {_summary(total, tr)}")
+        kinds = ", ".join(
+            f"{tr(KIND_NAMES.get(kind, kind))} {count}" for kind, count in total.by_kind.items()
+        )
+        if kinds:
+            lines.append("🏠 " + kinds)
+        unhandled = [i for i in (*total.abnormal, *total.missed) if not i.handled]
+        if unhandled:
+            lines.append("⚠️ " + tr("No action recorded yet: {n}", n=len(unhandled)))
+    if rollup.children:
+        lines.append("")
+        lines.append(f"<b>{tr(BY_AREA)}</b>")
+        for child in rollup.children:
+            lines.append(f"• {html.escape(child.area_name)}: {_summary(child, tr)}")
+    return _fit("\n".join(lines), tr)
+
+
+def _fit(text: str, tr: Translator) -> str:
+    if len(text) <= MAX_TEXT:
+        return text
+    cut = text[:MAX_TEXT].rsplit("\n", 1)[0]
+    return cut + "\n" + tr("…(shortened; /export has everything)")
+
+
+def chart_png(points: Sequence[DayPoint], area_name: str, tr: Translator) -> bytes:
+    """The chart, labelled in the reader's language where an installed font can write it
+    (without a Chinese font: English labels, and no area name in the title)."""
+    font = cjk_font()
+
+    def fits(text: str) -> bool:
+        return font is not None or text.isascii()
+
+    labels = (tr(CHART_LABELS[0]), tr(CHART_LABELS[1]), tr(CHART_LABELS[2]))
+    if not all(fits(label) for label in labels):
+        labels = CHART_LABELS
+    days = len(points)
+    title = tr("Last {days} days: {area}", days=days, area=area_name)
+    if not fits(title):
+        title = f"Last {days} days, to {points[-1].day.isoformat()}" if points else ""
+    return render_chart(points, title, labels)
+
+
+# ----- the job -----
+
+
+async def report_for(
+    session: AsyncSession, area: Area, day: date, zone: ZoneInfo, tr: Translator
+) -> str:
+    """The report a worker posted at `area` reads: detailed for a grid, rolled up above."""
+    if area.level == Level.GRID:
+        return render_daily(await daily_figures(session, area, day, zone), tr, zone)
+    return render_rollup(await rollup_figures(session, area, day, zone), tr, zone)
+
+
+async def daily_reports(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, at: time = time(20, 0)
+) -> int:
+    """From `at` (local time) on, each active worker's report for today, once per worker and
+    day; on Mondays with the chart of the last 14 days after it."""
+    local = now.astimezone(zone)
+    if local.time() < at:
+        return 0
+    day = local.date()
+    query = (
+        select(Staff, Area)
+        .join(Area, Area.id == Staff.area_id)
+        .where(Staff.revoked_at.is_(None))
+        .order_by(Staff.user_id, Staff.id)
+    )
+    posts: dict[int, list[tuple[Staff, Area]]] = {}
+    for staff, area in (await session.execute(query)).all():
+        posts.setdefault(staff.user_id, []).append((staff, area))
+    done = await _queued(session, [_report_key(user_id, day) for user_id in posts])
+    queued = 0
+    for user_id, theirs in posts.items():
+        if _report_key(user_id, day) in done:
+            continue
+        if queued >= PER_RUN:
+            break
+        queued += await _report_one(session, user_id, theirs, day, now, zone)
+    return queued
+
+
+def _report_key(user_id: int, day: date) -> str:
+    return f"daily-report:{user_id}:{day.isoformat()}"
+
+
+async def _queued(session: AsyncSession, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        query = select(Outgoing.dedupe_key).where(Outgoing.dedupe_key.in_(chunk))
+        found.update(k for k in await session.scalars(query) if k)
+    return found
+
+
+async def _report_one(
+    session: AsyncSession,
+    user_id: int,
+    posts: list[tuple[Staff, Area]],
+    day: date,
+    now: datetime,
+    zone: ZoneInfo,
+) -> int:
+    # A post under another of the same worker's posts is in that one's report already.
+    areas = [
+        area
+        for _, area in posts
+        if not any(other.id != area.id and covers(other, area) for _, other in posts)
+    ]
+    areas = list({area.id: area for area in areas}.values())
+    user = await session.get(ChatUser, user_id)
+    tr = Translator(user.language if user else None)
+    chat_id = posts[0][0].chat_id
+    text = "\n\n".join([await report_for(session, area, day, zone, tr) for area in areas])
+    queued = int(
+        await enqueue(
+            session,
+            chat_id=chat_id,
+            text=_fit(text, tr),
+            purpose="daily_report",
+            dedupe_key=_report_key(user_id, day),
+            now=now,
+        )
+    )
+    if day.weekday() == CHART_WEEKDAY:
+        points = await _history(session, areas, day, zone)
+        name = ", ".join(area.name for area in areas)
+        await enqueue(
+            session,
+            chat_id=chat_id,
+            text=tr(
+                "📈 The last {days} days in {area}: arrivals, people under monitoring and abnormal reports.",
+                days=CHART_DAYS,
+                area=html.escape(name),
+            ),
+            purpose="daily_chart",
+            dedupe_key=f"daily-chart:{user_id}:{day.isoformat()}",
+            now=now,
+            # After the report it belongs to, which goes out first.
+            due_at=now + timedelta(seconds=5),
+            file=(f"report-{day.isoformat()}.png", "photo", chart_png(points, name, tr)),
+        )
+    return queued
+
+
+async def _history(
+    session: AsyncSession, areas: list[Area], day: date, zone: ZoneInfo
+) -> tuple[DayPoint, ...]:
+    """The 14 days of all the worker's (separate) areas, added up day by day."""
+    series = [await history(session, area, day, zone, CHART_DAYS) for area in areas]
+    return tuple(
+        DayPoint(
+            points[0].day,
+            sum(p.arrivals for p in points),
+            sum(p.monitoring for p in points),
+            sum(p.abnormal for p in points),
+        )
+        for points in zip(*series, strict=True)
+    )
