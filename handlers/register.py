@@ -859,7 +859,7 @@ async def export(chat: Chat) -> list[Reply]:
     code = scope.areas[0].code if len(scope.areas) == 1 else "areas"
     filename = f"register-{code}-{local.strftime('%Y%m%d-%H%M')}.xlsx"
     caption = tr(
-        "<b>Register</b>: {areas}, {people} people, as of {when}.",
+        "<b>Register</b>: {areas}; people listed: {people}; as of {when}.",
         areas=where(scope),
         people=people,
         when=local.strftime("%Y-%m-%d %H:%M"),

@@ -327,7 +327,7 @@ async def test_export_rows_match_the_database(
     town: Town, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
     sent, book = await export_of(town.two.core, town.two.user_id)
-    assert "2 people" in sent.text
+    assert "people listed: 2" in sent.text
     assert book.sheetnames == ["Summary", "新华南路社区第二网格"]
     rows = sheet_rows(book, "新华南路社区第二网格")
     assert list(rows[0]) == [title for _, title in COLUMNS]

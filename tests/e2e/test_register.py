@@ -1,0 +1,60 @@
+"""A grid worker finds a resident and exports the register through the running bot: the
+command's answer, the button to the record, and the .xlsx arriving as a document."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.emulator import EmulatorClient
+from tests.e2e.conftest import BotProcess, TelegramUser
+from tests.e2e.test_grid_worker import invite_code
+from tests.e2e.test_report import consent_and_identity, text
+
+GRID_1 = "620201001001001"
+
+
+@pytest.mark.frameworks("aiogram")
+async def test_a_worker_finds_a_resident_and_gets_the_register_as_a_document(
+    bot_process: BotProcess, user: TelegramUser, emulator: EmulatorClient
+) -> None:
+    worker = TelegramUser(emulator, user_id=8101, language_code="en")
+    await worker.say(f"/join {await invite_code(bot_process, GRID_1)}")
+    assert "Welcome, grid worker of" in text(worker.last)
+
+    await consent_and_identity(user)
+    await user.press("I have arrived")
+    await user.press("Just now")
+    await user.say("南京")
+    await user.press("Nanjing")
+    await user.press("Train")
+    await user.say("G7002")
+    await user.press("No seat number")
+    await user.press("No more places")
+    await user.press("No one more")
+    await user.press("36.5")
+    await user.press("None of these")
+    await user.press("Done")
+    await user.press("Green")
+    await user.press("No test")
+    await user.press("Submit")
+
+    await worker.say("/find 13812345678")
+    assert "Found 1" in text(worker.last) and worker.labels() == ["Li Na · 新华南路社区第一网格"]
+    await worker.press("Li Na")
+    record = text(worker.last)
+    assert "Li Na" in record and "G7002" in record and "**************002X" in record
+
+    (document,) = await worker.say("/export")
+    assert document["document"] is not None
+    assert document["document"]["file_name"].endswith(".xlsx")
+    assert "Register" in str(document["caption"]) and "people listed: 1" in str(document["caption"])
+    book = load_workbook(io.BytesIO(await emulator.download(document["document"]["file_id"])))
+    assert book.sheetnames == ["Summary", "新华南路社区第一网格"]
+    header, row = list(book["新华南路社区第一网格"].iter_rows(values_only=True))
+    person = dict(zip(header, row, strict=True))
+    assert person["Name"] == "Li Na" and person["Phone"] == "+8613812345678"
+    assert person["ID number"] == "11010519491231002X"
+    assert person["Train, flight or plate number"] == "G7002"
