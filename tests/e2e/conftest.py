@@ -180,6 +180,10 @@ class TelegramUser:
     language_code: str = "en"
     seen: int = 0
     transcript: list[ChatMessage] = field(default_factory=list)
+    # For `receive`: messages dated before `since` (a Unix time) are old news; `claimed` ones
+    # were received already.
+    since: int = 0
+    claimed: set[int] = field(default_factory=set)
 
     async def say(self, text: str) -> list[ChatMessage]:
         before = await self._snapshot()
@@ -201,6 +205,31 @@ class TelegramUser:
         before = await self._snapshot()
         sent = await self.emulator.other(self.user_id, kind)
         return await self._answer(before, sent["update_id"])
+
+    async def receive(self, contains: str, timeout: float = 45) -> ChatMessage:
+        """Waits for a bot message containing `contains`, dated at or after `since` and not
+        received before: what the bot sends by itself, from its jobs and the outbox (their
+        order among themselves is not fixed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = await self._bot_messages()
+            for message in messages:
+                if (
+                    message["message_id"] not in self.claimed
+                    and message["date"] >= self.since
+                    and contains in _text(message)
+                ):
+                    self.claimed.add(message["message_id"])
+                    self.transcript = messages
+                    self.seen = max(self.seen, messages[-1]["message_id"])
+                    return message
+            await asyncio.sleep(0.1)
+        recent = [_text(m) for m in await self._bot_messages() if m["date"] >= self.since]
+        raise AssertionError(f"user {self.user_id} got no {contains!r}; since then: {recent}")
+
+    async def received(self, contains: str) -> list[ChatMessage]:
+        """Every bot message so far containing `contains`."""
+        return [m for m in await self._bot_messages() if contains in _text(m)]
 
     @property
     def last(self) -> ChatMessage:
@@ -261,6 +290,10 @@ class TelegramUser:
         if messages:
             self.seen = max(self.seen, messages[-1]["message_id"])
         return new
+
+
+def _text(message: ChatMessage) -> str:
+    return str(message.get("text") or message.get("caption") or "")
 
 
 @pytest.fixture
