@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.chat import Chat
 from handlers.contract import Button, Buttons, Reply, Send, rows
-from handlers.forms import Flow, Step, Text, Turn, plain_text
+from handlers.forms import RESUME, STEPS, Flow, Step, Text, Turn, plain_text
 from handlers.i18n import N_, Translator
 from models.alerts import ACKNOWLEDGED, ACTIONS, LEVELS, OPEN, Alert, AlertAction
 from models.areas import Area, lineage
@@ -179,7 +179,11 @@ async def record_action(chat: Chat) -> list[Reply]:
             action=turn.tr(DONE_TEXTS[kind]),
         )
     )
-    return [recorded, *await chat.begin("ask_action_note", answers={ACTION: action.id})]
+    if chat.step in STEPS and chat.step != "ask_action_note":
+        # Someone mid-way through a question of their own gets back to it with /start.
+        turn.answers[RESUME] = chat.step
+    turn.answers[ACTION] = action.id
+    return [recorded, *await chat.begin("ask_action_note")]
 
 
 ACTION = "_alert_action"

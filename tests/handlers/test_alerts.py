@@ -17,6 +17,7 @@ from models.alerts import Alert, AlertAction
 from models.help import HelpRequest
 from models.outbox import Outgoing
 from tests.handlers.test_plans import report_from
+from tests.handlers.test_report import consent
 from tests.handlers.test_resident import _shown_from
 from tests.handlers.test_staff import GRID_1, GRID_2, deliver, invite
 from tests.support import Person
@@ -336,3 +337,19 @@ async def test_no_alert_in_the_outbox_twice_whatever_runs(
         keys = list(await session.scalars(select(Outgoing.dedupe_key)))
         count = await session.scalar(select(func.count()).select_from(Outgoing))
     assert len(set(keys)) == count
+
+
+async def test_a_worker_mid_way_through_a_report_gets_back_to_it(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    worker = await fever_alert_for(resident, sessions, clock)
+    alert = worker.last
+    await consent(worker)
+    await worker.send("Wang Wei")
+    asked = worker.last.text
+    await worker.press("Record action", on=alert)
+    await worker.press("Visited")
+    await worker.send("all well")
+    assert worker.last.text == "Note saved with alert 1."
+    await worker.send("/start")
+    assert "Welcome back" in worker.last.text and asked in worker.last.text
