@@ -27,6 +27,8 @@ ABNORMAL_KINDS = ("refer_clinic", "fever", "symptoms", "positive_test")
 MISSED_KIND = "missed_checkin"
 # Expected arrivals: today (not arrived yet) and the next this many days (每天摸排未来3天).
 EXPECTED_DAYS = 3
+# The zone days are counted in when none is given (the TIMEZONE setting's default).
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 # The order kinds of monitoring are listed in.
 PHASE_ORDER = ("centralised", "home_isolation", "home_monitoring", "self_monitoring")
 
@@ -198,14 +200,16 @@ def grids_under(area: Area) -> Select[Any]:
 
 
 async def daily_figures(
-    session: AsyncSession, area: Area, day: date, zone: ZoneInfo
+    session: AsyncSession, area: Area, day: date, zone: ZoneInfo = DEFAULT_ZONE
 ) -> DailyFigures:
     """The day's figures for everything at or under `area` (one grid, or all of a district)."""
     tallies = await _collect(session, area, day, zone, {area.code: area})
     return tallies[area.code].freeze(area, day)
 
 
-async def rollup_figures(session: AsyncSession, area: Area, day: date, zone: ZoneInfo) -> Rollup:
+async def rollup_figures(
+    session: AsyncSession, area: Area, day: date, zone: ZoneInfo = DEFAULT_ZONE
+) -> Rollup:
     """The day's figures for each area directly below `area`, and in all."""
     children = await children_of(session, area.id)
     keyed = {child.code: child for child in children}
@@ -379,7 +383,7 @@ def phase_on(phases: list[dict[str, Any]], day: date) -> tuple[str, int, int] | 
 
 
 async def history(
-    session: AsyncSession, area: Area, day: date, zone: ZoneInfo, days: int = 14
+    session: AsyncSession, area: Area, day: date, zone: ZoneInfo = DEFAULT_ZONE, days: int = 14
 ) -> tuple[DayPoint, ...]:
     """For each of the `days` days up to `day`: arrivals, people under monitoring and
     abnormal reports at or under `area`."""
