@@ -140,6 +140,11 @@ async def _alerts(
         kinds.append("high_risk_arrival")
     if arrival.status == "expected":
         kinds.append("pre_arrival")
+    if facts.health_code in ("yellow", "red"):
+        # The seeds: a yellow or red code is asked about travel, registered, and handed to
+        # the health authority; the worker must know whatever the plan.
+        kinds.append("health_code")
+        details["code"] = facts.health_code
     if plan.needs_confirmation:
         kinds.append("confirm_match")
         details["to_confirm"] = sorted(

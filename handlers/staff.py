@@ -51,6 +51,7 @@ ALERT_TITLES = {
     "unreachable": N_(
         "📵 Resident unreachable: they blocked the bot or deleted the chat. Please contact them another way."
     ),
+    "health_code": N_("🟨 Yellow or red health code reported: check their travel and test papers"),
 }
 
 
@@ -424,7 +425,7 @@ async def render_alert(session: AsyncSession, alert: Alert, tr: Translator) -> t
     if grid is not None:
         lines.append(html.escape(grid.name))
     details = alert.details or {}
-    for key in ("origin", "plan", "text", "slot"):
+    for key in ("origin", "plan", "code", "text", "slot"):
         if details.get(key):
             lines.append(f"{html.escape(key)}: {html.escape(str(details[key]))}")
     if details.get("names"):

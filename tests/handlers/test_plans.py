@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.app import Core, Options
 from handlers.clock import FixedClock
+from handlers.i18n import Translator
 from handlers.rescreen import rescreen
+from handlers.staff import render_alert
 from models.alerts import Alert
 from models.outbox import Outgoing
 from models.plans import ACTIVE, SUPERSEDED, MonitoringPlan
@@ -32,7 +34,12 @@ async def list_risk(
 
 
 async def report_from(
-    resident: Person, place: str, button: str, *, symptoms: str = "None of these"
+    resident: Person,
+    place: str,
+    button: str,
+    *,
+    symptoms: str = "None of these",
+    code: str = "Green",
 ) -> None:
     await up_to_origin(resident)
     await resident.send(place)
@@ -45,7 +52,7 @@ async def report_from(
     await resident.press("36.5")
     await resident.press(symptoms)
     await resident.press("Done")
-    await resident.press("Green")
+    await resident.press(code)
     await resident.press("No test")
     await resident.press("Submit")
 
@@ -178,3 +185,15 @@ async def test_rescreening_finds_who_was_there_tells_them_and_alerts_each_grid_o
         grid_alerts = list(await session.scalars(select(Alert).where(Alert.kind == "rescreen")))
     assert told.chat_id == resident.user_id and "risk area" in told.text
     assert len(grid_alerts) == 1 and grid_alerts[0].details["names"] == ["Li Na"]
+
+
+@pytest.mark.parametrize(("code", "alerted"), [("Green", False), ("Yellow", True), ("Red", True)])
+async def test_a_yellow_or_red_code_alerts_the_worker_whatever_the_plan(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], code: str, alerted: bool
+) -> None:
+    await report_from(resident, "南京", "Nanjing", code=code)
+    assert ("health_code" in await alerts(sessions)) is alerted
+    async with sessions() as session:
+        for alert in await session.scalars(select(Alert).where(Alert.kind == "health_code")):
+            text, _ = await render_alert(session, alert, Translator("en"))
+            assert "Yellow or red health code" in text and f"code: {code.lower()}" in text
