@@ -48,6 +48,7 @@ INCIDENT_NAMES = {
     "symptoms": N_("symptoms at check-in"),
     "positive_test": N_("positive test"),
     "missed_checkin": N_("missed check-in"),
+    "health_code": N_("yellow or red health code"),
 }
 ZERO_HEADING = N_("📋 Zero report (零报告)")
 DAILY_HEADING = N_("📋 Daily report (日报告)")

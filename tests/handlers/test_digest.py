@@ -241,3 +241,20 @@ async def test_a_revoked_worker_gets_no_report(
         await session.execute(update(Staff).values(revoked_at=clock.now()))
     clock.advance(timedelta(hours=12))
     assert await reports(sessions, clock) == 0
+
+
+async def test_a_yellow_or_red_code_counts_as_abnormal(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    from models.alerts import raise_alert
+
+    async with sessions.begin() as session:
+        grid = await area_by_code(session, GRID_1)
+        assert grid is not None
+        await raise_alert(session, grid_id=grid.id, kind="health_code", now=clock.now())
+    async with sessions() as session:
+        figures = await daily_figures(session, grid, DAY, ZONE)
+    ((kind, name),) = [(i.kind, i.name) for i in figures.abnormal]
+    assert (kind, name) == ("health_code", "?") and not figures.nothing
+    text = render_daily(figures, Translator("en"), ZONE)
+    assert "?, yellow or red health code: no action recorded yet" in text
