@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import DeliveryError, Rejected, Sender, Transient, Unreachable
 from handlers.clock import Clock
-from handlers.contract import Button, Send
+from handlers.contract import Button, File, Send
 from handlers.reachability import resident_unreachable
 from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing, claim_due
 
@@ -101,4 +101,7 @@ class OutboxWorker:
 
 def _as_send(row: Outgoing) -> Send:
     buttons = tuple(tuple(Button(text, data) for text, data in r) for r in row.buttons)
-    return Send(row.text, buttons=buttons)
+    file = None
+    if row.file_name and row.file_content is not None:
+        file = File(row.file_name, row.file_content, row.file_kind or "document")
+    return Send(row.text, buttons=buttons, file=file)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.aiogram_runner import AiogramTransport
 from bot.delivery import Limits, Sender
 from bot.emulator import EmulatorClient
+from bot.emulator.media import tiny_png
 from bot.outbox_worker import OutboxWorker
 from handlers.app import Core, Options
 from handlers.checkins import open_checkins
@@ -145,3 +146,24 @@ async def test_a_round_of_500_through_429s_and_5xx_arrives_complete_and_never_tw
     async with sessions() as session:
         fates = await session.scalars(select(Outgoing.status))
         assert set(fates) == {SENT}
+
+
+async def test_a_queued_photo_arrives_as_a_photo_with_its_caption(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    emulator: EmulatorClient,
+    bot: Bot,
+) -> None:
+    await emulator.send(78, "hi")
+    async with sessions.begin() as session:
+        await enqueue(
+            session,
+            chat_id=78,
+            text="Last 14 days",
+            purpose="daily_chart",
+            now=clock.now(),
+            file=("chart.png", "photo", tiny_png()),
+        )
+    await deliver_all(OutboxWorker(sessions, Sender(AiogramTransport(bot)), clock), sessions)
+    (photo,) = [m for m in await emulator.messages(78) if m["from_bot"]]
+    assert photo["kind"] == "photo" and photo["caption"] == "Last 14 days"
