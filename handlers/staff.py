@@ -466,7 +466,10 @@ async def _send_alert(
 
 
 async def deliver_alerts(session: AsyncSession, now: datetime, zone: object) -> int:
-    """Send each new alert to its grid's workers (once each); alerts wait for a worker."""
+    """Send each new alert to its grid's workers (once each). A grid with no worker (not yet
+    joined, or revoked) hands it to the nearest level above that has someone: an alert no one
+    receives is the silence a worker must never mistake for "all is well". With nobody at any
+    level, it waits."""
     query = (
         select(Alert)
         .where(Alert.notified_at.is_(None), Alert.status == OPEN)
@@ -478,9 +481,13 @@ async def deliver_alerts(session: AsyncSession, now: datetime, zone: object) -> 
         grid = await session.get(Area, alert.grid_id)
         if grid is None:
             continue
-        workers = await staff_for_grid(session, grid, "grid")
-        if not workers:
+        for level in LEVELS:
+            workers = await staff_for_grid(session, grid, level)
+            if workers:
+                break
+        else:
             continue
+        alert.level = level
         for worker in workers:
             queued += await _send_alert(session, alert, worker, now, f"alert:{alert.id}")
         alert.notified_at = now

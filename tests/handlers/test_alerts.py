@@ -353,3 +353,17 @@ async def test_a_worker_mid_way_through_a_report_gets_back_to_it(
     assert worker.last.text == "Note saved with alert 1."
     await worker.send("/start")
     assert "Welcome back" in worker.last.text and asked in worker.last.text
+
+
+async def test_a_grid_without_a_worker_hands_its_alert_to_the_nearest_level_above(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await report_from(resident, "南京", "Nanjing", symptoms="Cough")
+    assert await deliver(sessions, clock) == []  # nobody anywhere yet: it waits
+    street = await staff_of(resident, sessions, clock, STREET, 5200, "street")
+    (sent,) = await deliver(sessions, clock)
+    assert sent.chat_id == street.user_id and "fever clinic" in sent.text
+    assert (await the_alert(sessions)).level == "street"
+    # A grid worker joining later changes nothing for this alert: it is the street's now.
+    await staff_of(resident, sessions, clock, GRID_2, 5001)
+    assert len(await deliver(sessions, clock)) == 1
