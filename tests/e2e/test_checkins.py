@@ -109,6 +109,8 @@ async def test_seven_days_in_lanzhou_from_arrival_to_release_with_a_missed_eveni
     await user.receive("test result")
     await user.press("Negative")
     assert "Recorded: negative" in text(user.last)
+    daily = text(await worker.receive("Daily report (日报告)"))
+    assert "Li Na" in daily and "Zero report" not in daily
     # The evening check-in goes unanswered: one reminder, then missed, and the worker told.
     await days.go(1, 22, 1)
     await user.receive("Reminder")
@@ -178,3 +180,12 @@ async def test_a_bot_down_over_a_slot_sends_its_prompt_once_when_back_and_keeps_
     for person in (user, second):
         prompts = await person.received("Time for your health check-in")
         assert len(prompts) == 1, [text(m) for m in prompts]
+
+
+async def test_a_day_with_nothing_gets_the_zero_report(
+    lanzhou_bot: BotProcess, emulator: EmulatorClient, days: Timeline
+) -> None:
+    worker = await worker_of_the_grid(lanzhou_bot, emulator)
+    days.people.append(worker)
+    await days.go(1, 20)
+    assert "Zero report" in text(await worker.receive("Zero report (零报告)"))
