@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,7 +16,8 @@ from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler, periodic_jobs
 from bot.updates import incoming_from_update
 from handlers.app import Core
-from handlers.i18n import N_, Translator
+from handlers.contract import Incoming, Send
+from handlers.i18n import N_, Translator, language_from_telegram
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,8 @@ COMMAND_MENU = (
     ("help", N_("What you can do")),
 )
 MENU_LANGUAGES = {None: "zh_Hans", "en": "en"}
+# Updates waiting behind the one being handled, for one user, before they are asked to wait.
+FLOOD_AT = 5
 
 
 class Service:
@@ -38,7 +42,7 @@ class Service:
         self._follower: asyncio.Task[None] | None = None
         self.limits = limits or Limits()
         self._sender: Sender | None = None
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._queues: dict[int, deque[tuple[object, Incoming]]] = {}
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -54,21 +58,54 @@ class Service:
         return self._sender
 
     async def handle_update(self, update: dict[str, Any]) -> None:
+        """A user's updates are handled in the order they came, never two at once. While one
+        is being handled, the next ones wait in that user's queue without holding one of the
+        runner's CONCURRENCY slots, so a user sending fifty messages a second slows only
+        themself; past FLOOD_AT waiting, they are told (once) that answers will come in turn.
+        Nothing they sent is dropped."""
+        event = incoming_from_update(update)
+        update_id = update.get("update_id")
+        if event is None:
+            log.info("update %s ignored", update_id)
+            return
+        queue = self._queues.get(event.user_id)
+        if queue is not None:
+            queue.append((update_id, event))
+            if len(queue) == FLOOD_AT:
+                await self._flood_notice(event)
+            return
+        queue = self._queues[event.user_id] = deque([(update_id, event)])
+        async with self._tracked():
+            try:
+                while queue:
+                    await self._handle_one(*queue.popleft())
+            finally:
+                del self._queues[event.user_id]
+
+    async def _handle_one(self, update_id: object, event: Incoming) -> None:
         # One line per update once its answer is out: an access log for operators, and the
         # signal end-to-end tests wait on instead of guessing from silence.
-        update_id = update.get("update_id")
         outcome = "failed"
         try:
-            event = incoming_from_update(update)
-            if event is None:
-                outcome = "ignored"
-                return
-            async with self._tracked(), self._one_at_a_time(event.user_id):
-                replies = await self.core.handle(event)
-                await carry_out(self.sender, event, replies)
+            replies = await self.core.handle(event)
+            await carry_out(self.sender, event, replies)
             outcome = "handled"
+        except Exception:
+            # The user's next updates are still handled; the runner never sees this one fail.
+            log.exception("update %s could not be handled", update_id)
         finally:
             log.info("update %s %s", update_id, outcome)
+
+    async def _flood_notice(self, event: Incoming) -> None:
+        tr = Translator(language_from_telegram(event.language))
+        notice = tr(
+            "⏳ You are sending messages faster than I can answer. I will answer each one in "
+            "turn: please wait for my reply."
+        )
+        try:
+            await self.sender.send(event.chat_id, Send(notice))
+        except DeliveryError as exc:
+            log.warning("could not send the flood notice to %s: %s", event.chat_id, exc)
 
     async def started(self) -> None:
         for code, language in MENU_LANGUAGES.items():
@@ -126,18 +163,3 @@ class Service:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
-
-    @asynccontextmanager
-    async def _one_at_a_time(self, user_id: int) -> AsyncIterator[None]:
-        """A user's updates are handled in the order they came, never two at once."""
-        lock, users = self._locks.get(user_id, (asyncio.Lock(), 0))
-        self._locks[user_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[user_id]
-            if users == 1:
-                del self._locks[user_id]
-            else:
-                self._locks[user_id] = (lock, users - 1)
