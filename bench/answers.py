@@ -1,0 +1,318 @@
+"""Scenario 2, answers coming in: a crowd presses the last button of their check-in at once.
+
+Each person is at the check-in's last question ("did you go out today?") with the prompt in
+their chat; all press "Stayed home" before the bot starts, so the updates are queued at once.
+The bot then runs as it does in production (the runner polling the emulator, the Service,
+the core with one transaction per update, the scheduler and outbox worker beside it) until
+every update is handled: the check-in recorded, the button answered, the question edited to
+show the answer and "Recorded, thank you." sent — three Bot API calls per update.
+
+Beside it, on the same emulator in the same run, a bare aiogram bot that only answers the
+button (one call per update, no database): the ratio of the two is how much of the
+framework's own speed our work keeps (aim ≥ 0.5 on PostgreSQL). The emulator's limits are
+off: this measures the bot, not Telegram. No "database is locked" may appear, ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy import func, select
+
+from bench import people
+from bench.common import TOKEN, Databases, Emulator, Figure, database_name, engine_for
+from bot import aiogram_runner, ptb_runner
+from bot.delivery import Limits
+from bot.service import Service
+from bot.settings import load_settings
+from handlers.app import Core, Options
+from handlers.clock import SystemClock
+from models.checkins import CheckIn
+from models.db import make_sessions
+from rules.policy import load_policy
+
+ALLOWED = ["message", "edited_message", "callback_query"]
+
+
+class LogCounter(logging.Handler):
+    """Counts what the bot logged at WARNING and above, and any "database is locked"."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.problems = 0
+        self.locked = 0
+        self.first: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" {record.exc_info[1]}"
+        if "database is locked" in text:
+            self.locked += 1
+        if record.levelno >= logging.ERROR:
+            self.problems += 1
+            self.first = self.first or text[:300]
+
+
+class Progress:
+    """When the first update came in and when the last one was done."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.first: float | None = None
+        self.last = 0.0
+        self.done = 0
+        self.finished = asyncio.Event()
+
+    def started(self) -> None:
+        if self.first is None:
+            self.first = time.perf_counter()
+
+    def ended(self) -> None:
+        self.done += 1
+        self.last = time.perf_counter()
+        if self.done >= self.expected:
+            self.finished.set()
+
+    @property
+    def per_second(self) -> float:
+        if self.first is None or self.done == 0 or self.last <= self.first:
+            return 0.0
+        return self.done / (self.last - self.first)
+
+
+# The Sender keeps Telegram's 30 messages/s for replies too: with two messages per update that
+# alone would hold the bot to 15 updates/s. Like the emulator's, its limits are off here.
+NO_LIMITS = Limits(overall_per_second=1e9, per_chat_per_second=1e9, per_chat_burst=1_000_000)
+
+
+class TimedService(Service):
+    def __init__(self, core: Core, progress: Progress) -> None:
+        super().__init__(core, NO_LIMITS)
+        self.progress = progress
+
+    async def handle_update(self, update: dict[str, Any]) -> None:
+        self.progress.started()
+        try:
+            await super().handle_update(update)
+        finally:
+            self.progress.ended()
+
+
+async def prepare_chats(emulator: Emulator, users: list[int]) -> None:
+    """Fresh chats, each with the check-in's last question from the bot, and every user
+    pressing "Stayed home" on it: the updates wait in the emulator's queue."""
+    await emulator.client.reset()
+    await emulator.limit(None)
+    await emulator.create_users(users)
+    markup = json.dumps(
+        {"inline_keyboard": [[{"text": "Stayed home", "callback_data": people.STAYED_HOME}]]}
+    )
+    pending = iter(users)
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        for user in pending:
+            async with http.post(
+                f"{emulator.url}/bot{TOKEN}/sendMessage",
+                json={
+                    "chat_id": user,
+                    "text": "Did you go out today?",
+                    "reply_markup": markup,
+                },
+            ) as response:
+                message = (await response.json())["result"]
+            await emulator.client.press(user, message["message_id"], data=people.STAYED_HOME)
+
+    async with aiohttp.ClientSession() as http:
+        await asyncio.gather(*(worker(http) for _ in range(32)))
+
+
+async def bare_aiogram(
+    emulator: Emulator, users: list[int], *, like_ours: bool = False
+) -> Progress:
+    """A bot of a few lines on aiogram's defaults: it answers the button, and `like_ours` also
+    edits the question and sends "Recorded" as ours does (the same three calls, no database)."""
+    await prepare_chats(emulator, users)
+    progress = Progress(len(users))
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.url)))
+    dispatcher = Dispatcher()
+
+    @dispatcher.callback_query()
+    async def answer(query: CallbackQuery) -> None:
+        progress.started()
+        try:
+            await query.answer()
+            if like_ours and isinstance(query.message, Message):
+                await query.message.edit_text("Did you go out today?\n\n✅ Stayed home")
+                await query.message.answer("Recorded, thank you.")
+        finally:
+            progress.ended()
+
+    async def poll() -> None:
+        await dispatcher.start_polling(bot, handle_signals=False, allowed_updates=ALLOWED)
+
+    task = asyncio.create_task(poll())
+    try:
+        await asyncio.wait_for(progress.finished.wait(), timeout=600)
+    finally:
+        await dispatcher.stop_polling()
+        await asyncio.gather(task, return_exceptions=True)
+        await bot.session.close()
+    return progress
+
+
+async def our_bot(
+    emulator: Emulator, users: list[int], url: str, framework: str
+) -> tuple[Progress, int]:
+    """Our bot on `framework` until every update is handled; returns the progress and how
+    many check-ins the database has answered."""
+    now = datetime.now(UTC)
+    today = now.astimezone(Options().zone).date()
+    await people.seed(
+        url, len(users), today, now, open_at=(now - timedelta(minutes=5), now + timedelta(hours=3))
+    )
+    await prepare_chats(emulator, users)
+    settings = load_settings(
+        bot_token=TOKEN,
+        bot_api_url=emulator.url,
+        database_url=url,
+        bot_framework=framework,
+        webhook_url=None,
+        webhook_secret=None,
+    )
+    progress = Progress(len(users))
+    async with engine_for(url) as engine:
+        options = Options(
+            zone=settings.zone,
+            retention_days=settings.retention_days,
+            policy=load_policy(settings.policy),
+            checkin_times=settings.checkin_slots,
+            reminder_after=timedelta(minutes=settings.reminder_after_minutes),
+        )
+        service = TimedService(Core(make_sessions(engine), SystemClock(), options), progress)
+        if framework == "aiogram":
+            bot = aiogram_runner.make_bot(settings)
+            service.attach(aiogram_runner.AiogramTransport(bot))
+            dispatcher = aiogram_runner.make_dispatcher(service)
+            task = asyncio.create_task(
+                dispatcher.start_polling(
+                    bot,
+                    handle_signals=False,
+                    tasks_concurrency_limit=settings.concurrency,
+                    allowed_updates=ALLOWED,
+                )
+            )
+            try:
+                await asyncio.wait_for(progress.finished.wait(), timeout=1200)
+            finally:
+                await dispatcher.stop_polling()
+                await asyncio.gather(task, return_exceptions=True)
+        else:
+            application = ptb_runner.make_application(settings, service, polling=True)
+            service.attach(ptb_runner.PtbTransport(application.bot))
+            async with application:
+                await service.started()
+                await application.start()
+                updater = application.updater
+                assert updater is not None
+                await updater.start_polling(allowed_updates=ALLOWED, drop_pending_updates=False)
+                try:
+                    await asyncio.wait_for(progress.finished.wait(), timeout=1200)
+                finally:
+                    await updater.stop()
+                    await application.stop()
+                    await service.drain()
+        async with make_sessions(engine)() as session:
+            answered = await session.scalar(
+                select(func.count()).select_from(CheckIn).where(CheckIn.answered_at.is_not(None))
+            )
+    return progress, answered or 0
+
+
+async def measure(
+    count: int, emulator: Emulator, databases: Databases, kinds: list[str], frameworks: list[str]
+) -> list[Figure]:
+    """One run: the bare bot, then ours on each database and framework, on one emulator."""
+    users = people.user_ids(count)
+    bare = await bare_aiogram(emulator, users)
+    same_calls = await bare_aiogram(emulator, users, like_ours=True)
+    figures = [
+        Figure(
+            "answers.bare",
+            f"answers ({count:,}): bare aiogram bot (answers the button), updates/s",
+            bare.per_second,
+            "/s",
+        ),
+        Figure(
+            "answers.bare3",
+            f"answers ({count:,}): bare aiogram bot making our three calls, updates/s",
+            same_calls.per_second,
+            "/s",
+        ),
+    ]
+    log = LogCounter()
+    root = logging.getLogger()
+    root.addHandler(log)
+    try:
+        for kind in kinds:
+            for framework in frameworks:
+                url = await databases.fresh(kind)
+                db = database_name(url)
+                progress, answered = await our_bot(emulator, users, url, framework)
+                tag = f"{framework}, {db}"
+                ratio = progress.per_second / bare.per_second if bare.per_second else 0.0
+                held = db == "PostgreSQL"
+                figures += [
+                    Figure(
+                        f"answers.rate.{framework}.{db}",
+                        f"answers ({count:,}, {tag}): updates/s",
+                        progress.per_second,
+                        "/s",
+                    ),
+                    Figure(
+                        f"answers.ratio.{framework}.{db}",
+                        f"answers ({count:,}, {tag}): ÷ bare aiogram",
+                        ratio,
+                        aim="≥ 0.5" if held else "(≥ 0.5 on PostgreSQL)",
+                        meets=(lambda v: v >= 0.5) if held else None,
+                        digits=2,
+                    ),
+                    Figure(
+                        f"answers.recorded.{framework}.{db}",
+                        f"answers ({count:,}, {tag}): check-ins recorded",
+                        answered,
+                        aim=f"= {count:,}",
+                        meets=lambda v: v == count,
+                    ),
+                ]
+    finally:
+        root.removeHandler(log)
+    figures += [
+        Figure(
+            "answers.locked",
+            f"answers ({count:,}): 'database is locked' logged",
+            log.locked,
+            aim="0, ever",
+            meets=lambda v: v == 0,
+        ),
+        Figure(
+            "answers.errors",
+            f"answers ({count:,}): errors logged",
+            log.problems,
+            aim="0",
+            meets=lambda v: v == 0,
+        ),
+    ]
+    if log.first:
+        logging.getLogger(__name__).warning("first error logged: %s", log.first)
+    return figures

@@ -1,0 +1,281 @@
+"""Scenario 3, a city's data: how long what the workers read takes on a generated city.
+
+The city (bench/city.py) is generated once per database; each run then measures in a fresh
+child process, which imports what the bot process imports, so its peak memory (ru_maxrss)
+stands for the bot's (VmHWM,
+the high-water mark of its resident memory). Everything goes through the code the bot runs:
+
+- one grid's daily report: `handlers.digest.report_for` for a grid (digests.daily_figures
+  and the rendering), the median over 50 grids (aim < 5 ms);
+- the roll-up over all grids: `report_for` at the city (digests.rollup_figures, per
+  district) (aim < 500 ms);
+- every grid's report, one after another (aim < 5 s);
+- one grid's export: `/export` from a grid worker through the core, the .xlsx built and the
+  audit written (aim < 1 s);
+- `/find` through the core: a grid worker searching part of a name or phone, the median of
+  40 searches (aim < 20 ms); and the same from a district worker (100 grids), for reference;
+- the process's peak memory (aim < 200 MB).
+
+Each is timed after one warm-up call (SQLAlchemy compiles and caches each query once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import random
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench import city as generator
+from bench.city import FULL, NOW, SHORT, STAFF_USERS, TODAY, ZONE, CitySize
+from bench.common import ROOT, Figure, database_name
+
+__all__ = ["FULL", "SHORT", "CityRun", "measure", "prepare"]
+
+
+@dataclass(frozen=True)
+class CityRun:
+    url: str
+    size: CitySize
+    counts: dict[str, int]
+    seconds: float
+
+
+async def prepare(url: str, size: CitySize) -> CityRun:
+    started = time.perf_counter()
+    made = await generator.generate(url, size)
+    return CityRun(url, size, made.counts, time.perf_counter() - started)
+
+
+async def in_child(url: str, runner: str) -> dict[str, float]:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.citydata",
+        url,
+        runner,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"the city measurement failed:\n{err.decode()[-3000:]}")
+    got: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
+    return got
+
+
+async def measure(run: CityRun) -> list[Figure]:
+    got = await in_child(run.url, "aiogram")
+    ptb = await in_child(run.url, "ptb")
+    db = database_name(run.url)
+    size = run.size
+    tag = f"{size.residents:,} residents, {size.grids:,} grids, {db}"
+    ms = "ms"
+    return [
+        Figure(
+            f"city.generate.{db}",
+            f"city ({tag}): generating {run.counts.get('checkins', 0):,} check-ins and the rest",
+            run.seconds,
+            "s",
+        ),
+        Figure(
+            f"city.grid_report.{db}",
+            f"city ({tag}): one grid's daily report (median)",
+            got["grid_report"] * 1000,
+            ms,
+            aim="< 5 ms",
+            meets=lambda v: v < 5,
+            digits=1,
+        ),
+        Figure(
+            f"city.grid_report_p95.{db}",
+            f"city ({tag}): one grid's daily report (95th percentile)",
+            got["grid_report_p95"] * 1000,
+            ms,
+            digits=1,
+        ),
+        Figure(
+            f"city.rollup.{db}",
+            f"city ({tag}): roll-up over all grids",
+            got["rollup"] * 1000,
+            ms,
+            aim="< 500 ms",
+            meets=lambda v: v < 500,
+        ),
+        Figure(
+            f"city.every_grid.{db}",
+            f"city ({tag}): every grid's report",
+            got["every_grid"],
+            "s",
+            aim="< 5 s",
+            meets=lambda v: v < 5,
+            digits=2,
+        ),
+        Figure(
+            f"city.export.{db}",
+            f"city ({tag}): one grid's /export",
+            got["export"] * 1000,
+            ms,
+            aim="< 1,000 ms",
+            meets=lambda v: v < 1000,
+        ),
+        Figure(
+            f"city.find.{db}",
+            f"city ({tag}): /find by a grid worker (median)",
+            got["find"] * 1000,
+            ms,
+            aim="< 20 ms",
+            meets=lambda v: v < 20,
+            digits=1,
+        ),
+        Figure(
+            f"city.find_district.{db}",
+            f"city ({tag}): /find by a district worker (median)",
+            got["find_district"] * 1000,
+            ms,
+            digits=1,
+        ),
+        Figure(
+            f"city.memory.{db}",
+            f"city ({tag}): peak memory, aiogram runner's process",
+            got["peak_mb"],
+            "MB",
+            aim="< 200 MB",
+            meets=lambda v: v < 200,
+        ),
+        Figure(
+            f"city.memory_base.{db}",
+            f"city ({tag}):   of which the aiogram runner's imports",
+            got["base_mb"],
+            "MB",
+        ),
+        Figure(
+            f"city.memory_ptb.{db}",
+            f"city ({tag}): peak memory, PTB runner's process",
+            ptb["peak_mb"],
+            "MB",
+            aim="< 200 MB",
+            meets=lambda v: v < 200,
+        ),
+        Figure(
+            f"city.memory_ptb_base.{db}",
+            f"city ({tag}):   of which the PTB runner's imports",
+            ptb["base_mb"],
+            "MB",
+        ),
+    ]
+
+
+# ----- the child process ----------------------------------------------------------------------
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory. Not getrusage's ru_maxrss: Linux carries the
+    parent's size at fork into it, so a child of a big parent would look as big."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _child(url: str, runner: str) -> dict[str, float]:
+    # What the bot process has loaded, so its memory is comparable: the runner, the core.
+    importlib.import_module(f"bot.{runner}_runner")
+    from sqlalchemy import select
+
+    import bot.service  # noqa: F401
+    from handlers.app import Core, Options
+    from handlers.clock import FixedClock
+    from handlers.contract import Incoming, Kind, Reply, Send
+    from handlers.digest import report_for
+    from handlers.i18n import Translator
+    from models.areas import Area, Level
+    from models.db import make_engine, make_sessions
+    from models.people import Resident
+
+    engine = make_engine(url)
+    sessions = make_sessions(engine)
+    tr = Translator("zh_Hans")
+    core = Core(sessions, FixedClock(NOW), Options(zone=ZONE))
+    rng = random.Random(1)
+    results: dict[str, float] = {"base_mb": _peak_mb()}
+    try:
+        async with sessions() as session:
+            areas = list(await session.scalars(select(Area).order_by(Area.id)))
+            grids = [a for a in areas if a.level == Level.GRID]
+            top = next(a for a in areas if a.parent_id is None)
+            district = next(a for a in areas if a.level == Level.DISTRICT)
+            some = rng.sample(range(1, 1 + len(grids) * 200), 40)
+            people = list(await session.scalars(select(Resident).where(Resident.id.in_(some))))
+
+        async def report(area: Area) -> float:
+            async with sessions() as session:
+                started = time.perf_counter()
+                text = await report_for(session, area, TODAY, ZONE, tr)
+                took = time.perf_counter() - started
+            assert text
+            return took
+
+        async def command(user: int, name: str, args: str = "") -> tuple[float, list[Reply]]:
+            event = Incoming(
+                user_id=user,
+                chat_id=user,
+                kind=Kind.COMMAND,
+                language="zh",
+                text=f"/{name} {args}".strip(),
+                command=name,
+                args=args,
+            )
+            started = time.perf_counter()
+            replies = await core.handle(event)
+            return time.perf_counter() - started, replies
+
+        sample = rng.sample(grids, min(50, len(grids)))
+        await report(sample[0])
+        times = [await report(g) for g in sample]
+        results["grid_report"] = statistics.median(times)
+        results["grid_report_p95"] = sorted(times)[int(0.95 * (len(times) - 1))]
+        await report(top)
+        results["rollup"] = await report(top)
+        started = time.perf_counter()
+        for grid in grids:
+            await report(grid)
+        results["every_grid"] = time.perf_counter() - started
+
+        worker = STAFF_USERS + sample[0].id
+        await command(worker, "export")
+        took, replies = await command(worker, "export")
+        assert any(isinstance(r, Send) and r.file for r in replies), replies
+        results["export"] = took
+
+        def queries(person: Resident) -> list[str]:
+            name = person.name or "王"
+            return [name[:2], (person.phone or "13800001234")[-6:]]
+
+        async def finds(user_of: Any) -> float:
+            times = []
+            await command(user_of(people[0]), "find", queries(people[0])[0])
+            for person in people[:20]:
+                for query in queries(person):
+                    took, replies = await command(user_of(person), "find", query)
+                    assert replies
+                    times.append(took)
+            return statistics.median(times)
+
+        results["find"] = await finds(lambda p: STAFF_USERS + p.grid_id)
+        results["find_district"] = await finds(lambda p: STAFF_USERS + district.id)
+    finally:
+        await engine.dispose()
+    results["peak_mb"] = _peak_mb()
+    return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(_child(sys.argv[1], sys.argv[2]))))

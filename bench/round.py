@@ -1,0 +1,207 @@
+"""Scenario 1, a check-in round: everyone under home monitoring gets the slot's prompt, with
+the emulator keeping Telegram's limits (30 messages/s overall, 1/s per chat).
+
+The round goes the way the bot does it: the scheduler's `open_checkins` job creates the
+slot's check-ins and queues one prompt per person in the outbox in one transaction, then
+the outbox worker delivers them through the one Sender. Measured from the moment the job
+starts (the slot opening) to each prompt's delivery (the Bot API answering 200):
+
+- the achieved rate ÷ the limit (aim ≥ 0.95; the physical floor is people ÷ limit seconds),
+- the 429s received (aim 0; at most 0.5 %),
+- delivered = people, none twice (counted by the emulator, per chat),
+- the p99 delay from the slot to delivery, beside its floor (0.99 × people ÷ limit),
+- the event loop's longest stall while the round is queued (aim < 100 ms) and during the
+  whole round.
+
+The full round is 20,000 people at 30/s (at least 667 s); the short one scales the limit to
+300/s with 3,000 people (at least 10 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from datetime import time as clock_time
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import func, select
+
+from bench import people
+from bench.common import TOKEN, Emulator, Figure, StallMeter, database_name, engine_for, percentile
+from bot.aiogram_runner import AiogramTransport
+from bot.delivery import Limits, Sender
+from bot.outbox_worker import OutboxWorker
+from bot.scheduler import Scheduler
+from handlers.checkins import open_checkins
+from handlers.clock import SystemClock
+from handlers.contract import Buttons, Keys
+from models.db import make_sessions
+from models.outbox import SENT, Outgoing
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class RoundSize:
+    people: int
+    limit: float  # messages/s overall, the emulator's and the Sender's
+
+    @property
+    def floor(self) -> float:
+        return self.people / self.limit
+
+
+FULL = RoundSize(20_000, 30.0)
+SHORT = RoundSize(3_000, 300.0)
+
+
+class TimedTransport(AiogramTransport):
+    """The aiogram transport, noting when each message was accepted."""
+
+    def __init__(self, bot: Bot) -> None:
+        super().__init__(bot)
+        self.delivered: list[float] = []
+
+    async def send_message(
+        self, chat_id: int, text: str, buttons: Buttons, keyboard: Keys, remove_keyboard: bool
+    ) -> int:
+        message_id = await super().send_message(chat_id, text, buttons, keyboard, remove_keyboard)
+        self.delivered.append(time.perf_counter())
+        return message_id
+
+
+async def measure(size: RoundSize, url: str, emulator: Emulator) -> list[Figure]:
+    now = datetime.now(UTC)
+    local = now.astimezone(ZONE)
+    slot = clock_time(local.hour, local.minute)
+    users = await people.seed(url, size.people, local.date(), now)
+    await emulator.client.reset()
+    await emulator.create_users(users)
+    await emulator.limit(size.limit)
+    db = database_name(url)
+
+    async with engine_for(url) as engine:
+        sessions = make_sessions(engine)
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.url)))
+        transport = TimedTransport(bot)
+        sender = Sender(transport, Limits(overall_per_second=size.limit))
+        clock = SystemClock()
+        worker = OutboxWorker(sessions, sender, clock)
+        job = partial(open_checkins, times=(slot,))
+        scheduler = Scheduler(sessions, clock, ZONE, [("open_checkins", job, 30)], worker.nudge)
+        meter = StallMeter()
+        meter.start()
+        delivering = asyncio.create_task(worker.run(), name="outbox")
+        try:
+            await asyncio.sleep(0.5)  # the worker's first (empty) look, as in a running bot
+            opened = time.perf_counter()
+            queued = await scheduler.run_job("open_checkins", job)
+            queued_at = time.perf_counter()
+            deadline = queued_at + size.floor * 3 + 60
+            while len(transport.delivered) < queued and time.perf_counter() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
+            finished = time.perf_counter()
+            # The worker records the last fates after the last answer: let it.
+            await asyncio.sleep(1.0)
+        finally:
+            delivering.cancel()
+            await asyncio.gather(delivering, return_exceptions=True)
+            await meter.stop()
+            await bot.session.close()
+        async with sessions() as session:
+            sent = await session.scalar(
+                select(func.count()).select_from(Outgoing).where(Outgoing.status == SENT)
+            )
+    stats = await emulator.client.stats()
+    per_chat = [int(n) for n in stats["messages_per_chat"].values()]
+    delivered_once = sum(1 for n in per_chat if n == 1)
+    twice = sum(1 for n in per_chat if n > 1)
+    limited = int(stats["rate_limited"])
+    delays = [t - opened for t in transport.delivered]
+    last = max(delays, default=finished - opened)
+    n = size.people
+    tag = f"{n:,} at {size.limit:g}/s, {db}"
+    return [
+        Figure(
+            f"round.ratio.{db}",
+            f"round ({tag}): achieved rate ÷ limit",
+            (len(delays) / last) / size.limit if delays else 0.0,
+            aim="≥ 0.95",
+            meets=lambda v: v >= 0.95,
+            digits=3,
+        ),
+        Figure(
+            f"round.seconds.{db}",
+            f"round ({tag}): slot → last delivered",
+            last,
+            "s",
+            aim=f"floor {size.floor:,.0f} s",
+            digits=1,
+        ),
+        Figure(
+            f"round.429.{db}",
+            f"round ({tag}): 429s received",
+            limited,
+            aim=f"0 (≤ {n * 0.005:,.0f})",
+            meets=lambda v: v <= n * 0.005,
+        ),
+        Figure(
+            f"round.delivered.{db}",
+            f"round ({tag}): delivered once",
+            delivered_once,
+            aim=f"= {n:,}",
+            meets=lambda v: v == n,
+        ),
+        Figure(
+            f"round.twice.{db}",
+            f"round ({tag}): delivered twice or more",
+            twice,
+            aim="0",
+            meets=lambda v: v == 0,
+        ),
+        Figure(
+            f"round.outbox_sent.{db}",
+            f"round ({tag}): outbox rows recorded sent",
+            sent or 0,
+            aim=f"= {n:,}",
+            meets=lambda v: v == n,
+        ),
+        Figure(
+            f"round.p99.{db}",
+            f"round ({tag}): p99 delay slot → delivery",
+            percentile(delays, 99),
+            "s",
+            aim=f"≤ {0.99 * size.floor * 1.05:,.1f} s (floor {0.99 * size.floor:,.1f})",
+            meets=lambda v: v <= 0.99 * size.floor * 1.05,
+            digits=1,
+        ),
+        Figure(
+            f"round.queue_seconds.{db}",
+            f"round ({tag}): queueing the round (one transaction)",
+            queued_at - opened,
+            "s",
+            digits=2,
+        ),
+        Figure(
+            f"round.stall_queue.{db}",
+            f"round ({tag}): longest loop stall while queueing",
+            meter.longest(opened, queued_at) * 1000,
+            "ms",
+            aim="< 100 ms",
+            meets=lambda v: v < 100,
+        ),
+        Figure(
+            f"round.stall_all.{db}",
+            f"round ({tag}): longest loop stall, whole round",
+            meter.longest(opened, finished) * 1000,
+            "ms",
+            aim="< 100 ms",
+            meets=lambda v: v < 100,
+        ),
+    ]
