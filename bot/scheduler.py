@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import checkins, digest, jobs, release, staff
+from handlers import checkins, digest, jobs, release, retention, staff
 from handlers.app import Options
 from handlers.clock import Clock
 
@@ -46,6 +46,8 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
         ),
         # From DAILY_REPORT_AT on, each worker's daily report (once a day each).
         ("daily_reports", partial(digest.daily_reports, at=options.daily_report_at), 60),
+        # Personal data of plans ended RETENTION_DAYS ago erased, counts kept (once a day).
+        ("purge_expired", partial(retention.purge_expired, days=options.retention_days), 86400),
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import handlers.report
 import handlers.welcome  # noqa: F401  (each flow registers its steps)
-from handlers import checkins, register, release, resident, staff
+from handlers import checkins, register, release, resident, retention, staff
 from handlers.chat import Chat, Command
 from handlers.contract import Reply, Send
 from handlers.forms import PAUSED, RESUME, STEPS, ask
@@ -55,6 +55,7 @@ async def help_(chat: Chat) -> list[Reply]:
                 "/arrived: say you have arrived (after a report before arrival)\n"
                 "/request: ask for help: supplies, medical, someone to talk to\n"
                 "/language: change the language\n"
+                "/forget: delete your data (once your monitoring has ended)\n"
                 "/cancel: leave the current question (your answers are kept)\n"
                 "/help: this list"
             )
@@ -96,6 +97,7 @@ COMMANDS: dict[str, Command] = {
     "edit": resident.edit,
     "arrived": resident.arrived,
     "request": resident.request,
+    "forget": retention.forget,
     "notyet": not_yet,
     "checkin": checkins.checkin,
     "test": release.record_test,

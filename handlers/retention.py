@@ -1,0 +1,357 @@
+"""Personal data kept only as long as allowed (PIPL-style data minimisation).
+
+RETENTION_DAYS after a person's plan ends — or after their last activity when they never got
+as far as a plan that ended (an expected arrival that never came) — their name, phone, ID
+number, address and every free text about them are erased: the daily job `purge_expired`
+and `returnee admin purge` do it. A resident with no plan running can ask for it at once
+with /forget. What stays is anonymous: dates, grid, plan kind, transport kind, health
+answers, check-in and test counts, so the statistics do not change. Every purge is audited.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.chat import Chat
+from handlers.contract import Reply, Send
+from handlers.forms import RESUME, STEPS, Choice, Flow, Option, Step, Turn
+from handlers.i18n import N_
+from handlers.resident import people_of
+from models.alerts import Alert, AlertAction
+from models.chat import Conversation
+from models.checkins import CheckIn, TestResult
+from models.help import HelpRequest
+from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing
+from models.people import Arrival, Change, Household, Resident, Stay
+from models.plans import ACTIVE, HELD, MonitoringPlan
+from models.staff import audit
+
+log = logging.getLogger(__name__)
+
+# Who erased: the daily job, an administrator at the command line, or the person (/forget).
+SYSTEM, ADMIN = "system", "admin"
+# The audit log's actor for the job and the command line (Telegram ids are never 0).
+NOBODY = 0
+# What an alert about an erased person keeps: nothing that names them or quotes them.
+ANONYMOUS_DETAILS = ("plan", "code", "slot", "request", "since")
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Purged:
+    people: int
+    conversations: int = 0
+    messages: int = 0
+
+
+def due_for_purge(cutoff: datetime) -> Select[Any]:
+    """Residents not purged yet whose data has been kept long enough: every plan over (none
+    active or held) since before `cutoff`, or — with no plan, or a journey that never came —
+    nothing heard of them since before `cutoff`."""
+    of_person = MonitoringPlan.resident_id == Resident.id
+    open_plan = exists().where(of_person, MonitoringPlan.status.in_((ACTIVE, HELD)))
+    any_plan = exists().where(of_person)
+    ended_lately = exists().where(
+        of_person, func.coalesce(MonitoringPlan.ended_at, MonitoringPlan.created_at) >= cutoff
+    )
+    latest_journey = (
+        select(Arrival.status)
+        .where(Arrival.resident_id == Resident.id)
+        .order_by(Arrival.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    heard_lately = exists().where(
+        Arrival.resident_id == Resident.id,
+        or_(Arrival.reported_at >= cutoff, Arrival.expected_at >= cutoff),
+    )
+    plans_over = and_(any_plan, ~open_plan, ~ended_lately)
+    never_came = and_(
+        or_(~any_plan, latest_journey == "expected"),
+        Resident.updated_at < cutoff,
+        ~heard_lately,
+    )
+    return (
+        select(Resident.id)
+        .where(Resident.purged_at.is_(None), or_(plans_over, never_came))
+        .order_by(Resident.id)
+    )
+
+
+async def purge_expired(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, days: int, by: str = SYSTEM
+) -> int:
+    """The daily job: erase who is due; returns how many people were purged."""
+    return (await purge(session, now, days=days, by=by)).people
+
+
+async def purge(session: AsyncSession, now: datetime, *, days: int, by: str) -> Purged:
+    cutoff = now - timedelta(days=days)
+    ids: list[int] = list((await session.scalars(due_for_purge(cutoff))).all())
+    for start in range(0, len(ids), CHUNK):
+        await erase(session, ids[start : start + CHUNK], now)
+    # Unfinished answers (a report left half-way, a check-in not sent) kept no longer.
+    conversations = await session.execute(
+        delete(Conversation).where(Conversation.updated_at < cutoff)
+    )
+    # Messages already delivered (or given up) have done their work: their text goes.
+    messages = await session.execute(
+        update(Outgoing)
+        .where(
+            Outgoing.status.in_((SENT, FAILED, UNREACHABLE)),
+            Outgoing.due_at < cutoff,
+            or_(Outgoing.text != "", Outgoing.file_content.is_not(None)),
+        )
+        .values(text="", buttons=[], file_content=None)
+    )
+    result = Purged(
+        len(ids),
+        int(getattr(conversations, "rowcount", 0) or 0),
+        int(getattr(messages, "rowcount", 0) or 0),
+    )
+    if result.people or result.conversations or result.messages:
+        await audit(
+            session,
+            NOBODY,
+            "purge",
+            "residents",
+            now,
+            by=by,
+            days=days,
+            residents=ids,
+            conversations=result.conversations,
+            messages=result.messages,
+        )
+        log.info(
+            "retention: purged %d people, %d unfinished conversations, %d sent messages",
+            result.people,
+            result.conversations,
+            result.messages,
+        )
+    return result
+
+
+async def erase(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
+    """Erase what identifies these residents (ids of people not purged yet), keep the rest."""
+    if not ids:
+        return
+    households = set(
+        (await session.scalars(select(Resident.household_id).where(Resident.id.in_(ids)))).all()
+    )
+    await _scrub_alerts(session, ids, households)
+    await session.execute(
+        update(Resident)
+        .where(Resident.id.in_(ids))
+        .values(
+            name=None,
+            phone=None,
+            id_number=None,
+            user_id=None,
+            reporter_user_id=NOBODY,
+            purged_at=now,
+            updated_at=now,
+        )
+    )
+    journeys = select(Arrival.id).where(Arrival.resident_id.in_(ids))
+    await session.execute(
+        update(Arrival)
+        .where(Arrival.resident_id.in_(ids))
+        .values(origin_text="", transport_number=None, seat=None, notes=None)
+    )
+    await session.execute(update(Stay).where(Stay.arrival_id.in_(journeys)).values(place_text=""))
+    await session.execute(
+        update(CheckIn)
+        .where(CheckIn.resident_id.in_(ids))
+        .values(where=None, extra={}, answered_by=None, reporter_user_id=NOBODY)
+    )
+    await session.execute(
+        update(TestResult).where(TestResult.resident_id.in_(ids)).values(reported_by=NOBODY)
+    )
+    await session.execute(
+        update(HelpRequest)
+        .where(HelpRequest.resident_id.in_(ids))
+        .values(text="", answer=None, user_id=NOBODY)
+    )
+    await session.execute(
+        update(Change).where(Change.resident_id.in_(ids)).values(old=None, new=None)
+    )
+    # A household's address goes with the last of its people.
+    everyone_gone = ~exists().where(
+        Resident.household_id == Household.id, Resident.purged_at.is_(None)
+    )
+    await session.execute(
+        update(Household)
+        .where(Household.id.in_(households), everyone_gone)
+        .values(address=None, reporter_user_id=NOBODY)
+    )
+
+
+async def _scrub_alerts(session: AsyncSession, ids: Sequence[int], households: set[int]) -> None:
+    """Alerts about them keep their kind and dates only; lists of names drop theirs."""
+    gone = set(ids)
+    names = {
+        name
+        for name in (await session.scalars(select(Resident.name).where(Resident.id.in_(ids)))).all()
+        if name
+    }
+    housemates = select(Resident.id).where(Resident.household_id.in_(households))
+    alerts = await session.scalars(
+        select(Alert).where(or_(Alert.resident_id.in_(housemates), Alert.resident_id.is_(None)))
+    )
+    about_them: list[int] = []
+    for alert in alerts:
+        details = dict(alert.details or {})
+        if alert.resident_id in gone:
+            about_them.append(alert.id)
+            kept = {k: v for k, v in details.items() if k in ANONYMOUS_DETAILS}
+        else:
+            kept = _without(details, gone, names)
+        if kept != details:
+            alert.details = kept
+    if about_them:
+        await session.execute(
+            update(AlertAction).where(AlertAction.alert_id.in_(about_them)).values(note=None)
+        )
+
+
+def _without(details: dict[str, Any], gone: set[int], names: set[str]) -> dict[str, Any]:
+    """A list of people (a re-screening, a household unreachable) without the erased ones."""
+    result = dict(details)
+    people, shown = details.get("residents"), details.get("names")
+    if isinstance(people, list) and isinstance(shown, list) and len(people) == len(shown):
+        pairs = [(i, n) for i, n in zip(people, shown, strict=True) if i not in gone]
+        result["residents"] = [i for i, _ in pairs]
+        result["names"] = [n for _, n in pairs]
+    elif isinstance(shown, list):
+        result["names"] = [n for n in shown if n not in names]
+    return result
+
+
+async def forget_now(session: AsyncSession, people: Sequence[Resident], now: datetime) -> None:
+    """/forget: erase at once, with the messages already sent that name them."""
+    marks = {m for p in people for m in (p.name, p.phone, p.id_number) if m and len(m) >= 2}
+    await erase(session, [p.id for p in people], now)
+    for mark in marks:
+        await session.execute(
+            update(Outgoing)
+            .where(
+                Outgoing.status.in_((SENT, FAILED, UNREACHABLE)),
+                Outgoing.text.contains(mark, autoescape=True),
+            )
+            .values(text="", buttons=[], file_content=None)
+        )
+
+
+# ----- /forget -----
+
+
+async def _open_plans(turn: Turn, people: Sequence[Resident]) -> list[tuple[Resident, Any]]:
+    found = []
+    for person in people:
+        plan = await turn.session.scalar(
+            select(MonitoringPlan)
+            .where(
+                MonitoringPlan.resident_id == person.id,
+                MonitoringPlan.status.in_((ACTIVE, HELD)),
+            )
+            .order_by(MonitoringPlan.id.desc())
+            .limit(1)
+        )
+        if plan is not None:
+            found.append((person, plan))
+    return found
+
+
+def _names(people: Sequence[Resident]) -> str:
+    return ", ".join(html.escape(p.name or "?") for p in people)
+
+
+def _must_wait(turn: Turn, running: list[tuple[Resident, Any]]) -> list[Reply]:
+    who = "\n".join(
+        f"• {html.escape(p.name or '?')}: {plan.ends_on.isoformat()}" for p, plan in running
+    )
+    return [
+        Send(
+            turn.say(
+                "Your record cannot be deleted yet: the grid worker needs it while a "
+                "monitoring plan runs.\n{who}\n\nOnce the plan has ended you can send /forget "
+                "again. In any case the name, phone, ID number and address are deleted "
+                "{retention_days} days after the plan ends.",
+                who=who,
+            )
+        )
+    ]
+
+
+async def forget(chat: Chat) -> list[Reply]:
+    turn = chat.turn
+    people = await people_of(turn)
+    unfinished = {k: v for k, v in turn.answers.items() if k != RESUME}
+    if not people and not unfinished:
+        return [Send(turn.tr("We hold no record about you."))]
+    running = await _open_plans(turn, people)
+    if running:
+        return _must_wait(turn, running)
+    if chat.step in STEPS and chat.step != "ask_forget":
+        turn.answers[RESUME] = chat.step
+    if people:
+        what = turn.tr(
+            "This deletes the records of: {names}.\nTheir names, phones, ID numbers, the "
+            "address, the journey details, what you wrote to us and your unfinished answers "
+            "are erased. Only anonymous counts stay for statistics.",
+            names=_names(people),
+        )
+    else:
+        what = turn.tr("This deletes your unfinished answers.")
+    return [Send(what), *await chat.begin("ask_forget")]
+
+
+async def forget_confirmed(turn: Turn) -> list[Reply]:
+    if turn.answers.pop("forget") != "yes":
+        turn.goto = turn.answers.pop(RESUME, None)
+        return [Send(turn.tr("Nothing was deleted."))]
+    people = await people_of(turn)
+    running = await _open_plans(turn, people)
+    if running:
+        return _must_wait(turn, running)
+    await forget_now(turn.session, people, turn.now)
+    await audit(
+        turn.session,
+        turn.user.id,
+        "forget",
+        "residents",
+        turn.now,
+        by="resident",
+        residents=[p.id for p in people],
+    )
+    turn.answers.clear()
+    # The consent went with the data: a new report starts with the privacy notice again.
+    turn.user.consented_at = None
+    return [
+        Send(turn.tr("Done: your data has been deleted. If you need to report again, send /start."))
+    ]
+
+
+FORGET_OPTIONS = (Option("yes", N_("🗑 Delete my data")), Option("no", N_("Keep it")))
+
+FORGET = Flow(
+    "forget",
+    (
+        Step(
+            "ask_forget",
+            Choice("forget", N_("Delete it now? This cannot be undone."), FORGET_OPTIONS),
+        ),
+    ),
+    finish=forget_confirmed,
+)
+
+__all__ = ["forget", "forget_now", "purge", "purge_expired"]
