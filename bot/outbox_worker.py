@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import DeliveryError, Rejected, Sender, Transient, Unreachable
@@ -15,6 +16,8 @@ from handlers.reachability import resident_unreachable
 from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing, claim_due
 
 log = logging.getLogger(__name__)
+# What a database that went away raises (the bot's own bugs are not among them).
+STORAGE_ERRORS = (OperationalError, DBAPIError, OSError)
 MAX_ATTEMPTS = 8
 
 
@@ -42,12 +45,23 @@ class OutboxWorker:
         self._nudged.set()
 
     async def run(self) -> None:
+        storage_down = False
         while True:
             try:
                 sent = await self.run_once()
+            except STORAGE_ERRORS as exc:
+                # One line when the database goes, one when it is back: not a traceback a second.
+                if not storage_down:
+                    log.error("storage unavailable, the outbox waits: %s", _first_line(exc))
+                storage_down = True
+                await asyncio.sleep(self.idle_wait * 2)
+                continue
             except Exception:
                 log.exception("the outbox could not be read; trying again shortly")
                 sent = 0
+            if storage_down:
+                log.warning("storage is back; the outbox goes on")
+                storage_down = False
             if sent == 0:
                 self._nudged.clear()
                 try:
@@ -97,6 +111,10 @@ class OutboxWorker:
             return FAILED, None, str(exc)[:300]
         except DeliveryError as exc:
             return "retry", None, str(exc)[:300]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _as_send(row: Outgoing) -> Send:

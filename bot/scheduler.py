@@ -14,6 +14,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import checkins, digest, jobs, release, retention, staff
@@ -88,6 +89,12 @@ class Scheduler:
         try:
             async with self.sessions.begin() as session:
                 done = await job(session, self.clock.now(), self.zone)
+        except (OperationalError, DBAPIError, OSError) as exc:
+            reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0]
+            log.error(
+                "job %s: storage unavailable (%s); it runs again at its next time", name, reason
+            )
+            return 0
         except Exception:
             log.exception("job %s failed; it runs again at its next time", name)
             return 0
