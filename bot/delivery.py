@@ -145,8 +145,15 @@ class Sender:
             await asyncio.sleep(delay)
 
 
-async def carry_out(sender: Sender, event: Incoming, replies: list[Reply]) -> None:
-    """Carry out what a handler answered to `event`, in order."""
+Later = Callable[[int, Send], Awaitable[None]]
+
+
+async def carry_out(
+    sender: Sender, event: Incoming, replies: list[Reply], later: Later | None = None
+) -> None:
+    """Carry out what a handler answered to `event`, in order. A reply Telegram could not take
+    after the sender's retries (5xx, time-outs) is handed to `later` (the outbox), so an
+    answer is late rather than lost when Telegram is down for a while."""
     toast = next((r for r in replies if isinstance(r, Toast) and r.text), None)
     if event.kind is Kind.BUTTON and event.callback_id:
         # Always answer a button press, or the user's button keeps spinning.
@@ -172,5 +179,16 @@ async def carry_out(sender: Sender, event: Incoming, replies: list[Reply]) -> No
                     await sender.send(chat_id, Send(reply.text, buttons=reply.buttons))
             else:
                 await sender.send(chat_id, reply)
+        except Transient as exc:
+            if later is None:
+                log.error("a reply to chat %s was not delivered: %s", chat_id, exc)
+                continue
+            log.warning("a reply to chat %s goes out later (%s)", chat_id, exc)
+            await later(
+                chat_id,
+                Send(reply.text, buttons=reply.buttons, file=reply.file)
+                if isinstance(reply, Send)
+                else Send(reply.text, buttons=reply.buttons),
+            )
         except DeliveryError as exc:
             log.error("a reply to chat %s was not delivered: %s", chat_id, exc)

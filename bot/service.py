@@ -18,6 +18,7 @@ from bot.updates import incoming_from_update
 from handlers.app import Core
 from handlers.contract import Incoming, Send
 from handlers.i18n import N_, Translator, language_from_telegram
+from models.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +89,32 @@ class Service:
         outcome = "failed"
         try:
             replies = await self.core.handle(event)
-            await carry_out(self.sender, event, replies)
+            await carry_out(self.sender, event, replies, later=self._send_later)
             outcome = "handled"
         except Exception:
             # The user's next updates are still handled; the runner never sees this one fail.
             log.exception("update %s could not be handled", update_id)
         finally:
             log.info("update %s %s", update_id, outcome)
+
+    async def _send_later(self, chat_id: int, reply: Send) -> None:
+        """A reply Telegram did not take goes to the outbox, whose worker keeps retrying."""
+        file = (reply.file.filename, reply.file.kind, reply.file.content) if reply.file else None
+        try:
+            async with self.core.sessions.begin() as session:
+                await enqueue(
+                    session,
+                    chat_id=chat_id,
+                    text=reply.text,
+                    purpose="late_reply",
+                    now=self.core.clock.now(),
+                    buttons=[[[b.text, b.data] for b in row] for row in reply.buttons],
+                    file=file,
+                )
+        except Exception:
+            log.exception(
+                "a reply to chat %s is lost: neither Telegram nor storage took it", chat_id
+            )
 
     async def _flood_notice(self, event: Incoming) -> None:
         tr = Translator(language_from_telegram(event.language))

@@ -7,10 +7,15 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from bot.delivery import Limits
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.delivery import Limits, Sender, Transient
+from bot.outbox_worker import OutboxWorker
 from bot.service import FLOOD_AT, Service
 from handlers.app import Core
 from handlers.contract import Buttons, File, Keys
+from models.outbox import PENDING, Outgoing
 
 CONCURRENCY = 8  # the runners' default
 
@@ -20,10 +25,13 @@ class RecordingTransport:
     """Telegram as the service sees it: every message sent, to whom and when."""
 
     sent: list[tuple[int, str, float]] = field(default_factory=list)
+    down: bool = False  # Telegram answering 500 to every call
 
     async def send_message(
         self, chat_id: int, text: str, buttons: Buttons, keyboard: Keys, remove_keyboard: bool
     ) -> int:
+        if self.down:
+            raise Transient("500: Internal Server Error")
         self.sent.append((chat_id, text, time.monotonic()))
         return len(self.sent)
 
@@ -87,3 +95,29 @@ async def test_a_flood_from_one_user_delays_no_one_else_and_loses_nothing(core: 
     # Every one of the fifty got its answer: the language question, fifty times.
     assert sum("language" in text.lower() for text, _ in flooder) >= 50
     assert FLOOD_AT < 50
+
+
+async def test_a_reply_telegram_cannot_take_goes_out_later_and_once(
+    core: Core, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    transport = RecordingTransport(down=True)
+    service = Service(core, Limits(attempts=2, backoff_seconds=0.01))
+    service.attach(transport)
+    await service.handle_update(message(1, 3, "/help"))
+    assert transport.to(3) == []
+
+    worker = OutboxWorker(sessions, Sender(transport, Limits(attempts=1)), core.clock)
+    await worker.run_once()  # still down: the row stays, to be tried again
+    async with sessions() as session:
+        (late,) = await session.scalars(select(Outgoing))
+        assert late.status == PENDING and late.attempts == 1 and "/start" in late.text
+        late_id = late.id
+    transport.down = False
+    async with sessions.begin() as session:
+        row = await session.get(Outgoing, late_id)
+        assert row is not None
+        row.due_at = core.clock.now()
+    await worker.run_once()
+    await worker.run_once()
+    (answer,) = transport.to(3)
+    assert "/start" in answer[0]
