@@ -345,6 +345,118 @@ def rescreen_command(place: str, since: Any) -> None:
     run_async(go)
 
 
+@admin.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count who is due; change nothing.")
+def purge_command(dry_run: bool) -> None:
+    """Erase personal data kept longer than RETENTION_DAYS after a plan ended (audited)."""
+    settings = settings_or_exit()
+    days = settings.retention_days
+
+    async def go() -> None:
+        from datetime import timedelta
+
+        from handlers.clock import SystemClock
+        from handlers.retention import ADMIN, due_for_purge, purge
+
+        now = SystemClock().now()
+        async with database(settings) as sessions:
+            if dry_run:
+                async with sessions() as session:
+                    due = (await session.scalars(due_for_purge(now - timedelta(days=days)))).all()
+                click.echo(
+                    f"due for purge: {len(due)} people (RETENTION_DAYS={days}); nothing changed"
+                )
+                return
+            async with sessions.begin() as session:
+                done = await purge(session, now, days=days, by=ADMIN)
+        click.echo(
+            f"purged: {done.people} people whose data was kept {days} days "
+            f"(RETENTION_DAYS); cleared {done.conversations} unfinished conversations "
+            f"and {done.messages} sent messages"
+        )
+
+    run_async(go)
+
+
+def sqlite_or_advice(settings: Settings) -> Path:
+    from bot.backup import BackupProblem, postgres_advice, sqlite_file
+
+    try:
+        path = sqlite_file(settings.database_url)
+    except BackupProblem as problem:
+        fail(str(problem))
+    if path is None:
+        click.echo(postgres_advice(settings.database_url), err=True)
+        sys.exit(2)
+    return path
+
+
+@admin.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Copy the SQLite database to PATH (safe while the bot runs)."""
+    from bot.backup import BackupProblem, backup
+
+    source = sqlite_or_advice(settings_or_exit())
+    try:
+        copied = backup(source, path)
+    except BackupProblem as problem:
+        fail(str(problem), status=1)
+    click.echo(
+        f"backup of {source} written to {copied.path} "
+        f"({copied.size:,} bytes, schema {copied.revision or 'none'})"
+    )
+
+
+@admin.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Really replace the database (stop the bot first).")
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace the SQLite database's content with the backup at PATH."""
+    from bot.backup import BackupProblem, check_backup, in_use, restore
+
+    settings = settings_or_exit()
+    target = sqlite_or_advice(settings)
+    try:
+        revision = check_backup(path)
+    except BackupProblem as problem:
+        fail(str(problem), status=1)
+    busy = in_use(target)
+    if busy:
+        click.echo(
+            f"warning: {target} looks in use (its -wal file exists or a transaction is open): "
+            "stop the bot first, or what it writes meanwhile is lost",
+            err=True,
+        )
+    if not yes:
+        click.echo(
+            f"this replaces everything in {target} with {path} (schema {revision or 'none'}); "
+            "the current database is kept beside it. Run again with --yes to go on.",
+            err=True,
+        )
+        sys.exit(1)
+    try:
+        restored, kept = restore(path, target)
+    except BackupProblem as problem:
+        fail(str(problem), status=1)
+    click.echo(f"restored {target} from {path} (schema {restored.revision or 'none'})")
+    if kept is not None:
+        click.echo(f"the database as it was is kept at {kept}")
+
+    async def schema() -> None:
+        from models.db import make_engine, schema_state
+
+        engine = make_engine(settings.database_url)
+        try:
+            state = await schema_state(engine)
+        finally:
+            await engine.dispose()
+        if not state.up_to_date:
+            click.echo(f"the backup's schema is older than {state.head}: run `returnee db upgrade`")
+
+    run_async(schema)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8081, show_default=True, type=int)
