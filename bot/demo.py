@@ -9,11 +9,15 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.logs import configure
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.emulator.webchat import WebChatConfig
 
 DEMO_TOKEN = "1000000001:returnee-demo-token-not-a-secret"
 log = logging.getLogger(__name__)
@@ -23,8 +27,25 @@ DEMO_DATA = Path(__file__).with_name("demo_data")
 
 
 DEMO_WORKER = 900  # the simulated grid worker's Telegram user id
+DEMO_WORKER_NAME = "赵敏"
 DEMO_GRID = "620201001001001"
 DEMO_INVITE = "DEMOWORKER"
+# The residents on the web chat's list (user id, name); anyone else can be talked to with
+# `returnee chat --user N`.
+DEMO_RESIDENTS = ((1, "李娜"), (2, "王芳"), (3, "张伟"))
+
+
+def demo_webchat(settings: Settings) -> WebChatConfig:
+    """The web chat's users (three residents and the grid worker) and the demo's clock."""
+    from bot.emulator.webchat import ChatUser, DemoClock, WebChatConfig
+
+    residents = [ChatUser(user_id, name) for user_id, name in DEMO_RESIDENTS]
+    worker = ChatUser(DEMO_WORKER, DEMO_WORKER_NAME, role="grid worker · 新华南路社区第一网格")
+    return WebChatConfig(
+        users=(*residents, worker),
+        clock=DemoClock(zone=settings.timezone, checkin_times=settings.checkin_slots),
+        title="returnee demo · web chat",
+    )
 
 
 async def worker_joins(base: str) -> None:
@@ -36,7 +57,12 @@ async def worker_joins(base: str) -> None:
             if await emulator.log(method="deleteWebhook"):
                 break
             await asyncio.sleep(0.2)
-        await emulator.send(DEMO_WORKER, f"/join {DEMO_INVITE}", language_code="zh-hans")
+        await emulator.send(
+            DEMO_WORKER,
+            f"/join {DEMO_INVITE}",
+            first_name=DEMO_WORKER_NAME,
+            language_code="zh-hans",
+        )
 
 
 async def load_demo_data(database_url: str) -> None:
@@ -90,22 +116,28 @@ async def _demo(port: int, database_url: str) -> None:
     from bot.runtime import serve as serve_bot
 
     base = f"http://127.0.0.1:{port}"
-    emulator = asyncio.create_task(serve_emulator("127.0.0.1", port, limits=True))
-    await asyncio.sleep(0.3)
-    if emulator.done():
-        emulator.result()  # the port is taken, say why
+    # The bot keeps the emulator's time, which the web chat's clock buttons move forward;
+    # BOT_FRAMEWORK and the other settings come from the environment and .env as usual.
     settings = load_settings(
         bot_token=DEMO_TOKEN,
         bot_api_url=base,
         database_url=database_url,
-        bot_framework="aiogram",
         webhook_url=None,
+        clock="emulator",
     )
+    emulator = asyncio.create_task(
+        serve_emulator("127.0.0.1", port, limits=True, webchat=demo_webchat(settings))
+    )
+    await asyncio.sleep(0.3)
+    if emulator.done():
+        emulator.result()  # the port is taken, say why
     click.echo(
         "\n".join(
             [
                 "returnee demo is running (Ctrl-C stops it).",
+                f"  web chat:          {base}/  (open it in a browser)",
                 f"  Bot API emulator:  {base}  (control API under {base}/control)",
+                f"  bot:               {settings.bot_framework}, on the emulator's clock",
                 f"  database:          {database_url}",
                 "",
                 "Talk to the bot as resident 1 in another terminal:",

@@ -19,6 +19,7 @@ from bot.emulator.limits import LimitConfig
 from bot.emulator.methods import METHODS, CallContext, chat_id_of
 from bot.emulator.params import MAX_BODY, ApiError, Params, UploadedFile, read_multipart
 from bot.emulator.state import EmulatorState
+from bot.emulator.webchat import WebChatConfig, add_webchat_routes
 from bot.emulator.webhook import WebhookSender
 
 __all__ = ["SENDER_KEY", "STATE_KEY", "create_app", "serve"]
@@ -224,8 +225,10 @@ def create_app(
     chat_rate: float = 1.0,
     chat_burst: int = 3,
     state: EmulatorState | None = None,
+    webchat: WebChatConfig | None = None,
 ) -> web.Application:
-    """Builds the emulator; limits and their rates are the starting values, changeable later."""
+    """Builds the emulator; limits and their rates are the starting values, changeable later.
+    `webchat` configures the web chat page at `/` (the demo's users and clock buttons)."""
     if state is None:
         state = EmulatorState(
             LimitConfig(
@@ -255,16 +258,22 @@ def create_app(
     app.router.add_route("*", "/bot{token}/{method}", api.handle)
     app.router.add_route("*", "/bot{token}/test/{method}", api.handle)
     app.router.add_get("/file/bot{token}/{path:.+}", api.download)
+    add_webchat_routes(app, state, webchat)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     return app
 
 
-async def serve(host: str, port: int, *, limits: bool = True) -> None:
+async def serve(
+    host: str, port: int, *, limits: bool = True, webchat: WebChatConfig | None = None
+) -> None:
     """Runs the emulator until the task is cancelled, then shuts down cleanly."""
     # The request log at /control/log replaces the access log, which would print bot tokens.
     # handler_cancellation: a client that goes away (a stopped bot) ends its long poll.
     runner = web.AppRunner(
-        create_app(limits=limits), handle_signals=False, access_log=None, handler_cancellation=True
+        create_app(limits=limits, webchat=webchat),
+        handle_signals=False,
+        access_log=None,
+        handler_cancellation=True,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
