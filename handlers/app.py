@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.chat import Chat
 from handlers.clock import Clock
 from handlers.commands import COMMANDS, idle, unknown_command
-from handlers.contract import Incoming, Kind, Reply, Send, Toast, compact
+from handlers.contract import Incoming, Kind, Reply, Send, Toast, cleaned, compact
 from handlers.forms import DEFAULT_POLICY, STEPS, Turn, answer
 from handlers.i18n import Translator, language_from_telegram
 from models.chat import ChatUser, conversation_for_update
@@ -59,6 +59,7 @@ class Core:
         self.options = options or Options()
 
     async def handle(self, event: Incoming) -> list[Reply]:
+        event = cleaned(event)
         try:
             async with self.sessions() as session, session.begin():
                 return compact(await self._handle(session, event))

@@ -7,7 +7,7 @@ Texts are Telegram HTML: whatever a user typed is escaped before it is shown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -136,3 +136,32 @@ def compact(replies: list[Reply]) -> list[Reply]:
             continue
         out.append(reply)
     return out
+
+
+# C0 control characters other than tab and newline: PostgreSQL refuses NUL in text and JSON
+# ("unsupported Unicode escape sequence") and none of them means anything in an answer.
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10)) | {0x7F: None}
+
+
+def cleaned(event: Incoming) -> Incoming:
+    """The event with control characters removed from everything the person typed."""
+
+    def clean(value: str | None) -> str | None:
+        return value.translate(_CONTROL) if value else value
+
+    contact = event.contact
+    if contact is not None:
+        contact = replace(
+            contact,
+            phone_number=clean(contact.phone_number) or "",
+            first_name=clean(contact.first_name) or "",
+        )
+    return replace(
+        event,
+        first_name=clean(event.first_name) or "",
+        text=clean(event.text),
+        command=clean(event.command),
+        args=clean(event.args) or "",
+        button=clean(event.button),
+        contact=contact,
+    )
