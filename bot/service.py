@@ -27,6 +27,9 @@ COMMAND_MENU = (
     ("start", N_("Report your arrival, or go on with your report")),
     ("language", N_("Change the language")),
     ("cancel", N_("Leave the current question")),
+    ("me", N_("See your record and plan")),
+    ("request", N_("Ask your grid worker for help")),
+    ("forget", N_("Delete your data (after monitoring)")),
     ("help", N_("What you can do")),
 )
 MENU_LANGUAGES = {None: "zh_Hans", "en": "en"}

@@ -8,6 +8,7 @@ from handlers import checkins, register, release, resident, retention, staff
 from handlers.chat import Chat, Command
 from handlers.contract import Reply, Send
 from handlers.forms import PAUSED, RESUME, STEPS, ask
+from models.staff import active_staff
 
 
 async def start(chat: Chat) -> list[Reply]:
@@ -45,7 +46,7 @@ async def cancel(chat: Chat) -> list[Reply]:
 
 async def help_(chat: Chat) -> list[Reply]:
     tr = chat.turn.tr
-    return [
+    replies: list[Reply] = [
         Send(
             tr(
                 "<b>What you can do</b>\n"
@@ -61,6 +62,25 @@ async def help_(chat: Chat) -> list[Reply]:
             )
         )
     ]
+    if await active_staff(chat.turn.session, chat.turn.user.id):
+        replies.append(
+            Send(
+                tr(
+                    "<b>For grid workers</b>\n"
+                    "/alerts: open alerts in your area\n"
+                    "/today: today's reports, check-ins, abnormal and missed\n"
+                    "/arrivals: expected in the next 3 days\n"
+                    "/monitoring: who is under which monitoring, day n of N\n"
+                    "/missed: missed check-ins\n"
+                    "/find NAME or PHONE: find a person in your area\n"
+                    "/person NUMBER: a person's record and check-ins\n"
+                    "/stats: cumulative figures\n"
+                    "/notify TEXT: a notice to every resident of your area\n"
+                    "/export: the register as a spreadsheet"
+                )
+            )
+        )
+    return replies
 
 
 async def unknown_command(chat: Chat) -> list[Reply]:

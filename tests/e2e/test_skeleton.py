@@ -68,7 +68,7 @@ async def test_the_command_menu_is_registered(
 ) -> None:
     commands = await emulator.commands()
     names = {c["command"] for c in commands["commands"]}
-    assert {"start", "help", "language", "cancel"} <= names
+    assert {"start", "help", "language", "cancel", "me", "request", "forget"} <= names
 
 
 async def test_a_sticker_gets_a_polite_re_ask(bot_process: BotProcess, user: TelegramUser) -> None:

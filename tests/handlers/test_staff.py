@@ -144,3 +144,13 @@ async def test_the_resident_is_told_who_their_grid_worker_is(
     await report_from(resident, "南京", "Nanjing")
     filed = next(m.text for m in resident.shown if "Your report is filed" in m.text)
     assert "Your grid worker: Worker5001" in filed
+
+
+async def test_help_lists_the_worker_commands_only_for_workers(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    worker = await worker_of(resident, sessions, clock, GRID_2, 5001)
+    await worker.send("/help")
+    assert "For grid workers" in worker.last.text and "/export" in worker.last.text
+    await resident.send("/help")
+    assert "/forget" in resident.last.text and "For grid workers" not in resident.last.text
