@@ -14,6 +14,7 @@ from tests.e2e.test_grid_worker import invite_code
 from tests.e2e.test_report import consent_and_identity, text
 
 GRID_1 = "620201001001001"
+GRID_2 = "620201001001002"
 
 
 @pytest.mark.frameworks("aiogram")
@@ -43,6 +44,8 @@ async def test_a_worker_finds_a_resident_and_gets_the_register_as_a_document(
 
     await worker.say("/find 13812345678")
     assert "Found 1" in text(worker.last) and worker.labels() == ["Li Na · 新华南路社区第一网格"]
+    (found,) = (worker.last.get("reply_markup") or {})["inline_keyboard"]
+    person_id = found[0]["callback_data"].removeprefix("/person ")
     await worker.press("Li Na")
     record = text(worker.last)
     assert "Li Na" in record and "G7002" in record and "**************002X" in record
@@ -58,3 +61,36 @@ async def test_a_worker_finds_a_resident_and_gets_the_register_as_a_document(
     assert person["Name"] == "Li Na" and person["Phone"] == "+8613812345678"
     assert person["ID number"] == "11010519491231002X"
     assert person["Train, flight or plate number"] == "G7002"
+
+    # Every other command answers through the real process.
+    for command, expected in (
+        ("/today", "Reports received: 1"),
+        ("/arrivals", "next 3 days"),
+        ("/monitoring", "Under monitoring: 1"),
+        ("/missed", "No missed check-ins"),
+        ("/stats", "People registered: 1"),
+        ("/alerts", "No open alerts"),
+        ("/help", "For grid workers"),
+    ):
+        await worker.say(command)
+        assert expected in text(worker.last), (command, text(worker.last))
+    await worker.say("/notify Free nucleic-acid testing tomorrow at the community centre")
+    assert "It goes to 1 chats (1 people)" in text(worker.last)
+    await worker.press("Send")
+    assert "Notice sent" in text(worker.last)
+    assert "Free nucleic-acid testing" in text(await user.receive("Free nucleic-acid testing"))
+
+    # A worker of another grid gets nothing about her, however they ask.
+    stranger = TelegramUser(emulator, user_id=8102, language_code="en")
+    await stranger.say(f"/join {await invite_code(bot_process, GRID_2)}")
+    await stranger.say("/find 13812345678")
+    assert "No one matching" in text(stranger.last)
+    await stranger.say("/find Li Na")
+    assert "No one matching" in text(stranger.last)
+    await stranger.say(f"/person {person_id}")
+    assert "No such person in your area" in text(stranger.last)
+    await stranger.say("/export")
+    seen = " ".join(text(m) + str(m.get("caption") or "") for m in await stranger.received(""))
+    # Less the bot repeating what the stranger typed.
+    seen = seen.replace("“Li Na”", "").replace("“13812345678”", "")
+    assert "Li Na" not in seen and "13812345678" not in seen and "G7002" not in seen
