@@ -89,6 +89,11 @@ class Scheduler:
         try:
             async with self.sessions.begin() as session:
                 done = await job(session, self.clock.now(), self.zone)
+        except asyncio.CancelledError:
+            # Shutting down while a job runs: its transaction is rolled back and it runs
+            # again after the next start; nothing to report as an error.
+            log.info("job %s stopped by the shutdown", name)
+            return 0
         except (OperationalError, DBAPIError, OSError) as exc:
             reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0]
             log.error(

@@ -91,17 +91,24 @@ class BotProcess:
             stderr=log,
         )
         self.starts += 1
-        # Up once it takes updates: it deletes (polling) or sets (webhook) its webhook first;
-        # anything a user sends before its first poll waits in the emulator's queue.
+        # Up once it takes updates and has started: it deletes (polling) or sets (webhook) its
+        # webhook, and logs "bot started" once its command menu and jobs are set up (the two
+        # come in either order); anything a user sends before its first poll waits in the
+        # emulator's queue.
         deadline = time.monotonic() + 60
-        seen = await self._startups()
+        seen, started = await self._startups(), self._started_lines()
         while time.monotonic() < deadline:
             if self.process.returncode is not None:
                 raise AssertionError(f"the bot exited:\n{self.output()}")
-            if await self._startups() > seen:
+            if await self._startups() > seen and self._started_lines() > started:
                 return
             await asyncio.sleep(0.1)
         raise AssertionError(f"the bot did not start:\n{self.output()}")
+
+    def _started_lines(self) -> int:
+        if not self.log_path.exists():
+            return 0
+        return self.log_path.read_text(errors="replace").count("bot.service: bot started")
 
     async def _startups(self) -> int:
         entries = await self.emulator.log(method="deleteWebhook")
