@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import selectinload
 
 from handlers.chat import Chat
@@ -91,7 +91,8 @@ async def people_of(turn: Turn) -> list[Resident]:
         select(Resident)
         .where(Resident.reporter_user_id == turn.user.id, Resident.purged_at.is_(None))
         .options(selectinload(Resident.arrivals), selectinload(Resident.household))
-        .order_by((Resident.user_id == turn.user.id).desc(), Resident.id)
+        # Themselves first; not (user_id == me) DESC: dependants' NULL sorts first on PostgreSQL.
+        .order_by(case((Resident.user_id == turn.user.id, 0), else_=1), Resident.id)
     )
     return list((await turn.session.scalars(query)).all())
 

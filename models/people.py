@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, String, Text, select
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, String, Text, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -136,7 +136,8 @@ async def residents_reported_by(session: AsyncSession, user_id: int) -> list[Res
     query = (
         select(Resident)
         .where(Resident.reporter_user_id == user_id)
-        .order_by((Resident.user_id == user_id).desc(), Resident.id)
+        # Themselves first; not (user_id == me) DESC: dependants' NULL sorts first on PostgreSQL.
+        .order_by(case((Resident.user_id == user_id, 0), else_=1), Resident.id)
     )
     return list((await session.scalars(query)).all())
 

@@ -135,3 +135,28 @@ async def test_request_reaches_the_grid_and_is_numbered(
 async def test_request_before_reporting_asks_to_report_first(resident: Person) -> None:
     await resident.send("/request")
     assert "/start" in resident.last.text
+
+
+async def test_me_shows_the_reporter_first_then_the_people_they_report_for(
+    resident: Person,
+) -> None:
+    await up_to_origin(resident)
+    await resident.send("南京")
+    await resident.press("Nanjing")
+    await resident.press("Train")
+    await resident.send("G1234")
+    await resident.press("No seat number")
+    await resident.press("No more places")
+    await resident.press("Add a person")
+    await resident.send("Li Xiaoming")
+    await resident.press("Child")
+    await resident.press("No phone")
+    await resident.press("None of these")
+    await resident.press("Done")
+    await resident.press("No one more")
+    for label in ("36.5", "None of these", "Done", "Green", "No test", "Submit"):
+        await resident.press(label)
+    await resident.send("/me")
+    shown = resident.last.text
+    # On PostgreSQL the dependant (no Telegram account) came first before this was fixed.
+    assert shown.index("Li Na") < shown.index("Li Xiaoming")
