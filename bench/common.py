@@ -61,6 +61,8 @@ class Figure:
 class Summary:
     figure: Figure
     median: float
+    low: float
+    high: float
     runs: int
     # How many runs missed the aim (0 when the aim was met every time, or there is none).
     missed: int
@@ -81,27 +83,30 @@ def summarise(runs: Iterable[list[Figure]]) -> list[Summary]:
         first = figures[0]
         values = [f.value for f in figures]
         missed = sum(1 for f in figures if f.meets is not None and not f.meets(f.value))
-        summaries.append(Summary(first, statistics.median(values), len(values), missed))
+        summaries.append(
+            Summary(first, statistics.median(values), min(values), max(values), len(values), missed)
+        )
     return summaries
 
 
 def table(summaries: list[Summary]) -> str:
-    rows = [("figure", "measured", "aim", "ok")]
+    """The figures as a text table: the median, the range over the runs, the aim, met?"""
+    rows = [("figure", "median", "runs' range", "aim", "ok")]
     for s in summaries:
         ok = "" if s.ok is None else ("yes" if s.ok else "NO")
-        if s.missed and s.ok:
+        if s.missed and s.runs > 1:
             ok += f" ({s.missed}/{s.runs} runs missed)"
-        elif s.missed and s.runs > 1:
-            ok += f" ({s.missed}/{s.runs} runs)"
-        rows.append((s.figure.label, s.figure.shown(s.median), s.figure.aim, ok))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        spread = f"{s.figure.shown(s.low)} – {s.figure.shown(s.high)}" if s.runs > 1 else ""
+        rows.append((s.figure.label, s.figure.shown(s.median), spread, s.figure.aim, ok))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
-    for i, (label, value, aim, ok) in enumerate(rows):
+    for i, (label, value, spread, aim, ok) in enumerate(rows):
         lines.append(
-            f"{label:<{widths[0]}}  {value:>{widths[1]}}  {aim:<{widths[2]}}  {ok}".rstrip()
+            f"{label:<{widths[0]}}  {value:>{widths[1]}}  {spread:>{widths[2]}}  "
+            f"{aim:<{widths[3]}}  {ok}".rstrip()
         )
         if i == 0:
-            lines.append("-" * (sum(widths) + 10))
+            lines.append("-" * (sum(widths) + 12))
     return "\n".join(lines)
 
 
