@@ -12,11 +12,12 @@ from datetime import date, datetime, timedelta
 
 from bench.bulk import Loader, Row
 from bench.city import AREA_COLUMNS, FIRST_USER, area_tree, table
+from handlers.checkins import CURRENT
+from handlers.forms import SEPARATOR
 
 # The check-in conversation's last question, and the answer the benchmark presses.
 LAST_STEP = "ask_checkin_out"
-STAYED_HOME = f"{LAST_STEP}|no"
-CURRENT = "_checkins"  # handlers.checkins.CURRENT
+STAYED_HOME = f"{LAST_STEP}{SEPARATOR}no"
 
 
 def user_ids(count: int) -> list[int]:
