@@ -94,7 +94,7 @@ async def main(args: argparse.Namespace) -> list[Summary]:
 
                 summaries += await repeat(f"check-in round on {kind}", args.runs, one_round)
         if "answers" in only:
-            count = 5_000 if args.long else 500
+            count = 5_000 if args.long else 300
             frameworks = ["aiogram", "ptb"]
 
             async def one_answers(_: int) -> list[Figure]:

@@ -36,6 +36,7 @@ from bot.delivery import Limits
 from bot.service import Service
 from bot.settings import load_settings
 from handlers.app import Core, Options
+from handlers.checkins import slots_of
 from handlers.clock import SystemClock
 from models.checkins import CheckIn
 from models.db import make_sessions
@@ -176,12 +177,6 @@ async def our_bot(
 ) -> tuple[Progress, int]:
     """Our bot on `framework` until every update is handled; returns the progress and how
     many check-ins the database has answered."""
-    now = datetime.now(UTC)
-    today = now.astimezone(Options().zone).date()
-    await people.seed(
-        url, len(users), today, now, open_at=(now - timedelta(minutes=5), now + timedelta(hours=3))
-    )
-    await prepare_chats(emulator, users)
     settings = load_settings(
         bot_token=TOKEN,
         bot_api_url=emulator.url,
@@ -190,6 +185,18 @@ async def our_bot(
         webhook_url=None,
         webhook_secret=None,
     )
+    now = datetime.now(UTC)
+    today = now.astimezone(settings.zone).date()
+    # The check-ins being answered are those of the slot open now (CHECKIN_TIMES), already
+    # reminded: the scheduler running beside the bot then has no round or reminders to add.
+    current = [
+        (start, end)
+        for start, end in slots_of(today, settings.checkin_slots, settings.zone)
+        if start <= now < end
+    ]
+    slot = current[0] if current else (now - timedelta(minutes=5), now + timedelta(hours=3))
+    await people.seed(url, len(users), today, now, open_at=slot)
+    await prepare_chats(emulator, users)
     progress = Progress(len(users))
     async with engine_for(url) as engine:
         options = Options(

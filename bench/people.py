@@ -2,8 +2,8 @@
 
 Each person reports for themselves (one Telegram chat each), has an active 14-day home
 isolation plan around today, and lives in one of ten grids. With `open_at` a check-in of
-that slot exists for each, and each is at the last question of the check-in conversation
-("did you go out today?"), so one button press completes it.
+that slot exists for each (already reminded), and each is at the last question of the
+check-in conversation ("did you go out today?"), so one button press completes it.
 """
 
 from __future__ import annotations
@@ -150,11 +150,15 @@ async def seed(
                     "reporter_user_id",
                     "slot_start",
                     "slot_end",
+                    "reminded_at",
                     "late",
                     "symptoms",
                     "extra",
                 ),
-                ((n + 1, n + 1, n + 1, u, start, end, False, [], {}) for n, u in enumerate(users)),
+                (
+                    (n + 1, n + 1, n + 1, u, start, end, start, False, [], {})
+                    for n, u in enumerate(users)
+                ),
             )
             answers: list[Row] = [
                 (
