@@ -35,9 +35,9 @@ from bot import aiogram_runner, ptb_runner
 from bot.delivery import Limits
 from bot.service import Service
 from bot.settings import load_settings
+from chat.clock import SystemClock
 from handlers.app import Core, Options
 from handlers.checkins import slots_of
-from handlers.clock import SystemClock
 from models.checkins import CheckIn
 from models.db import make_sessions
 from rules.policy import load_policy

@@ -195,11 +195,11 @@ async def _child(url: str, runner: str, timed: bool) -> dict[str, float]:
     from sqlalchemy import select
 
     import bot.service  # noqa: F401
+    from chat.clock import FixedClock
+    from chat.contract import Incoming, Kind, Reply, Send
+    from chat.i18n import Translator
     from handlers.app import Core, Options
-    from handlers.clock import FixedClock
-    from handlers.contract import Incoming, Kind, Reply, Send
     from handlers.digest import report_for
-    from handlers.i18n import Translator
     from models.areas import Area, Level
     from models.db import make_engine, make_sessions
     from models.people import Resident

@@ -25,7 +25,7 @@ import aiohttp
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import EmulatorClient
+from emulator import EmulatorClient
 from models.db import make_engine, upgrade
 
 ROOT = Path(__file__).parents[1]
@@ -168,7 +168,7 @@ def free_port() -> int:
 
 
 class Emulator:
-    """`python -m bot.emulator` in a child process, limits off until `limit()` says."""
+    """`python -m emulator` in a child process, limits off until `limit()` says."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -180,7 +180,7 @@ class Emulator:
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.emulator",
+            "emulator",
             "--port",
             str(self.port),
             "--no-limits",

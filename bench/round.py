@@ -38,9 +38,9 @@ from bot.aiogram_runner import AiogramTransport
 from bot.delivery import Limits, Sender
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler
+from chat.clock import SystemClock
+from chat.contract import Buttons, Keys
 from handlers.checkins import open_checkins
-from handlers.clock import SystemClock
-from handlers.contract import Buttons, Keys
 from models.db import make_sessions
 from models.outbox import SENT, Outgoing
 

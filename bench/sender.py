@@ -18,7 +18,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from bench.common import TOKEN, Emulator, Figure
 from bot.aiogram_runner import AiogramTransport
 from bot.delivery import Limits, Sender
-from handlers.contract import Send
+from chat.contract import Send
 
 
 async def measure(

@@ -35,7 +35,7 @@ from aiohttp import web
 from bot.delivery import Rejected, RetryAfter, Transient, Unreachable
 from bot.service import Service
 from bot.settings import Settings
-from handlers.contract import Buttons, File, Keys
+from chat.contract import Buttons, File, Keys
 
 log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None

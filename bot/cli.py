@@ -174,7 +174,7 @@ def invite(code: str, role: str) -> None:
     async def go() -> None:
         from datetime import timedelta
 
-        from handlers.clock import SystemClock
+        from chat.clock import SystemClock
         from models.areas import area_by_code
         from models.staff import ROLES, Invite, new_invite_code
 
@@ -237,7 +237,7 @@ def staff_revoke(staff_id: int) -> None:
     settings = settings_or_exit()
 
     async def go() -> None:
-        from handlers.clock import SystemClock
+        from chat.clock import SystemClock
         from models.staff import Staff
 
         async with database(settings) as sessions, sessions.begin() as session:
@@ -262,7 +262,7 @@ def risk_import(file: Path) -> None:
     settings = settings_or_exit()
 
     async def go() -> None:
-        from handlers.clock import SystemClock
+        from chat.clock import SystemClock
         from handlers.rescreen import rescreen
         from models.risk import RiskImportProblem, import_risk_areas
         from rules.policy import load_policy
@@ -305,7 +305,7 @@ def risk_list(day: Any) -> None:
     settings = settings_or_exit()
 
     async def go() -> None:
-        from handlers.clock import SystemClock
+        from chat.clock import SystemClock
         from models.risk import listings_on
 
         on = day.date() if day else SystemClock().now().astimezone(settings.zone).date()
@@ -327,7 +327,7 @@ def rescreen_command(place: str, since: Any) -> None:
     settings = settings_or_exit()
 
     async def go() -> None:
-        from handlers.clock import SystemClock
+        from chat.clock import SystemClock
         from handlers.rescreen import rescreen
         from rules.policy import load_policy
 
@@ -355,7 +355,7 @@ def purge_command(dry_run: bool) -> None:
     async def go() -> None:
         from datetime import timedelta
 
-        from handlers.clock import SystemClock
+        from chat.clock import SystemClock
         from handlers.retention import ADMIN, due_for_purge, purge
 
         now = SystemClock().now()
@@ -465,8 +465,8 @@ def restore_command(path: Path, yes: bool) -> None:
 )
 def emulator(host: str, port: int, limits: bool) -> None:
     """Run the local Bot API emulator (for the demo and tests)."""
-    from bot.emulator import serve as serve_emulator
     from bot.logs import configure
+    from emulator import serve as serve_emulator
 
     configure("INFO")
     click.echo(f"Bot API emulator on http://{host}:{port} (control API under /control)")

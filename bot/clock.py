@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import aiohttp
 
-from handlers.clock import ShiftedClock
+from chat.clock import ShiftedClock
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 
 from aiolimiter import AsyncLimiter
 
-from handlers.contract import Buttons, Edit, File, Incoming, Keys, Kind, Reply, Send, Toast
+from chat.contract import Buttons, Edit, File, Incoming, Keys, Kind, Reply, Send, Toast
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

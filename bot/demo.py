@@ -17,7 +17,7 @@ from bot.logs import configure
 from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from bot.emulator.webchat import WebChatConfig
+    from emulator.webchat import WebChatConfig
 
 DEMO_TOKEN = "1000000001:returnee-demo-token-not-a-secret"
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ DEMO_RESIDENTS = ((1, "李娜"), (2, "王芳"), (3, "张伟"))
 
 def demo_webchat(settings: Settings) -> WebChatConfig:
     """The web chat's users (three residents and the grid worker) and the demo's clock."""
-    from bot.emulator.webchat import ChatUser, DemoClock, WebChatConfig
+    from emulator.webchat import ChatUser, DemoClock, WebChatConfig
 
     residents = [ChatUser(user_id, name) for user_id, name in DEMO_RESIDENTS]
     worker = ChatUser(DEMO_WORKER, DEMO_WORKER_NAME, role="grid worker · 新华南路社区第一网格")
@@ -50,7 +50,7 @@ def demo_webchat(settings: Settings) -> WebChatConfig:
 
 async def worker_joins(base: str) -> None:
     """Once the bot is up, the demo's grid worker sends their code (if they have not yet)."""
-    from bot.emulator import EmulatorClient
+    from emulator import EmulatorClient
 
     async with EmulatorClient(base) as emulator:
         for _ in range(300):
@@ -71,7 +71,7 @@ async def load_demo_data(database_url: str) -> None:
 
     from sqlalchemy import delete, func, select
 
-    from handlers.clock import SystemClock
+    from chat.clock import SystemClock
     from models.areas import area_by_code, import_areas
     from models.db import make_engine, make_sessions, upgrade
     from models.risk import RiskArea, import_risk_areas
@@ -112,8 +112,8 @@ def run_demo(*, port: int, database_url: str) -> None:
 
 
 async def _demo(port: int, database_url: str) -> None:
-    from bot.emulator import serve as serve_emulator
     from bot.runtime import serve as serve_bot
+    from emulator import serve as serve_emulator
 
     base = f"http://127.0.0.1:{port}"
     # The bot keeps the emulator's time, which the web chat's clock buttons move forward;

@@ -10,8 +10,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import DeliveryError, Rejected, Sender, Transient, Unreachable
-from handlers.clock import Clock
-from handlers.contract import Button, File, Send
+from chat.clock import Clock
+from chat.contract import Button, File, Send
 from handlers.reachability import resident_unreachable
 from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing, claim_due
 

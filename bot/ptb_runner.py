@@ -34,7 +34,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.delivery import Rejected, RetryAfter, Transient, Unreachable
 from bot.service import Service
 from bot.settings import Settings
-from handlers.contract import Buttons, File, Keys
+from chat.contract import Buttons, File, Keys
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -11,8 +11,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.clock import EmulatorClock
 from bot.service import Service
 from bot.settings import Settings, SettingsError
+from chat.clock import Clock, SystemClock
 from handlers.app import Core, Options
-from handlers.clock import Clock, SystemClock
 from models.db import make_engine, make_sessions, schema_state, upgrade
 from rules.policy import load_policy
 

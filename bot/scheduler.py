@@ -17,9 +17,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import Clock
 from handlers import checkins, digest, jobs, release, retention, staff
 from handlers.app import Options
-from handlers.clock import Clock
 
 log = logging.getLogger(__name__)
 Job = Callable[[AsyncSession, datetime, ZoneInfo], Awaitable[int]]

@@ -15,9 +15,9 @@ from bot.delivery import DeliveryError, Limits, Sender, Transport, carry_out
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler, periodic_jobs
 from bot.updates import incoming_from_update
+from chat.contract import Incoming, Send
+from chat.i18n import N_, Translator, language_from_telegram
 from handlers.app import Core
-from handlers.contract import Incoming, Send
-from handlers.i18n import N_, Translator, language_from_telegram
 from models.outbox import enqueue
 
 log = logging.getLogger(__name__)

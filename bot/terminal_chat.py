@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from bot.emulator import ChatMessage, EmulatorClient
+from emulator import ChatMessage, EmulatorClient
 
 TAG = re.compile(r"<[^>]+>")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.contract import Contact, Incoming, Kind
+from chat.contract import Contact, Incoming, Kind
 
 
 def incoming_from_update(update: dict[str, Any]) -> Incoming | None:

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import Clock
+from chat.contract import Incoming, Kind, Reply, Send, Toast, cleaned, compact
+from chat.i18n import Translator, language_from_telegram
 from handlers.chat import Chat
-from handlers.clock import Clock
 from handlers.commands import COMMANDS, idle, unknown_command
-from handlers.contract import Incoming, Kind, Reply, Send, Toast, cleaned, compact
 from handlers.forms import DEFAULT_POLICY, STEPS, Turn, answer
-from handlers.i18n import Translator, language_from_telegram
 from models.chat import ChatUser, conversation_for_update
 from rules.policy import Policy, load_policy
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.contract import Reply
+from chat.contract import Reply
 from handlers.forms import PAUSED, STEPS, Turn, ask
 from models.chat import Conversation
 

@@ -19,8 +19,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.contract import Reply, Send
+from chat.i18n import N_, Translator
 from handlers.chat import Chat
-from handlers.contract import Reply, Send
 from handlers.forms import (
     Choice,
     Flow,
@@ -33,7 +34,6 @@ from handlers.forms import (
     Widget,
     plain_text,
 )
-from handlers.i18n import N_, Translator
 from handlers.report import SYMPTOMS, parse_temperature, symptoms_widget
 from models.alerts import raise_alert
 from models.chat import ChatUser

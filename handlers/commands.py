@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import handlers.report
 import handlers.welcome  # noqa: F401  (each flow registers its steps)
+from chat.contract import Reply, Send
 from handlers import checkins, register, release, resident, retention, staff
 from handlers.chat import Chat, Command
-from handlers.contract import Reply, Send
 from handlers.forms import PAUSED, RESUME, STEPS, ask
 from models.staff import active_staff
 

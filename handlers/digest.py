@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.i18n import N_, Translator
 from digests.chart import cjk_font, render_chart
 from digests.daily import (
     EXPECTED_DAYS,
@@ -28,7 +29,6 @@ from digests.daily import (
     history,
     rollup_figures,
 )
-from handlers.i18n import N_, Translator
 from handlers.report import TRANSPORTS
 from handlers.staff import DONE_TEXTS
 from models.areas import Area, Level

@@ -21,7 +21,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import N_, Translator
+from chat.i18n import N_, Translator
 from handlers.records import (
     PHASE_NAMES,
     PLAN_STATES,

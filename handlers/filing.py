@@ -6,7 +6,7 @@ import html
 from datetime import date, datetime
 from typing import Any
 
-from handlers.contract import Reply, Send
+from chat.contract import Reply, Send
 from handlers.forms import Turn
 from handlers.plans import classify, describe_plan
 from models.areas import Area, lineage

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.contract import (
+from chat.contract import (
     Button,
     Buttons,
     Edit,
@@ -32,7 +32,7 @@ from handlers.contract import (
     Toast,
     rows,
 )
-from handlers.i18n import N_, Translator
+from chat.i18n import N_, Translator
 from models.chat import ChatUser
 from rules.policy import Policy, load_policy
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import Translator
+from chat.i18n import Translator
 from models.chat import ChatUser
 from models.outbox import enqueue
 from models.people import Arrival, Resident

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_skeleton
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import N_, Translator
+from chat.i18n import N_, Translator
 from models.alerts import raise_alert
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, SUPERSEDED, MonitoringPlan, active_plan

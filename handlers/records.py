@@ -16,9 +16,9 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from chat.i18n import N_, Translator
 from handlers.checkins import FEVER
 from handlers.forms import Option
-from handlers.i18n import N_, Translator
 from handlers.report import SYMPTOMS
 from models.areas import Area, Level
 from models.checkins import CheckIn, TestResult

@@ -19,11 +19,11 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.contract import Button, Buttons, Edit, File, Kind, Reply, Send
+from chat.i18n import N_, Translator
 from handlers.chat import Chat
-from handlers.contract import Button, Buttons, Edit, File, Kind, Reply, Send
 from handlers.export import export_workbook
 from handlers.forms import Turn
-from handlers.i18n import N_, Translator
 from handlers.plans import PHASE_TEXTS, day_text
 from handlers.records import (
     PHASE_NAMES,

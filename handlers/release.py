@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.contract import Reply, Send
+from chat.i18n import N_, Translator
 from handlers.chat import Chat
-from handlers.contract import Reply, Send
-from handlers.i18n import N_, Translator
 from handlers.plans import PHASE_TEXTS, day_text
 from models.alerts import raise_alert
 from models.chat import ChatUser

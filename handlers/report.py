@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from handlers.contract import Button, Reply, rows
+from chat.contract import Button, Reply, rows
+from chat.i18n import N_
 from handlers.filing import file_report
 from handlers.forms import (
     END,
@@ -39,7 +40,6 @@ from handlers.forms import (
     parse_phone,
     plain_text,
 )
-from handlers.i18n import N_
 from handlers.widgets import AreaPicker, DatePicker, DateTimePicker, PlacePicker
 from models.people import mask_id
 from rules import places

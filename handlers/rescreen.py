@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from handlers.i18n import Translator
+from chat.i18n import Translator
 from handlers.plans import classify, describe_plan
 from models.alerts import raise_alert
 from models.chat import ChatUser

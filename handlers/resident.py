@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.orm import selectinload
 
+from chat.contract import Button, Reply, Send
+from chat.i18n import N_
 from handlers.chat import Chat
-from handlers.contract import Button, Reply, Send
 from handlers.forms import (
     END,
     SEPARATOR,
@@ -30,7 +31,6 @@ from handlers.forms import (
     Widget,
     plain_text,
 )
-from handlers.i18n import N_
 from handlers.plans import classify, describe_plan
 from handlers.report import (
     HEALTH_CODES,

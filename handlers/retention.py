@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.contract import Reply, Send
+from chat.i18n import N_
 from handlers.chat import Chat
-from handlers.contract import Reply, Send
 from handlers.forms import RESUME, STEPS, Choice, Flow, Option, Step, Turn
-from handlers.i18n import N_
 from handlers.resident import people_of
 from models.alerts import Alert, AlertAction
 from models.chat import Conversation

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.contract import Button, Buttons, Reply, Send, rows
+from chat.i18n import N_, Translator
 from handlers.chat import Chat
-from handlers.contract import Button, Buttons, Reply, Send, rows
 from handlers.forms import RESUME, STEPS, Flow, Step, Text, Turn, plain_text
-from handlers.i18n import N_, Translator
 from models.alerts import ACKNOWLEDGED, ACTIONS, LEVELS, OPEN, Alert, AlertAction
 from models.areas import Area, lineage
 from models.chat import ChatUser

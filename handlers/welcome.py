@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from handlers.contract import Reply, Send
+from chat.contract import Reply, Send
+from chat.i18n import LANGUAGES, N_, Translator
 from handlers.forms import RESUME, Choice, Flow, Option, Step, Turn
-from handlers.i18n import LANGUAGES, N_, Translator
 
 LANGUAGE_OPTIONS = tuple(Option(code, label) for code, label in LANGUAGES.items())
 CHOOSE_LANGUAGE = N_("Welcome! Please choose your language.")

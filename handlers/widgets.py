@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from handlers.contract import Button, Buttons, rows
+from chat.contract import Button, Buttons, rows
+from chat.i18n import Translator
 from handlers.forms import (
     SEPARATOR,
     Accept,
@@ -23,7 +24,6 @@ from handlers.forms import (
     Turn,
     Widget,
 )
-from handlers.i18n import Translator
 from models.areas import Area, Level, children_of, lineage
 from rules import places
 

@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from handlers.i18n import DOMAIN, LANGUAGES, LOCALES  # noqa: E402
+from chat.i18n import DOMAIN, LANGUAGES, LOCALES  # noqa: E402
 
 KEYWORDS = {"tr": None, "N_": None, "say": None}
 SOURCES = ("handlers", "bot", "rules", "models")

@@ -13,9 +13,9 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.emulator import EmulatorClient, create_app
+from chat.clock import FixedClock
+from emulator import EmulatorClient, create_app
 from handlers.app import Core, Options
-from handlers.clock import FixedClock
 from models.db import make_engine, make_sessions, upgrade
 from tests.support import Person
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import count
 
+from chat.contract import Button, Contact, Edit, Incoming, Keys, Kind, Reply, Send, Toast
 from handlers.app import Core
-from handlers.contract import Button, Contact, Edit, Incoming, Keys, Kind, Reply, Send, Toast
 
 _ids = count(1)
 

@@ -37,9 +37,9 @@ from aiogram.types import (
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.emulator import EmulatorClient, EmulatorError, EmulatorTimeout, create_app
-from bot.emulator.entities import EntityParseError, parse_html, parse_markdown_v2
-from bot.emulator.media import tiny_png
+from emulator import EmulatorClient, EmulatorError, EmulatorTimeout, create_app
+from emulator.entities import EntityParseError, parse_html, parse_markdown_v2
+from emulator.media import tiny_png
 
 TOKEN = "123456789:AAEmulatorTestTokenAbcdefghijklmnop"
 BOT_ID = 123456789

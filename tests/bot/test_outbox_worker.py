@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.aiogram_runner import AiogramTransport
 from bot.delivery import Limits, Sender
-from bot.emulator import EmulatorClient
-from bot.emulator.media import tiny_png
 from bot.outbox_worker import OutboxWorker
+from chat.clock import FixedClock
+from chat.i18n import Translator
+from emulator import EmulatorClient
+from emulator.media import tiny_png
 from handlers.app import Core, Options
 from handlers.checkins import open_checkins
-from handlers.clock import FixedClock
-from handlers.i18n import Translator
 from handlers.staff import render_alert
 from models.alerts import Alert
 from models.outbox import PENDING, SENT, UNREACHABLE, Outgoing, enqueue

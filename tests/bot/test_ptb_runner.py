@@ -17,7 +17,6 @@ from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRem
 from telegram.error import RetryAfter as PtbRetryAfter
 
 from bot.delivery import Limits, Rejected, RetryAfter, Sender, Transient, Unreachable
-from bot.emulator import EmulatorClient
 from bot.ptb_runner import (
     PtbApplication,
     PtbTransport,
@@ -30,8 +29,9 @@ from bot.ptb_runner import (
 from bot.service import Service
 from bot.settings import Settings, load_settings
 from bot.updates import incoming_from_update
+from chat.contract import Button, File, KeyButton, Send
+from emulator import EmulatorClient
 from handlers.app import Core
-from handlers.contract import Button, File, KeyButton, Send
 from models.chat import ChatUser
 
 SECRET = "s3cret-Token_1"

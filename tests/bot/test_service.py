@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.delivery import Limits, Sender, Transient
 from bot.outbox_worker import OutboxWorker
 from bot.service import FLOOD_AT, Service
+from chat.contract import Buttons, File, Keys
 from handlers.app import Core
-from handlers.contract import Buttons, File, Keys
 from models.outbox import PENDING, Outgoing
 
 CONCURRENCY = 8  # the runners' default

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.aiogram_runner import AiogramTransport
 from bot.delivery import Limits, Sender
-from bot.emulator import EmulatorClient
 from bot.outbox_worker import OutboxWorker
+from chat.clock import FixedClock
+from emulator import EmulatorClient
 from handlers.app import Core, Options
 from handlers.checkins import open_checkins, remind_checkins
-from handlers.clock import FixedClock
 from models.checkins import CheckIn
 from models.db import make_engine, make_sessions
 from models.outbox import PENDING, SENT, Outgoing

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.emulator import EmulatorClient, create_app
-from bot.emulator.webchat import ChatUser, DemoClock, WebChatConfig, clock_target
+from emulator import EmulatorClient, create_app
+from emulator.webchat import ChatUser, DemoClock, WebChatConfig, clock_target
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.aiogram_runner import AiogramTransport, make_bot, make_dispatcher, webhook_app
-from bot.emulator import EmulatorClient
 from bot.service import Service
 from bot.settings import load_settings
+from emulator import EmulatorClient
 from handlers.app import Core
 from models.chat import ChatUser
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from bot.emulator import ChatMessage, EmulatorClient
+from emulator import ChatMessage, EmulatorClient
 
 ROOT = Path(__file__).parents[2]
 TOKEN = "4242424242:e2e-test-token-not-a-secret-0000"

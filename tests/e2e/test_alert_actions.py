@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator import EmulatorClient
+from emulator import EmulatorClient
 from tests.e2e.conftest import BotProcess, TelegramUser
 from tests.e2e.test_grid_worker import invite_code
 from tests.e2e.test_report import consent_and_identity, health_and_review, text

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.emulator import EmulatorClient
+from emulator import EmulatorClient
 from tests.e2e.conftest import BotProcess, TelegramUser, prepared_bot
 from tests.e2e.test_grid_worker import invite_code
 from tests.e2e.test_report import consent_and_identity, text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.emulator import EmulatorClient
+from emulator import EmulatorClient
 from tests.e2e.conftest import ROOT, BotProcess, TelegramUser
 from tests.e2e.test_report import consent_and_identity, text
 

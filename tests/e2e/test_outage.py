@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.emulator import EmulatorClient
+from emulator import EmulatorClient
 from tests.conftest import POSTGRES
 from tests.e2e.conftest import TelegramUser, prepared_bot
 from tests.e2e.test_report import text

@@ -8,7 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from bot.emulator import EmulatorClient
+from emulator import EmulatorClient
 from tests.e2e.conftest import BotProcess, TelegramUser
 from tests.e2e.test_grid_worker import invite_code
 from tests.e2e.test_report import consent_and_identity, text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.emulator import EmulatorClient
+from emulator import EmulatorClient
 from tests.e2e.conftest import BotProcess, TelegramUser
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.emulator import EmulatorClient
+from emulator import EmulatorClient
 from tests.e2e.conftest import BotProcess, TelegramUser, prepared_bot
 
 # A logger only the framework asked for writes to, by the time it takes updates.

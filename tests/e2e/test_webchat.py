@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from bot.emulator import EmulatorClient
+from emulator import EmulatorClient
 from tests.e2e.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
 from handlers.app import Options
-from handlers.clock import FixedClock
 from handlers.staff import escalate_alerts, resend_alerts
 from models.alerts import Alert, AlertAction
 from models.help import HelpRequest

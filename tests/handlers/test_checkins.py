@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
 from handlers.app import Options
 from handlers.checkins import open_checkins, record_misses, remind_checkins
-from handlers.clock import FixedClock
 from models.alerts import Alert
 from models.checkins import CheckIn
 from models.outbox import Outgoing

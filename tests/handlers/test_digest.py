@@ -12,11 +12,11 @@ from PIL import Image
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
+from chat.i18n import Translator
 from digests.daily import daily_figures, rollup_figures
 from handlers.app import Core
-from handlers.clock import FixedClock
 from handlers.digest import daily_reports, render_daily
-from handlers.i18n import Translator
 from handlers.staff import deliver_alerts
 from models.areas import area_by_code
 from models.outbox import Outgoing

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.contract import Contact, Kind
 from handlers.app import Core
-from handlers.contract import Contact, Kind
 from models.people import Change, Resident
 from tests.support import Person, Shown
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.i18n import LANGUAGES, Translator, catalog, language_from_telegram
+from chat.i18n import LANGUAGES, Translator, catalog, language_from_telegram
 
 ROOT = Path(__file__).parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
+from chat.i18n import Translator
 from handlers.app import Core, Options
-from handlers.clock import FixedClock
-from handlers.i18n import Translator
 from handlers.rescreen import rescreen
 from handlers.staff import render_alert
 from models.alerts import Alert

@@ -13,9 +13,9 @@ from openpyxl.workbook.workbook import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
+from chat.contract import Incoming, Kind, Send
 from handlers.app import Core
-from handlers.clock import FixedClock
-from handlers.contract import Incoming, Kind, Send
 from handlers.export import COLUMNS, Sheet, sheet_titles, workbook
 from models.checkins import CheckIn
 from models.outbox import Outgoing

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
 from handlers.app import Core, Options
-from handlers.clock import FixedClock
 from handlers.release import end_plans, phase_changes, sampling_notices
 from models.alerts import Alert
 from models.outbox import Outgoing

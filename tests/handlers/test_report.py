@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from handlers.clock import FixedClock
+from chat.clock import FixedClock
 from models.people import Arrival, Household, Resident
 from tests.support import Person
 

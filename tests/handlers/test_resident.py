@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
+from chat.contract import Button
 from handlers.app import Options
-from handlers.clock import FixedClock
-from handlers.contract import Button
 from handlers.jobs import ask_expected_arrivals
 from models.help import HelpRequest
 from models.outbox import Outgoing

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.scheduler import periodic_jobs
+from chat.clock import FixedClock
 from handlers.app import Options
-from handlers.clock import FixedClock
 from handlers.release import end_plans
 from handlers.retention import purge, purge_expired
 from models.alerts import Alert

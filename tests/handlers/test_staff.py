@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
 from handlers.app import Options
-from handlers.clock import FixedClock
 from handlers.staff import deliver_alerts
 from models.alerts import Alert
 from models.areas import area_by_code

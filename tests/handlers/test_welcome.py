@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
 from handlers.app import Core, Options
-from handlers.clock import FixedClock
 from models.chat import ChatUser, Conversation
 from tests.support import Person
 

@@ -14,10 +14,10 @@ Typical use in a test::
         sent = await users.send(1001, "/start")
         [answer] = await users.wait(1001, after=sent["message_id"])
 
-Standalone: ``python -m bot.emulator --port 8081`` or ``await serve("127.0.0.1", 8081)``.
+Standalone: ``python -m emulator --port 8081`` or ``await serve("127.0.0.1", 8081)``.
 """
 
-from bot.emulator.client import (
+from emulator.client import (
     CallbackAnswer,
     ChatMessage,
     EmulatorClient,
@@ -27,9 +27,9 @@ from bot.emulator.client import (
     PressResult,
     SentMessage,
 )
-from bot.emulator.limits import FaultConfig, LimitConfig
-from bot.emulator.server import STATE_KEY, create_app, serve
-from bot.emulator.state import EmulatorState
+from emulator.limits import FaultConfig, LimitConfig
+from emulator.server import STATE_KEY, create_app, serve
+from emulator.state import EmulatorState
 
 __all__ = [
     "STATE_KEY",

@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.emulator.entities import EntityParseError, parse_formatted, utf16_len
-from bot.emulator.media import image_size
-from bot.emulator.params import ApiError, Params, UploadedFile, bad_request
-from bot.emulator.state import (
+from emulator.entities import EntityParseError, parse_formatted, utf16_len
+from emulator.media import image_size
+from emulator.params import ApiError, Params, UploadedFile, bad_request
+from emulator.state import (
     DEFAULT_ALLOWED_UPDATES,
     EmulatorState,
     StoredFile,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.limits import FaultConfig, LimitConfig, RateLimiter
+from emulator.limits import FaultConfig, LimitConfig, RateLimiter
 
 __all__ = [
     "BOT_FIRST_NAME",

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.emulator.state import EmulatorState
+from emulator.state import EmulatorState
 
 __all__ = ["ChatUser", "DemoClock", "WebChatConfig", "add_webchat_routes", "clock_target"]
 

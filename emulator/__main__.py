@@ -1,4 +1,4 @@
-"""``python -m bot.emulator``: run the emulator on its own, e.g. for the demo or by hand."""
+"""``python -m emulator``: run the emulator on its own, e.g. for the demo or by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 
-from bot.emulator.server import serve
+from emulator.server import serve
 
 
 def main(argv: list[str] | None = None) -> None:

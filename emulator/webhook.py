@@ -16,8 +16,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.emulator.params import UploadedFile, read_multipart
-from bot.emulator.state import EmulatorState, WebhookConfig
+from emulator.params import UploadedFile, read_multipart
+from emulator.state import EmulatorState, WebhookConfig
 
 __all__ = ["MethodRunner", "WebhookSender"]
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from aiohttp import MultipartReader, web
 
-from bot.emulator.control import add_control_routes
-from bot.emulator.limits import LimitConfig
-from bot.emulator.methods import METHODS, CallContext, chat_id_of
-from bot.emulator.params import MAX_BODY, ApiError, Params, UploadedFile, read_multipart
-from bot.emulator.state import EmulatorState
-from bot.emulator.webchat import WebChatConfig, add_webchat_routes
-from bot.emulator.webhook import WebhookSender
+from emulator.control import add_control_routes
+from emulator.limits import LimitConfig
+from emulator.methods import METHODS, CallContext, chat_id_of
+from emulator.params import MAX_BODY, ApiError, Params, UploadedFile, read_multipart
+from emulator.state import EmulatorState
+from emulator.webchat import WebChatConfig, add_webchat_routes
+from emulator.webhook import WebhookSender
 
 __all__ = ["SENDER_KEY", "STATE_KEY", "create_app", "serve"]
 

@@ -14,18 +14,18 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.entities import bot_command_entities, utf16_len
-from bot.emulator.limits import FaultConfig, LimitConfig
-from bot.emulator.media import tiny_png
-from bot.emulator.methods import new_callback_query_id, photo_sizes
-from bot.emulator.state import (
+from emulator.entities import bot_command_entities, utf16_len
+from emulator.limits import FaultConfig, LimitConfig
+from emulator.media import tiny_png
+from emulator.methods import new_callback_query_id, photo_sizes
+from emulator.state import (
     CallbackQueryRecord,
     EmulatorState,
     StoredMessage,
     UserProfile,
     bot_user,
 )
-from bot.emulator.webhook import WebhookSender
+from emulator.webhook import WebhookSender
 
 __all__ = ["ControlError", "add_control_routes"]
 

@@ -1,4 +1,4 @@
-"""Every text a user reads comes from the gettext catalogs in handlers/locales/.
+"""Every text a user reads comes from the gettext catalogs in locales/ (a data package).
 
 Message ids are the English texts. Code marks them with `tr("…")` (translated now, for the
 reader's language) or `N_("…")` (a table entry, translated when shown); `pybabel extract`
@@ -15,7 +15,7 @@ from typing import Any
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-LOCALES = Path(__file__).with_name("locales")
+LOCALES = Path(__file__).parents[1] / "locales"
 DOMAIN = "returnee"
 LANGUAGES: dict[str, str] = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh_Hans"
