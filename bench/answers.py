@@ -36,11 +36,12 @@ from bot.delivery import Limits
 from bot.service import Service
 from bot.settings import load_settings
 from chat.clock import SystemClock
-from handlers.app import Core, Options
-from handlers.checkins import slots_of
+from handlers.app import Core
 from models.checkins import CheckIn
 from models.db import make_sessions
 from rules.policy import load_policy
+from services.checkins import slots_of
+from services.options import Options
 
 ALLOWED = ["message", "edited_message", "callback_query"]
 

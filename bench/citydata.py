@@ -5,7 +5,7 @@ child process, which imports what the bot process imports, so its peak memory (r
 stands for the bot's (VmHWM,
 the high-water mark of its resident memory). Everything goes through the code the bot runs:
 
-- one grid's daily report: `handlers.digest.report_for` for a grid (digests.daily_figures
+- one grid's daily report: `services.digest.report_for` for a grid (services.figures.daily_figures
   and the rendering), the median over 50 grids (aim < 5 ms);
 - the roll-up over all grids: `report_for` at the city (digests.rollup_figures, per
   district) (aim < 500 ms);
@@ -198,11 +198,12 @@ async def _child(url: str, runner: str, timed: bool) -> dict[str, float]:
     from chat.clock import FixedClock
     from chat.contract import Incoming, Kind, Reply, Send
     from chat.i18n import Translator
-    from handlers.app import Core, Options
-    from handlers.digest import report_for
+    from handlers.app import Core
     from models.areas import Area, Level
     from models.db import make_engine, make_sessions
     from models.people import Resident
+    from services.digest import report_for
+    from services.options import Options
 
     engine = make_engine(url)
     sessions = make_sessions(engine)

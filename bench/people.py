@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 
 from bench.bulk import Loader, Row
 from bench.city import AREA_COLUMNS, FIRST_USER, area_tree, table
-from handlers.checkins import CURRENT
-from handlers.forms import SEPARATOR
+from chat.buttons import SEPARATOR
+from handlers.checkin import CURRENT
 
 # The check-in conversation's last question, and the answer the benchmark presses.
 LAST_STEP = "ask_checkin_out"

@@ -40,9 +40,9 @@ from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler
 from chat.clock import SystemClock
 from chat.contract import Buttons, Keys
-from handlers.checkins import open_checkins
 from models.db import make_sessions
 from models.outbox import SENT, Outgoing
+from services.checkins import open_checkins
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

@@ -263,9 +263,9 @@ def risk_import(file: Path) -> None:
 
     async def go() -> None:
         from chat.clock import SystemClock
-        from handlers.rescreen import rescreen
         from models.risk import RiskImportProblem, import_risk_areas
         from rules.policy import load_policy
+        from services.rescreen import rescreen
 
         now = SystemClock().now()
         async with database(settings) as sessions:
@@ -328,8 +328,8 @@ def rescreen_command(place: str, since: Any) -> None:
 
     async def go() -> None:
         from chat.clock import SystemClock
-        from handlers.rescreen import rescreen
         from rules.policy import load_policy
+        from services.rescreen import rescreen
 
         async with database(settings) as sessions, sessions.begin() as session:
             result = await rescreen(
@@ -356,7 +356,7 @@ def purge_command(dry_run: bool) -> None:
         from datetime import timedelta
 
         from chat.clock import SystemClock
-        from handlers.retention import ADMIN, due_for_purge, purge
+        from services.retention import ADMIN, due_for_purge, purge
 
         now = SystemClock().now()
         async with database(settings) as sessions:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.delivery import DeliveryError, Rejected, Sender, Transient, Unreachable
 from chat.clock import Clock
 from chat.contract import Button, File, Send
-from handlers.reachability import resident_unreachable
 from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing, claim_due
+from services.reachability import resident_unreachable
 
 log = logging.getLogger(__name__)
 # What a database that went away raises (the bot's own bugs are not among them).

@@ -12,9 +12,10 @@ from bot.clock import EmulatorClock
 from bot.service import Service
 from bot.settings import Settings, SettingsError
 from chat.clock import Clock, SystemClock
-from handlers.app import Core, Options
+from handlers.app import Core
 from models.db import make_engine, make_sessions, schema_state, upgrade
 from rules.policy import load_policy
+from services.options import Options
 
 log = logging.getLogger(__name__)
 

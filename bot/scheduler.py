@@ -18,8 +18,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import Clock
-from handlers import checkins, digest, jobs, release, retention, staff
-from handlers.app import Options
+from services import alerts, arrivals, checkins, digest, release, retention
+from services.options import Options
 
 log = logging.getLogger(__name__)
 Job = Callable[[AsyncSession, datetime, ZoneInfo], Awaitable[int]]
@@ -28,7 +28,7 @@ Job = Callable[[AsyncSession, datetime, ZoneInfo], Awaitable[int]]
 def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
     """(name, job, every how many seconds): what is due is read from the tables each time."""
     return [
-        ("ask_expected_arrivals", jobs.ask_expected_arrivals, 300),
+        ("ask_expected_arrivals", arrivals.ask_expected_arrivals, 300),
         # A slot's prompts go out within a minute of it opening (or of a restart).
         ("open_checkins", partial(checkins.open_checkins, times=options.checkin_times), 30),
         ("remind_checkins", partial(checkins.remind_checkins, after=options.reminder_after), 60),
@@ -37,12 +37,12 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
         ("end_plans", release.end_plans, 600),
         ("phase_changes", release.phase_changes, 600),
         # Alerts reach the grid's workers within a minute of being raised.
-        ("deliver_alerts", staff.deliver_alerts, 20),
+        ("deliver_alerts", alerts.deliver_alerts, 20),
         # Unacknowledged: sent again, then up a level (each once per alert and level).
-        ("resend_alerts", partial(staff.resend_alerts, after=options.alert_resend_after), 60),
+        ("resend_alerts", partial(alerts.resend_alerts, after=options.alert_resend_after), 60),
         (
             "escalate_alerts",
-            partial(staff.escalate_alerts, after=options.alert_escalate_after),
+            partial(alerts.escalate_alerts, after=options.alert_escalate_after),
             60,
         ),
         # From DAILY_REPORT_AT on, each worker's daily report (once a day each).

@@ -111,7 +111,7 @@ class Service:
                     text=reply.text,
                     purpose="late_reply",
                     now=self.core.clock.now(),
-                    buttons=[[[b.text, b.data] for b in row] for row in reply.buttons],
+                    buttons=reply.buttons,
                     file=file,
                 )
         except Exception:

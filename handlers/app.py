@@ -1,50 +1,53 @@
 """The core both runners call: one event in, the replies out, in one unit of work.
 
 Reads top to bottom as an update meets it: who is writing, what they are being asked,
-then a command or the answer to the current question.
+then a command or the answer to the current question. The flows and commands it runs are
+registered here, explicitly (FLOWS, COMMANDS); the conversation's state is stored in the same
+transaction as the data the event changed.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.buttons import read_command
 from chat.clock import Clock
 from chat.contract import Incoming, Kind, Reply, Send, Toast, cleaned, compact
+from chat.forms import PAUSED, Flows, answer
 from chat.i18n import Translator, language_from_telegram
-from handlers.chat import Chat
+from chat.state import Chat, Command
+from handlers.checkin import CHECKIN
 from handlers.commands import COMMANDS, idle, unknown_command
-from handlers.forms import DEFAULT_POLICY, STEPS, Turn, answer
-from models.chat import ChatUser, conversation_for_update
-from rules.policy import Policy, load_policy
+from handlers.context import Flow, Turn
+from handlers.report import COMPANION, PLACE_VISITED, REPORT
+from handlers.resident import ARRIVED, EDIT, FORGET, HELP
+from handlers.staff import ACTION_NOTE
+from handlers.welcome import LANGUAGE, WELCOME
+from models.chat import ChatUser, Conversation, conversation_for_update
+from services.options import Options
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Options:
-    """What handlers need to know of the settings."""
-
-    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
-    retention_days: int = 30
-    policy: Policy = field(default_factory=lambda: load_policy(DEFAULT_POLICY))
-    checkin_times: tuple[time, ...] = (time(8, 0), time(20, 0))
-    reminder_after: timedelta = timedelta(hours=2)
-    # An unacknowledged alert is sent again after this, and goes up a level after that
-    # (both counted from when it reached its current level); the daily report's time.
-    alert_resend_after: timedelta = timedelta(hours=2)
-    alert_escalate_after: timedelta = timedelta(hours=6)
-    daily_report_at: time = time(20, 0)
-
-    def facts(self) -> dict[str, Any]:
-        return {"retention_days": self.retention_days}
+# Every conversation the bot holds.
+FLOWS: tuple[Flow, ...] = (
+    WELCOME,
+    LANGUAGE,
+    REPORT,
+    PLACE_VISITED,
+    COMPANION,
+    EDIT,
+    ARRIVED,
+    HELP,
+    FORGET,
+    CHECKIN,
+    ACTION_NOTE,
+)
 
 
 class Core:
@@ -53,10 +56,15 @@ class Core:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         options: Options | None = None,
+        *,
+        flows: tuple[Flow, ...] = FLOWS,
+        commands: dict[str, Command[Turn]] | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.options = options or Options()
+        self.flows = Flows(flows)
+        self.commands = COMMANDS if commands is None else commands
 
     async def handle(self, event: Incoming) -> list[Reply]:
         event = cleaned(event)
@@ -104,18 +112,44 @@ class Core:
             facts=self.options.facts(),
             policy=self.options.policy,
         )
-        chat = Chat(turn, conversation, args=event.args)
+        chat = Chat(turn, self.flows, conversation.step if conversation else None, event.args)
+        replies = await self._route(chat)
+        if chat.saved is not None:
+            _store(session, user, conversation, chat.saved.step, chat.saved.answers, now)
+        return replies
+
+    async def _route(self, chat: Chat[Turn]) -> list[Reply]:
+        event = chat.turn.event
         if event.kind is Kind.COMMAND:
-            command = COMMANDS.get(event.command or "", unknown_command)
+            command = self.commands.get(event.command or "", unknown_command)
             return await command(chat)
-        if event.kind is Kind.BUTTON and (event.button or "").startswith("/"):
+        pressed = read_command(event.button or "") if event.kind is Kind.BUTTON else None
+        if pressed is not None and pressed[0] in self.commands:
             # A button in a bot-initiated message ("I have arrived") works like its command.
-            name, _, chat.args = (event.button or "")[1:].partition(" ")
-            if name in COMMANDS:
-                return [Toast(""), *await COMMANDS[name](chat)]
-        if chat.step in STEPS:
-            flow, step = STEPS[chat.step]
-            advance = await answer(turn, flow, step)
+            name, chat.args = pressed
+            return [Toast(""), *await self.commands[name](chat)]
+        if chat.step is not None and chat.asking:
+            advance = await answer(chat.turn, self.flows, chat.step)
             chat.save(advance.step)
             return advance.replies
         return await idle(chat)
+
+
+def _store(
+    session: AsyncSession,
+    user: ChatUser,
+    conversation: Conversation | None,
+    step: str | None,
+    answers: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The conversation's state, in the event's transaction (no row for someone who never
+    had a question open and has no answers)."""
+    if conversation is None:
+        if step is None and not answers:
+            return
+        conversation = Conversation(user_id=user.id, step=PAUSED, answers={}, updated_at=now)
+        session.add(conversation)
+    conversation.step = step or PAUSED
+    conversation.answers = answers
+    conversation.updated_at = now

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import handlers.report
-import handlers.welcome  # noqa: F401  (each flow registers its steps)
 from chat.contract import Reply, Send
-from handlers import checkins, register, release, resident, retention, staff
-from handlers.chat import Chat, Command
-from handlers.forms import PAUSED, RESUME, STEPS, ask
+from chat.forms import PAUSED, RESUME, ask
+from chat.state import Command
+from handlers import checkin, export, notify, register, resident, staff
+from handlers.context import Chat, Turn
 from models.staff import active_staff
+from services import buttons
 
 
 async def start(chat: Chat) -> list[Reply]:
     turn = chat.turn
     if turn.user.consented_at is None:
         return await chat.begin("ask_language", answers={})
-    step = chat.step if chat.step in STEPS else turn.answers.pop(RESUME, None)
-    if step in STEPS:
+    step = chat.step if chat.asking else turn.answers.pop(RESUME, None)
+    if isinstance(step, str) and step in chat.flows:
         return [
             Send(turn.tr("Welcome back! Let's continue where you left off.")),
             *await chat.begin(step),
@@ -25,14 +25,14 @@ async def start(chat: Chat) -> list[Reply]:
 
 
 async def language(chat: Chat) -> list[Reply]:
-    if chat.step in STEPS and chat.step != "ask_new_language":
+    if chat.asking and chat.step != "ask_new_language":
         chat.turn.answers[RESUME] = chat.step
     return await chat.begin("ask_new_language")
 
 
 async def cancel(chat: Chat) -> list[Reply]:
     tr = chat.turn.tr
-    if chat.step not in STEPS:
+    if not chat.asking:
         return [Send(tr("There is no open question to leave. Send /help to see what you can do."))]
     chat.turn.answers[RESUME] = chat.step
     chat.save(None)
@@ -87,8 +87,8 @@ async def unknown_command(chat: Chat) -> list[Reply]:
     replies: list[Reply] = [
         Send(chat.turn.tr("I do not know that command. Send /help for the list."))
     ]
-    if chat.step in STEPS:
-        replies += await ask(chat.turn, STEPS[chat.step][1])
+    if chat.step is not None and chat.asking:
+        replies += await ask(chat.turn, chat.flows.step(chat.step))
     return replies
 
 
@@ -102,39 +102,34 @@ async def idle(chat: Chat) -> list[Reply]:
     return await help_(chat)
 
 
-async def not_yet(chat: Chat) -> list[Reply]:
-    return [
-        Send(chat.turn.tr("All right. Press the button or send /arrived as soon as you are here."))
-    ]
-
-
-COMMANDS: dict[str, Command] = {
+# Every command, typed or sent by a button, by name: the one table that routes them.
+COMMANDS: dict[str, Command[Turn]] = {
     "start": start,
     "language": language,
     "cancel": cancel,
     "help": help_,
     "me": resident.me,
     "edit": resident.edit,
-    "arrived": resident.arrived,
+    buttons.ARRIVED.name: resident.arrived,
+    buttons.NOT_YET.name: resident.not_yet,
     "request": resident.request,
-    "forget": retention.forget,
-    "notyet": not_yet,
-    "checkin": checkins.checkin,
-    "test": release.record_test,
+    "forget": resident.forget,
+    buttons.CHECKIN.name: checkin.checkin,
+    buttons.TEST_RESULT.name: checkin.record_test,
     "join": staff.join,
-    "ack": staff.acknowledge,
-    "act": staff.record_action,
-    "escalate": staff.escalate_by_hand,
+    buttons.ACKNOWLEDGE.name: staff.acknowledge,
+    buttons.RECORD_ACTION.name: staff.record_action,
+    buttons.ESCALATE.name: staff.escalate_by_hand,
     "alerts": staff.open_alerts,
     "today": register.today,
     "arrivals": register.arrivals,
     "monitoring": register.monitoring,
     "missed": register.missed_checkins,
     "find": register.find,
-    "person": register.person,
+    register.PERSON.name: register.person,
     "stats": register.stats,
-    "notify": register.notify,
-    "notify_send": register.notify_send,
-    "notify_cancel": register.notify_cancel,
-    "export": register.export,
+    "notify": notify.notify,
+    notify.SEND.name: notify.notify_send,
+    notify.CANCEL.name: notify.notify_cancel,
+    "export": export.export,
 }

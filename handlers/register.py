@@ -1,10 +1,10 @@
 """The grid worker's commands over the register of their areas: today at a glance, expected
 arrivals, who is under which monitoring, missed check-ins, finding and opening a person's
-record, cumulative figures, a notice to every resident, and the register as a workbook.
+record, and cumulative figures.
 
-Every read goes through the worker's `Scope` (handlers/records.py); a record named by an id
-outside it is answered exactly as one that does not exist. Every record view and export is
-written to the audit log.
+Every command is `staff_only` and every read goes through the worker's `Scope`
+(services/records.py); a record named by an id outside it is answered exactly as one that
+does not exist. Every record view is written to the audit log.
 """
 
 from __future__ import annotations
@@ -17,18 +17,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.contract import Button, Buttons, Edit, File, Kind, Reply, Send
+from chat.buttons import CommandData
+from chat.contract import Buttons, Edit, Kind, Reply, Send
+from chat.forms import label_of
 from chat.i18n import N_, Translator
-from handlers.chat import Chat
-from handlers.export import export_workbook
-from handlers.forms import Turn
-from handlers.plans import PHASE_TEXTS, day_text
-from handlers.records import (
-    PHASE_NAMES,
-    PLAN_STATES,
-    RELATION_NAMES,
+from handlers.context import Chat, Turn
+from handlers.staff import staff_only
+from models.areas import lineage
+from models.checkins import CheckIn, TestResult
+from models.people import Arrival, Resident
+from models.plans import ACTIVE, HELD, RELEASED, SUPERSEDED, MonitoringPlan
+from models.staff import audit
+from services.records import (
     Record,
     Scope,
     abnormal_arrival,
@@ -36,33 +37,30 @@ from handlers.records import (
     checkin_summary,
     day_of,
     missed,
-    named,
     parse_id,
     people_query,
     phase_on,
     record_of,
-    scope_of,
+    scoped,
     symptom_names,
 )
-from handlers.release import RESULTS
-from handlers.report import HEALTH_CODES, TRANSPORTS
-from models.areas import Area, lineage
-from models.chat import ChatUser
-from models.checkins import CheckIn, TestResult
-from models.outbox import enqueue
-from models.people import Arrival, Resident
-from models.plans import ACTIVE, HELD, RELEASED, SUPERSEDED, MonitoringPlan
-from models.staff import AuditEntry, audit
+from services.vocabulary import (
+    HEALTH_CODES,
+    PHASE_NAMES,
+    PLAN_STATES,
+    RELATION_NAMES,
+    TEST_ANSWERS,
+    TRANSPORTS,
+)
+from services.wording import day_text, phase_text
 
-NOT_STAFF = N_("This command is for grid workers. Join with /join CODE.")
+PERSON = CommandData("person")
+
 PAGE_SIZE = 15
 LIST_CAP = 10
 FIND_CAP = 10
 # Days /missed looks back, today included.
 MISSED_DAYS = 3
-NOTICE_MAX = 1500
-# A notice preview can be confirmed for this long.
-NOTICE_VALID = timedelta(hours=24)
 
 
 def who(person: Resident) -> str:
@@ -94,14 +92,6 @@ def start_of(day: date, turn: Turn) -> datetime:
 def where(scope: Scope, limit: int = 300) -> str:
     names = ", ".join(a.name for a in scope.areas)
     return html.escape(names if len(names) <= limit else names[: limit - 1] + "…")
-
-
-async def _scope(chat: Chat) -> Scope | None:
-    return await scope_of(chat.turn.session, chat.turn.user.id)
-
-
-def _not_staff(chat: Chat) -> list[Reply]:
-    return [Send(chat.turn.tr(NOT_STAFF))]
 
 
 # ----- lists that page -----
@@ -139,9 +129,9 @@ def paged(
         lines += ["", tr("Page {page} of {pages}", page=page, pages=pages)]
         row = []
         if page > 1:
-            row.append(Button("‹", f"/{command} {page - 1}"))
+            row.append(CommandData(command).button("‹", page - 1))
         if page < pages:
-            row.append(Button("›", f"/{command} {page + 1}"))
+            row.append(CommandData(command).button("›", page + 1))
         buttons = (tuple(row),)
     text = "\n".join(lines)
     if event.kind is Kind.BUTTON and event.message_id is not None and asked.isdigit():
@@ -156,93 +146,35 @@ def capped(lines: list[str], tr: Translator, more: str) -> list[str]:
     return [*lines[:LIST_CAP], tr("…and {n} more ({command})", n=rest, command=more)]
 
 
-# ----- reads, each within the scope -----
-
-
-async def _arrivals(
-    session: AsyncSession, scope: Scope, *conditions: object
-) -> list[tuple[Arrival, Resident]]:
-    query = (
-        select(Arrival, Resident, Area)
-        .join(Resident, Resident.id == Arrival.resident_id)
-        .join(Area, Area.id == Resident.grid_id)
-        .where(scope.condition(), Resident.purged_at.is_(None), *conditions)  # type: ignore[arg-type]
-    )
-    rows = (await session.execute(query.order_by(Arrival.id))).all()
-    return [(arrival, person) for arrival, person, grid in rows if scope.covers(grid)]
-
-
-async def _checkins(
-    session: AsyncSession, scope: Scope, *conditions: object
-) -> list[tuple[CheckIn, Resident]]:
-    query = (
-        select(CheckIn, Resident, Area)
-        .join(Resident, Resident.id == CheckIn.resident_id)
-        .join(Area, Area.id == Resident.grid_id)
-        .where(scope.condition(), Resident.purged_at.is_(None), *conditions)  # type: ignore[arg-type]
-        .order_by(CheckIn.slot_start, Resident.id)
-    )
-    rows = (await session.execute(query)).all()
-    return [(c, r) for c, r, grid in rows if scope.covers(grid)]
-
-
-async def _plans(
-    session: AsyncSession, scope: Scope, *conditions: object
-) -> list[tuple[MonitoringPlan, Resident]]:
-    query = (
-        select(MonitoringPlan, Resident, Area)
-        .join(Resident, Resident.id == MonitoringPlan.resident_id)
-        .join(Area, Area.id == Resident.grid_id)
-        .where(scope.condition(), Resident.purged_at.is_(None), *conditions)  # type: ignore[arg-type]
-        .order_by(MonitoringPlan.starts_on, Resident.id)
-    )
-    rows = (await session.execute(query)).all()
-    return [(p, r) for p, r, grid in rows if scope.covers(grid)]
-
-
-async def _tests(
-    session: AsyncSession, scope: Scope, *conditions: object
-) -> list[tuple[TestResult, Resident]]:
-    query = (
-        select(TestResult, Resident, Area)
-        .join(Resident, Resident.id == TestResult.resident_id)
-        .join(Area, Area.id == Resident.grid_id)
-        .where(scope.condition(), Resident.purged_at.is_(None), *conditions)  # type: ignore[arg-type]
-        .order_by(TestResult.reported_at)
-    )
-    rows = (await session.execute(query)).all()
-    return [(t, r) for t, r, grid in rows if scope.covers(grid)]
-
-
 # ----- /today -----
 
 
-async def today(chat: Chat) -> list[Reply]:
-    scope = await _scope(chat)
-    if scope is None:
-        return _not_staff(chat)
+@staff_only
+async def today(chat: Chat, scope: Scope) -> list[Reply]:
     turn, tr, session = chat.turn, chat.turn.tr, chat.turn.session
     day = today_of(turn)
     start, end = start_of(day, turn), start_of(day + timedelta(days=1), turn)
-    reported = await _arrivals(
-        session, scope, Arrival.reported_at >= start, Arrival.reported_at < end
+    reported = await scoped(
+        session, scope, Arrival, Arrival.reported_at >= start, Arrival.reported_at < end
     )
-    arrived = await _arrivals(
+    arrived = await scoped(
         session,
         scope,
+        Arrival,
         Arrival.status == "arrived",
         Arrival.arrived_at >= start,
         Arrival.arrived_at < end,
     )
-    expected = await _arrivals(
+    expected = await scoped(
         session,
         scope,
+        Arrival,
         Arrival.status == "expected",
         Arrival.expected_at >= turn.now,
         Arrival.expected_at < end,
     )
-    slots = await _checkins(
-        session, scope, CheckIn.slot_start >= start, CheckIn.slot_start <= turn.now
+    slots = await scoped(
+        session, scope, CheckIn, CheckIn.slot_start >= start, CheckIn.slot_start <= turn.now
     )
     answered = [c for c, _ in slots if c.answered_at is not None]
     abnormal = [
@@ -257,9 +189,10 @@ async def today(chat: Chat) -> list[Reply]:
     ]
     abnormal += [
         f"• {who(person)}: " + html.escape(tr("positive test") + f" ({day_text(test.day, tr)})")
-        for test, person in await _tests(
+        for test, person in await scoped(
             session,
             scope,
+            TestResult,
             TestResult.result == "positive",
             TestResult.reported_at >= start,
             TestResult.reported_at < end,
@@ -270,9 +203,10 @@ async def today(chat: Chat) -> list[Reply]:
         for checkin, person in slots
         if missed(checkin, turn.now) and checkin.answered_at is None
     ]
-    released = await _plans(
+    released = await scoped(
         session,
         scope,
+        MonitoringPlan,
         MonitoringPlan.status == RELEASED,
         MonitoringPlan.ended_at >= start,
         MonitoringPlan.ended_at < end,
@@ -308,21 +242,22 @@ def _arrival_health(arrival: Arrival, tr: Translator) -> str:
 
 def _journey(arrival: Arrival, tr: Translator) -> str:
     how = " ".join(
-        x for x in (named(TRANSPORTS, arrival.transport, tr), arrival.transport_number or "") if x
+        x
+        for x in (label_of(TRANSPORTS, arrival.transport, tr), arrival.transport_number or "")
+        if x
     )
     return html.escape(tr("from {origin} · {how}", origin=arrival.origin_text, how=how))
 
 
-async def arrivals(chat: Chat) -> list[Reply]:
+@staff_only
+async def arrivals(chat: Chat, scope: Scope) -> list[Reply]:
     """Expected in the next 3 days (and those expected earlier who have not arrived)."""
-    scope = await _scope(chat)
-    if scope is None:
-        return _not_staff(chat)
     turn, tr = chat.turn, chat.turn.tr
     day = today_of(turn)
-    expected = await _arrivals(
+    expected = await scoped(
         turn.session,
         scope,
+        Arrival,
         Arrival.status == "expected",
         Arrival.expected_at >= start_of(day - timedelta(days=7), turn),
         Arrival.expected_at < start_of(day + timedelta(days=4), turn),
@@ -351,15 +286,14 @@ async def arrivals(chat: Chat) -> list[Reply]:
 # ----- /monitoring -----
 
 
-async def monitoring(chat: Chat) -> list[Reply]:
-    scope = await _scope(chat)
-    if scope is None:
-        return _not_staff(chat)
+@staff_only
+async def monitoring(chat: Chat, scope: Scope) -> list[Reply]:
     turn, tr = chat.turn, chat.turn.tr
     day = today_of(turn)
-    plans = await _plans(
+    plans = await scoped(
         turn.session,
         scope,
+        MonitoringPlan,
         MonitoringPlan.status.in_((ACTIVE, HELD)),
         MonitoringPlan.starts_on <= day,
     )
@@ -403,16 +337,15 @@ async def monitoring(chat: Chat) -> list[Reply]:
 # ----- /missed -----
 
 
-async def missed_checkins(chat: Chat) -> list[Reply]:
-    scope = await _scope(chat)
-    if scope is None:
-        return _not_staff(chat)
+@staff_only
+async def missed_checkins(chat: Chat, scope: Scope) -> list[Reply]:
     turn, tr = chat.turn, chat.turn.tr
     day = today_of(turn)
     first = day - timedelta(days=MISSED_DAYS - 1)
-    rows = await _checkins(
+    rows = await scoped(
         turn.session,
         scope,
+        CheckIn,
         CheckIn.slot_start >= start_of(first, turn),
         CheckIn.slot_end <= turn.now,
         or_(CheckIn.missed_at.is_not(None), CheckIn.answered_at.is_(None)),
@@ -442,10 +375,8 @@ async def missed_checkins(chat: Chat) -> list[Reply]:
 DIGITS = re.compile(r"\D")
 
 
-async def find(chat: Chat) -> list[Reply]:
-    scope = await _scope(chat)
-    if scope is None:
-        return _not_staff(chat)
+@staff_only
+async def find(chat: Chat, scope: Scope) -> list[Reply]:
     turn, tr = chat.turn, chat.turn.tr
     wanted = " ".join(chat.args.split())[:60]
     if len(wanted) < 2:
@@ -468,8 +399,7 @@ async def find(chat: Chat) -> list[Reply]:
     if len(found) > FIND_CAP:
         lines.append(tr("…and {n} more: please search more precisely.", n=len(found) - FIND_CAP))
     buttons = tuple(
-        (Button(f"{p.name or '?'} · {g.name}"[:60], f"/person {p.id}"),)
-        for p, g in found[:FIND_CAP]
+        (PERSON.button(f"{p.name or '?'} · {g.name}"[:60], p.id),) for p, g in found[:FIND_CAP]
     )
     return [Send("\n".join(lines), buttons=buttons)]
 
@@ -477,10 +407,8 @@ async def find(chat: Chat) -> list[Reply]:
 # ----- /person -----
 
 
-async def person(chat: Chat) -> list[Reply]:
-    scope = await _scope(chat)
-    if scope is None:
-        return _not_staff(chat)
+@staff_only
+async def person(chat: Chat, scope: Scope) -> list[Reply]:
     turn, tr = chat.turn, chat.turn.tr
     wanted = parse_id(chat.args)
     if wanted is None:
@@ -493,7 +421,7 @@ async def person(chat: Chat) -> list[Reply]:
     text = await describe_record(turn, record)
     others = [p for p in record.household if p.id != record.person.id]
     buttons = tuple(
-        (Button(f"{p.name or '?'}"[:60], f"/person {p.id}"),)
+        (PERSON.button(f"{p.name or '?'}"[:60], p.id),)
         for p in others
         if p.purged_at is None and p.grid_id == record.person.grid_id
     )
@@ -555,9 +483,9 @@ async def describe_record(turn: Turn, record: Record) -> str:
             lines.append(labelled(tr("Travel history"), places))
         health = [_arrival_health(arrival, tr) or tr("no symptoms")]
         if arrival.health_code:
-            health.append(tr("code: {code}", code=named(HEALTH_CODES, arrival.health_code, tr)))
+            health.append(tr("code: {code}", code=label_of(HEALTH_CODES, arrival.health_code, tr)))
         if arrival.test_result and arrival.test_result != "none":
-            test = tr(RESULTS.get(arrival.test_result, arrival.test_result))
+            test = tr(TEST_ANSWERS.get(arrival.test_result, arrival.test_result))
             if arrival.test_date:
                 test += f" ({day_text(arrival.test_date, tr)})"
             health.append(tr("last test: {test}", test=test))
@@ -571,12 +499,7 @@ async def describe_record(turn: Turn, record: Record) -> str:
             + e(f"({tr(PLAN_STATES.get(plan.status, plan.status))})"),
         ]
         for phase in plan.phases:
-            text = tr(
-                PHASE_TEXTS.get(phase["kind"], phase["kind"]),
-                first=day_text(date.fromisoformat(phase["first"]), tr),
-                last=day_text(date.fromisoformat(phase["last"]), tr),
-            )
-            lines.append("• " + e(text))
+            lines.append("• " + e(phase_text(phase, tr)))
         if plan.refer_to_clinic:
             lines.append("• " + e(tr("referred to a fever clinic at arrival")))
         if plan.needs_confirmation:
@@ -586,7 +509,7 @@ async def describe_record(turn: Turn, record: Record) -> str:
         results = {t.day.isoformat(): t.result for t in record.tests}
         tests = "; ".join(
             f"{day_text(date.fromisoformat(d), tr)} "
-            + tr(RESULTS.get(results.get(d, ""), "") or N_("no result yet"))
+            + tr(TEST_ANSWERS.get(results.get(d, ""), "") or N_("no result yet"))
             for d in plan.test_days
         )
         lines.append(
@@ -636,16 +559,14 @@ def checkin_history(checkins: Sequence[CheckIn], turn: Turn, last: int = 10) -> 
 # ----- /stats -----
 
 
-async def stats(chat: Chat) -> list[Reply]:
+@staff_only
+async def stats(chat: Chat, scope: Scope) -> list[Reply]:
     """Cumulative figures, like the seed's: registered, under each monitoring, released."""
-    scope = await _scope(chat)
-    if scope is None:
-        return _not_staff(chat)
     turn, tr, session = chat.turn, chat.turn.tr, chat.turn.session
     day = today_of(turn)
     people = await session.scalar(select(func.count()).select_from(people_query(scope).subquery()))
-    journeys = await _arrivals(session, scope)
-    plans = await _plans(session, scope, MonitoringPlan.status != SUPERSEDED)
+    journeys = await scoped(session, scope, Arrival)
+    plans = await scoped(session, scope, MonitoringPlan, MonitoringPlan.status != SUPERSEDED)
     now_in: dict[str, int] = dict.fromkeys(PHASE_NAMES, 0)
     ever_in: dict[str, set[int]] = {kind: set() for kind in PHASE_NAMES}
     for plan, person in plans:
@@ -654,10 +575,10 @@ async def stats(chat: Chat) -> list[Reply]:
         current = phase_on(plan, day) if plan.status == ACTIVE else None
         if current is not None:
             now_in[current["kind"]] = now_in.get(current["kind"], 0) + 1
-    checkins = await _checkins(session, scope, CheckIn.slot_start <= turn.now)
+    checkins = await scoped(session, scope, CheckIn, CheckIn.slot_start <= turn.now)
     summary = checkin_summary([c for c, _ in checkins], turn.now)
     abnormal = summary.abnormal + sum(1 for a, _ in journeys if abnormal_arrival(a))
-    positives = await _tests(session, scope, TestResult.result == "positive")
+    positives = await scoped(session, scope, TestResult, TestResult.result == "positive")
     lines = [
         tr("<b>Figures to date</b>: {areas}", areas=where(scope)),
         tr("People registered: {n}", n=people or 0),
@@ -691,192 +612,4 @@ async def stats(chat: Chat) -> list[Reply]:
     return [Send("\n".join(lines))]
 
 
-# ----- /notify: a notice to every resident, shown first with the count -----
-
-NOTICE_DRAFT, NOTICE_SENT, NOTICE_CANCELLED = "notice_draft", "notice_sent", "notice_cancelled"
-NOTICE_HEADING = N_("📢 A notice from your grid worker")
-
-
-async def _recipients(session: AsyncSession, scope: Scope) -> tuple[int, list[ChatUser]]:
-    """How many people are in the scope, and the chats that answer for them (once each)."""
-    rows = (await session.execute(people_query(scope))).all()
-    people = [p for p, grid in rows if scope.covers(grid)]
-    reporters = sorted({p.reporter_user_id for p in people})
-    users = (
-        list(await session.scalars(select(ChatUser).where(ChatUser.id.in_(reporters))))
-        if reporters
-        else []
-    )
-    return len(people), sorted(users, key=lambda u: u.id)
-
-
-async def notify(chat: Chat) -> list[Reply]:
-    scope = await _scope(chat)
-    if scope is None:
-        return _not_staff(chat)
-    turn, tr = chat.turn, chat.turn.tr
-    text = chat.args.strip()
-    if not text:
-        return [
-            Send(
-                tr(
-                    "Write the notice after the command, e.g. /notify Please avoid gatherings and banquets this week."
-                )
-            )
-        ]
-    if len(text) > NOTICE_MAX:
-        return [
-            Send(
-                tr(
-                    "That notice is too long ({n} characters); please keep it under {max}.",
-                    n=len(text),
-                    max=NOTICE_MAX,
-                )
-            )
-        ]
-    people, users = await _recipients(turn.session, scope)
-    if not users:
-        return [Send(tr("There is no one in your areas to notify yet."))]
-    draft = AuditEntry(
-        actor_user_id=turn.user.id,
-        action=NOTICE_DRAFT,
-        subject="notice",
-        details={"text": text, "areas": [a.code for a in scope.areas]},
-        at=turn.now,
-    )
-    turn.session.add(draft)
-    await turn.session.flush()
-    preview = tr(
-        "<b>Notice to residents</b>: {areas}\n\n{text}\n\nIt goes to {chats} chats ({people} people). Send it?",
-        areas=where(scope),
-        text=html.escape(text),
-        chats=len(users),
-        people=people,
-    )
-    buttons = (
-        (
-            Button(tr("✅ Send"), f"/notify_send {draft.id}"),
-            Button(tr("✖️ Cancel"), f"/notify_cancel {draft.id}"),
-        ),
-    )
-    return [Send(preview, buttons=buttons)]
-
-
-async def _draft(chat: Chat) -> AuditEntry | None:
-    """The caller's own notice, still waiting for confirmation (else None)."""
-    turn = chat.turn
-    number = parse_id(chat.args)
-    draft = await turn.session.get(AuditEntry, number) if number is not None else None
-    if (
-        draft is None
-        or draft.action != NOTICE_DRAFT
-        or draft.actor_user_id != turn.user.id
-        or draft.at + NOTICE_VALID < turn.now
-    ):
-        return None
-    done = await turn.session.scalar(
-        select(AuditEntry.id).where(
-            AuditEntry.action.in_((NOTICE_SENT, NOTICE_CANCELLED)),
-            AuditEntry.subject == f"notice:{draft.id}",
-        )
-    )
-    return None if done is not None else draft
-
-
-def _answer(chat: Chat, text: str) -> list[Reply]:
-    """On the preview's own message when a button was pressed; else a new message."""
-    event = chat.turn.event
-    if event.kind is Kind.BUTTON and event.message_id is not None:
-        return [Edit(event.message_id, text)]
-    return [Send(text)]
-
-
-async def notify_send(chat: Chat) -> list[Reply]:
-    scope = await _scope(chat)
-    if scope is None:
-        return _not_staff(chat)
-    turn, tr = chat.turn, chat.turn.tr
-    draft = await _draft(chat)
-    if draft is None:
-        return [Send(tr("That notice was sent, cancelled or has expired."))]
-    text = str(draft.details.get("text", ""))
-    _, users = await _recipients(turn.session, scope)
-    queued = 0
-    for user in users:
-        reader = Translator(user.language)
-        queued += await enqueue(
-            turn.session,
-            chat_id=user.chat_id,
-            text="<b>" + html.escape(reader(NOTICE_HEADING)) + "</b>\n\n" + html.escape(text),
-            purpose="notice",
-            dedupe_key=f"notice:{draft.id}:{user.chat_id}",
-            now=turn.now,
-        )
-    await audit(
-        turn.session, turn.user.id, NOTICE_SENT, f"notice:{draft.id}", turn.now, chats=queued
-    )
-    return _answer(
-        chat,
-        tr(
-            "<b>Notice sent</b> to {chats} chats: {areas}\n\n{text}",
-            chats=queued,
-            areas=where(scope),
-            text=html.escape(text),
-        ),
-    )
-
-
-async def notify_cancel(chat: Chat) -> list[Reply]:
-    turn, tr = chat.turn, chat.turn.tr
-    if await _scope(chat) is None:
-        return _not_staff(chat)
-    draft = await _draft(chat)
-    if draft is None:
-        return [Send(tr("That notice was sent, cancelled or has expired."))]
-    await audit(turn.session, turn.user.id, NOTICE_CANCELLED, f"notice:{draft.id}", turn.now)
-    return _answer(chat, tr("Cancelled: the notice was not sent."))
-
-
-# ----- /export -----
-
-
-async def export(chat: Chat) -> list[Reply]:
-    scope = await _scope(chat)
-    if scope is None:
-        return _not_staff(chat)
-    turn, tr = chat.turn, chat.turn.tr
-    content, people = await export_workbook(turn.session, scope, turn.now, turn.zone, tr)
-    await audit(
-        turn.session,
-        turn.user.id,
-        "export",
-        "register",
-        turn.now,
-        areas=[a.code for a in scope.areas],
-        people=people,
-    )
-    local = turn.now.astimezone(turn.zone)
-    code = scope.areas[0].code if len(scope.areas) == 1 else "areas"
-    filename = f"register-{code}-{local.strftime('%Y%m%d-%H%M')}.xlsx"
-    caption = tr(
-        "<b>Register</b>: {areas}; people listed: {people}; as of {when}.",
-        areas=where(scope),
-        people=people,
-        when=local.strftime("%Y-%m-%d %H:%M"),
-    )
-    return [Send(caption, file=File(filename, content))]
-
-
-__all__ = [
-    "arrivals",
-    "export",
-    "find",
-    "missed_checkins",
-    "monitoring",
-    "notify",
-    "notify_cancel",
-    "notify_send",
-    "person",
-    "stats",
-    "today",
-]
+__all__ = ["arrivals", "find", "missed_checkins", "monitoring", "person", "stats", "today"]

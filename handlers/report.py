@@ -1,246 +1,168 @@
 """The arrival report, one question at a time, as the resident meets it.
 
 The table REPORT below is the conversation: each step names its question, its widget and,
-where the way on depends on an answer, the next step. Loops (places visited, companions)
-are a "more?" question that either starts the loop's steps again or goes on.
+where the way on depends on an answer, every step it can lead to. The two loops are child
+flows: "places visited" (PLACE_VISITED) and "companions" (COMPANION) each ask one item's
+questions and hand the item back to the "more?" question that called them, which lists what
+was added so far. docs/flows.md draws all of it from these tables.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
-from chat.contract import Button, Reply, rows
-from chat.i18n import N_
-from handlers.filing import file_report
-from handlers.forms import (
+from chat import forms
+from chat.buttons import answer_button
+from chat.contract import Reply, Send, rows
+from chat.forms import (
     END,
-    RETURN_TO,
-    SEPARATOR,
     Accept,
     Answers,
+    Branch,
+    Call,
     Choice,
-    Flow,
-    Invalid,
     Jump,
     MultiSelect,
     Option,
     Outcome,
-    Phone,
     Prompt,
     Redraw,
     Retry,
-    Step,
     Text,
-    Turn,
-    Widget,
-    parse_phone,
-    plain_text,
+    editing,
+    label_of,
 )
-from handlers.widgets import AreaPicker, DatePicker, DateTimePicker, PlacePicker
+from chat.i18n import N_
+from chat.widgets import DatePicker, DateTimePicker, Phone, parse_phone
+from handlers.answers import (
+    parse_address,
+    parse_id_number,
+    parse_name,
+    parse_port,
+    parse_seat,
+    parse_temperature,
+    parse_transport_number,
+)
+from handlers.context import Flow, Step, Turn, Widget
+from handlers.widgets import AreaPicker, PlacePicker
 from models.people import mask_id
 from rules import places
+from services.filing import file_report
+from services.vocabulary import HEALTH_CODES, RELATIONS, SYMPTOMS, TEST_RESULTS, TRANSPORTS
+from services.wording import describe_plan
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
-# Passports and permits: letters and digits, at least one letter (an ID has none but X).
-PASSPORT_SHAPE = re.compile(r"^(?=.*[A-Z])[A-Z0-9]{6,20}$")
 HISTORY_DAYS = 14
 PRE_ARRIVAL_DAYS = 3
 
-# ----- answers: what each typed answer must look like -----
+# ----- the answers, by name and type -----
 
 
-def parse_name(text: str, turn: Turn) -> str:
-    name = plain_text(text, turn)
-    if len(name) < 2 or not any(ch.isalpha() for ch in name) or any(ch.isdigit() for ch in name):
-        raise Invalid(turn.tr("Please type the full name as on the ID, e.g. 张伟 or Li Na."))
-    return name
+class PlaceAnswer(TypedDict):
+    code: str | None  # the gazetteer's code; None: kept as typed
+    text: str
 
 
-def parse_id_number(text: str, turn: Turn) -> str:
-    """A mainland resident ID (checked by its check digit) or a passport / permit number."""
-    value = re.sub(r"[\s-]", "", text).upper()
-    if re.fullmatch(r"\d{17}.", value):
-        total = sum(int(d) * w for d, w in zip(value[:17], ID_WEIGHTS, strict=True))
-        if ID_CHECK[total % 11] == value[17]:
-            return value
-        raise Invalid(
-            turn.tr(
-                "That ID number has a typo: its last character does not match. Please check it (e.g. 11010519491231002X)."
-            )
-        )
-    if PASSPORT_SHAPE.fullmatch(value) and not re.search(r"\d{13}", value):
-        return value
-    raise Invalid(
-        turn.tr(
-            "Please type an 18-character ID number (e.g. 11010519491231002X) "
-            "or a passport or permit number (e.g. E12345678)."
-        )
-    )
+# One place visited: "from" is a keyword, hence the functional form.
+Visit = TypedDict("Visit", {"place": PlaceAnswer, "from": str, "to": str})
 
 
-def parse_address(text: str, turn: Turn) -> str:
-    address = plain_text(text, turn)
-    if len(address) < 4:
-        raise Invalid(turn.tr("Please type the building, unit and room, e.g. 3栋2单元501."))
-    return address
+class Companion(TypedDict, total=False):
+    name: str
+    relation: str
+    phone: str | None
+    symptoms: list[str]
 
 
-TRANSPORT_NUMBERS: dict[str, tuple[re.Pattern[str], str]] = {
-    # Passenger trains: G/D/C high speed, Z/T/K express, S/Y/L… or plain digits.
-    "train": (
-        re.compile(r"^[GDCZTKSYLP]?\d{1,4}$"),
-        N_("Please type the train number, e.g. G1234, D301 or K1074."),
-    ),
-    # IATA: a two-character airline code, then 1-4 digits (and an optional letter).
-    "flight": (
-        re.compile(r"^(?:[A-Z]{2}|[A-Z]\d|\d[A-Z])\d{1,4}[A-Z]?$"),
-        N_("Please type the flight number, e.g. CA1234 or MU5101."),
-    ),
-    # A mainland plate: province character, letter, then 5 (6 for new-energy) characters.
-    "car": (
-        re.compile(
-            r"^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领][A-Z][A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂学警港澳]$"
-        ),
-        N_("Please type the plate number, e.g. 粤B12345."),
-    ),
-    "coach": (re.compile(r"^.{1,32}$"), N_("Please type the coach's number or plate.")),
-    "ship": (re.compile(r"^.{1,32}$"), N_("Please type the ship's name or voyage number.")),
-    "other": (re.compile(r"^.{1,32}$"), N_("Please say briefly how you travelled.")),
-}
+class StayAnswer(TypedDict):
+    grid_id: int
+    grid_code: str
+    path: list[str]
 
 
-def parse_transport_number(text: str, turn: Turn) -> str:
-    kind = turn.answers.get("transport", "other")
-    value = (
-        re.sub(r"[\s·•.-]", "", text).upper()
-        if kind in ("train", "flight", "car")
-        else plain_text(text, turn)
-    )
-    shape, example = TRANSPORT_NUMBERS.get(kind, TRANSPORT_NUMBERS["other"])
-    if not shape.match(value):
-        raise Invalid(turn.tr(example))
-    return value
+class ReportAnswers(TypedDict, total=False):
+    name: str
+    phone: str
+    id_number: str
+    stay: StayAnswer
+    address: str
+    arrival_status: str  # expected | arrived
+    arrival_at: str  # ISO, aware
+    origin: PlaceAnswer
+    from_abroad: str
+    transport: str
+    transport_number: str
+    seat: str | None
+    entry_port: str
+    quarantine: str
+    quarantine_end: str | None
+    history: list[Visit]
+    companions: list[Companion]
+    temperature: float
+    symptoms: list[str]
+    health_code: str
+    test_result: str
+    test_date: str | None
 
 
-TEMPERATURE = re.compile(r"^(\d{2}(?:[.,]\d{1,2})?)\s*(?:°\s*C?|℃|度|c)?$", re.IGNORECASE)
+def report_answers(turn: forms.Turn) -> ReportAnswers:
+    return cast(ReportAnswers, turn.answers)
 
 
-def parse_temperature(text: str, turn: Turn) -> float:
-    found = TEMPERATURE.match(text.strip())
-    value = float(found[1].replace(",", ".")) if found else None
-    if value is None or not 34.0 <= value <= 42.5:
-        raise Invalid(
-            turn.tr("Please type the temperature in °C between 34.0 and 42.5, e.g. 36.8.")
-        )
-    return round(value, 1)
-
-
-def parse_seat(text: str, turn: Turn) -> str:
-    return plain_text(text, turn)[:32]
-
-
-def parse_port(text: str, turn: Turn) -> str:
-    port = plain_text(text, turn)
-    if len(port) < 2:
-        raise Invalid(turn.tr("Please type the port of entry, e.g. 上海浦东机场 or 深圳湾口岸."))
-    return port
-
-
-# ----- choices -----
+# ----- choices only the report asks -----
 
 ARRIVAL_STATUS = (
     Option("expected", N_("I will arrive in the next 3 days")),
     Option("arrived", N_("I have arrived")),
-)
-TRANSPORTS = (
-    Option("train", N_("🚄 Train")),
-    Option("flight", N_("✈️ Flight")),
-    Option("coach", N_("🚌 Coach")),
-    Option("car", N_("🚗 Own car")),
-    Option("ship", N_("🚢 Ship")),
-    Option("other", N_("Other")),
 )
 YES_NO = (Option("yes", N_("Yes")), Option("no", N_("No")))
 QUARANTINE = (
     Option("ended", N_("It has ended")),
     Option("not_ended", N_("Not ended / no quarantine yet")),
 )
-RELATIONS = (
-    Option("spouse", N_("Spouse")),
-    Option("child", N_("Child")),
-    Option("parent", N_("Parent")),
-    Option("relative", N_("Other family")),
-    Option("friend", N_("Friend")),
-    Option("colleague", N_("Colleague")),
-)
-SYMPTOMS = (
-    Option("fever", N_("Fever")),
-    Option("cough", N_("Cough")),
-    Option("sore_throat", N_("Sore throat")),
-    Option("fatigue", N_("Fatigue")),
-    Option("taste_smell", N_("Loss of taste or smell")),
-    Option("diarrhoea", N_("Diarrhoea")),
-    Option("short_breath", N_("Shortness of breath")),
-    Option("none", N_("None of these")),
-)
-HEALTH_CODES = (
-    Option("green", N_("🟢 Green")),
-    Option("yellow", N_("🟡 Yellow")),
-    Option("red", N_("🔴 Red")),
-    Option("none", N_("I have none")),
-)
-TEST_RESULTS = (
-    Option("negative", N_("Negative")),
-    Option("positive", N_("Positive")),
-    Option("pending", N_("Waiting for the result")),
-    Option("none", N_("No test in the last 14 days")),
-)
 MORE_PLACES = (Option("add", N_("➕ Add a place")), Option("done", N_("No more places")))
 MORE_PEOPLE = (Option("add", N_("➕ Add a person")), Option("done", N_("No one more")))
 
 
-def label(options: tuple[Option, ...], value: Any, turn: Turn) -> str:
-    return next((turn.tr(o.label) for o in options if o.value == value), str(value))
+def label(options: tuple[Option, ...], value: Any, turn: forms.Turn) -> str:
+    return label_of(options, value, turn.tr)
 
 
 # ----- windows for dates -----
 
 
-def _today(turn: Turn) -> date:
+def _today(turn: forms.Turn) -> date:
     return turn.now.astimezone(turn.zone).date()
 
 
-def arrival_window(turn: Turn) -> tuple[datetime, datetime]:
+def arrival_window(turn: forms.Turn) -> tuple[datetime, datetime]:
     if turn.answers.get("arrival_status") == "expected":
         return turn.now, turn.now + timedelta(days=PRE_ARRIVAL_DAYS)
     return turn.now - timedelta(days=HISTORY_DAYS), turn.now
 
 
-def arrival_day(turn: Turn) -> date:
+def arrival_day(turn: forms.Turn) -> date:
     at = turn.answers.get("arrival_at")
     return datetime.fromisoformat(at).astimezone(turn.zone).date() if at else _today(turn)
 
 
-def history_window(turn: Turn) -> tuple[date, date]:
+def history_window(turn: forms.Turn) -> tuple[date, date]:
     last = arrival_day(turn)
     return last - timedelta(days=HISTORY_DAYS), last
 
 
-def stay_end_window(turn: Turn) -> tuple[date, date]:
-    first = date.fromisoformat(turn.answers["_stay"]["from"])
+def visit_end_window(turn: forms.Turn) -> tuple[date, date]:
+    first = date.fromisoformat(turn.answers["visit_from"])
     return first, arrival_day(turn)
 
 
-def test_window(turn: Turn) -> tuple[date, date]:
+def test_window(turn: forms.Turn) -> tuple[date, date]:
     return _today(turn) - timedelta(days=HISTORY_DAYS), _today(turn)
 
 
-def quarantine_window(turn: Turn) -> tuple[date, date]:
+def quarantine_window(turn: forms.Turn) -> tuple[date, date]:
     return _today(turn) - timedelta(days=60), _today(turn) + timedelta(days=30)
 
 
@@ -254,21 +176,21 @@ def is_abroad(answers: Answers) -> bool:
     return answers.get("from_abroad") == "yes"
 
 
+def after_abroad(answers: Answers) -> str:
+    # Editing from the summary: a new origin abroad still needs its port and quarantine.
+    if editing(answers) and is_abroad(answers) and not answers.get("entry_port"):
+        return "ask_entry_port"
+    return "ask_transport"
+
+
 def after_origin(answers: Answers) -> str:
     if not (answers.get("origin") or {}).get("code"):
         return "ask_from_abroad"
     return after_abroad(answers)
 
 
-def after_abroad(answers: Answers) -> str:
-    # Editing from the summary: a new origin abroad still needs its port and quarantine.
-    if answers.get(RETURN_TO) and is_abroad(answers) and not answers.get("entry_port"):
-        return "ask_entry_port"
-    return "ask_transport"
-
-
-def after_transport(answers: Answers) -> str:
-    return "ask_transport_number"
+def after_seat(answers: Answers) -> str:
+    return "ask_entry_port" if is_abroad(answers) else "ask_history_more"
 
 
 def after_transport_number(answers: Answers) -> str:
@@ -277,69 +199,35 @@ def after_transport_number(answers: Answers) -> str:
     return "ask_seat"
 
 
-def after_seat(answers: Answers) -> str:
-    return "ask_entry_port" if is_abroad(answers) else "ask_history_more"
-
-
 def after_quarantine(answers: Answers) -> str:
     return "ask_quarantine_end" if answers.get("quarantine") == "ended" else "ask_history_more"
 
 
-def after_history_more(answers: Answers) -> str:
-    if answers.get("history_more") == "add":
-        return "ask_stay_place"
-    return "ask_companion_more"
+def after_history_more(answers: Answers) -> str | Call:
+    return Call("place_visited") if answers.get("history_more") == "add" else "ask_companion_more"
 
 
-def after_companion_more(answers: Answers) -> str:
-    return "ask_companion_name" if answers.get("companion_more") == "add" else "ask_temperature"
+def after_companion_more(answers: Answers) -> str | Call:
+    return Call("companion") if answers.get("companion_more") == "add" else "ask_temperature"
 
 
 def after_test(answers: Answers) -> str:
     return "ask_review" if answers.get("test_result") == "none" else "ask_test_date"
 
 
-# ----- effects: answers that build lists -----
+ORIGIN_NEXT = Branch(after_origin, ("ask_from_abroad", "ask_entry_port", "ask_transport"))
+ABROAD_NEXT = Branch(after_abroad, ("ask_entry_port", "ask_transport"))
+TRANSPORT_NUMBER_NEXT = Branch(
+    after_transport_number, ("ask_seat", "ask_entry_port", "ask_history_more")
+)
+SEAT_NEXT = Branch(after_seat, ("ask_entry_port", "ask_history_more"))
+QUARANTINE_NEXT = Branch(after_quarantine, ("ask_quarantine_end", "ask_history_more"))
+HISTORY_NEXT = Branch(after_history_more, (Call("place_visited"), "ask_companion_more"))
+COMPANIONS_NEXT = Branch(after_companion_more, (Call("companion"), "ask_temperature"))
+TEST_NEXT = Branch(after_test, ("ask_review", "ask_test_date"))
 
 
-def start_history(turn: Turn) -> None:
-    turn.answers.setdefault("history", [])
-
-
-def stay_place_taken(turn: Turn) -> None:
-    turn.answers["_stay"] = {"place": turn.answers.pop("stay_place")}
-
-
-def stay_from_taken(turn: Turn) -> None:
-    turn.answers["_stay"]["from"] = turn.answers.pop("stay_from")
-
-
-def stay_to_taken(turn: Turn) -> None:
-    stay = turn.answers.pop("_stay")
-    stay["to"] = turn.answers.pop("stay_to")
-    turn.answers.setdefault("history", []).append(stay)
-
-
-def companion_named(turn: Turn) -> None:
-    turn.answers["_companion"] = {"name": turn.answers.pop("companion_name")}
-
-
-def companion_related(turn: Turn) -> None:
-    turn.answers["_companion"]["relation"] = turn.answers.pop("companion_relation")
-
-
-def companion_phoned(turn: Turn) -> None:
-    turn.answers["_companion"]["phone"] = turn.answers.pop("companion_phone")
-
-
-def companion_health(turn: Turn) -> None:
-    companion = turn.answers.pop("_companion")
-    companion["symptoms"] = turn.answers.pop("companion_symptoms")
-    turn.answers.setdefault("companions", []).append(companion)
-
-
-def start_companions(turn: Turn) -> None:
-    turn.answers.setdefault("companions", [])
+# ----- effects -----
 
 
 def drop_quarantine_end(turn: Turn) -> None:
@@ -352,6 +240,14 @@ def drop_test_date(turn: Turn) -> None:
         turn.answers["test_date"] = None
 
 
+def add_visit(turn: Turn, visit: Any) -> None:
+    turn.answers.setdefault("history", []).append(visit)
+
+
+def add_companion(turn: Turn, companion: Any) -> None:
+    turn.answers.setdefault("companions", []).append(companion)
+
+
 # ----- the loops' "more?" questions show what is listed so far -----
 
 
@@ -361,37 +257,38 @@ class More(Choice):
 
     listing: str = "history"
 
-    def prompt(self, turn: Turn, step: str) -> Prompt:
+    def prompt(self, turn: forms.Turn, step: str) -> Prompt:
         base = super().prompt(turn, step)
         entries = describe_list(turn, self.listing)
         if not entries:
             return base
-        clear = Button(turn.tr("🗑 Clear the list"), f"{step}{SEPARATOR}clear")
+        clear = answer_button(turn.tr("🗑 Clear the list"), step, "clear")
         return Prompt(base.text + "\n\n" + "\n".join(entries), (*base.buttons, (clear,)))
 
-    def take(self, turn: Turn, pressed: str | None) -> Outcome:
+    def take(self, turn: forms.Turn, pressed: str | None) -> Outcome:
         if pressed == "clear":
             turn.answers[self.listing] = []
             return Redraw()
         return super().take(turn, pressed)
 
 
-def describe_list(turn: Turn, listing: str) -> list[str]:
+def describe_list(turn: forms.Turn, listing: str) -> list[str]:
+    a = report_answers(turn)
     if listing == "history":
         return [
-            f"• {html.escape(s['place']['text'])}: {s['from']} → {s['to']}"
-            for s in turn.answers.get("history", [])
+            f"• {html.escape(v['place']['text'])}: {v['from']} → {v['to']}"
+            for v in a.get("history", [])
         ]
     return [
-        f"• {html.escape(c['name'])} ({label(RELATIONS, c['relation'], turn)})"
-        + (f", {html.escape(c['phone'])}" if c.get("phone") else "")
-        for c in turn.answers.get("companions", [])
+        f"• {html.escape(c.get('name', ''))} ({label(RELATIONS, c.get('relation'), turn)})"
+        + (f", {html.escape(phone)}" if (phone := c.get("phone")) else "")
+        for c in a.get("companions", [])
     ]
 
 
 # ----- the summary, with an edit button per field -----
 
-# (step to edit, label of the edit button)
+# (step to edit, label of the edit button): editing asks the step's whole section.
 EDITABLE = (
     ("ask_name", N_("Name")),
     ("ask_phone", N_("Phone")),
@@ -412,8 +309,8 @@ EDITABLE = (
 
 
 def summary(turn: Turn) -> str:
-    a, tr, e = turn.answers, turn.tr, html.escape
-    heading = tr("Please check your report")
+    a, tr, e = report_answers(turn), turn.tr, html.escape
+    heading = tr(Review.question)
     lines = [f"<b>{heading}</b>", ""]
 
     def line(title: str, value: str) -> None:
@@ -422,18 +319,20 @@ def summary(turn: Turn) -> str:
     line(N_("Name"), e(a.get("name", "")))
     line(N_("Phone"), e(a.get("phone", "")))
     line(N_("ID number"), e(mask_id(a.get("id_number"))))
-    line(N_("Where you stay"), e(" › ".join(a.get("stay", {}).get("path", []))))
+    stay = a.get("stay")
+    line(N_("Where you stay"), e(" › ".join(stay["path"] if stay else [])))
     line(N_("Address"), e(a.get("address", "")))
     status = label(ARRIVAL_STATUS, a.get("arrival_status"), turn)
     at = a.get("arrival_at")
     when = datetime.fromisoformat(at).astimezone(turn.zone).strftime("%Y-%m-%d %H:%M") if at else ""
     line(N_("Arrival"), f"{status}, {when}")
-    line(N_("Coming from"), e((a.get("origin") or {}).get("text", "")))
+    origin = a.get("origin")
+    line(N_("Coming from"), e(origin["text"] if origin else ""))
     transport = label(TRANSPORTS, a.get("transport"), turn)
     number = a.get("transport_number") or ""
     seat = a.get("seat")
     line(N_("Transport"), e(" ".join(x for x in (transport, number, seat or "") if x)))
-    if is_abroad(a):
+    if is_abroad(turn.answers):
         line(N_("Port of entry"), e(a.get("entry_port") or ""))
         ended = a.get("quarantine_end")
         line(
@@ -455,14 +354,15 @@ def summary(turn: Turn) -> str:
 
 class Review(Widget):
     key = "review"
+    question = N_("Please check your report")
 
     def prompt(self, turn: Turn, step: str) -> Prompt:
         edits = [
-            Button("✏️ " + turn.tr(title), f"{step}{SEPARATOR}{target}")
+            answer_button("✏️ " + turn.tr(title), step, target)
             for target, title in EDITABLE
             if target != "ask_entry_port" or is_abroad(turn.answers)
         ]
-        submit = Button(turn.tr("✅ Submit"), f"{step}{SEPARATOR}submit")
+        submit = answer_button(turn.tr("✅ Submit"), step, "submit")
         return Prompt(summary(turn), ((submit,), *rows(*edits, width=2)))
 
     def take(self, turn: Turn, pressed: str | None) -> Outcome:
@@ -473,13 +373,122 @@ class Review(Widget):
         return Retry(turn.tr("Please press ✅ Submit, or a field to change it."))
 
 
+# ----- the report filed, and what the resident is told -----
+
+
 async def submitted(turn: Turn) -> list[Reply]:
-    return await file_report(turn)
+    filed = await file_report(
+        turn.session,
+        turn.answers,
+        user_id=turn.user.id,
+        now=turn.now,
+        zone=turn.zone,
+        policy=turn.policy,
+    )
+    turn.answers.clear()
+    tr = turn.tr
+    names = ", ".join(html.escape(r.name or "") for r, _ in filed.people)
+    if filed.workers:
+        contact = tr(
+            "Your grid worker: {names}. They will contact you.",
+            names=html.escape(", ".join(filed.workers)),
+        )
+    else:
+        contact = tr("Your grid worker will contact you.")
+    replies: list[Reply] = [
+        Send(
+            tr("✅ Your report is filed, for: {names}.", names=names)
+            + "\n"
+            + tr("Your grid: {grid}.", grid=html.escape(" › ".join(filed.where)))
+            + "\n"
+            + contact
+            + "\n"
+            + tr("/me shows your record and plan; /edit corrects it.")
+        )
+    ]
+    for resident, plan in filed.people:
+        title = f"<b>{html.escape(resident.name or '')}</b>\n" if len(filed.people) > 1 else ""
+        replies.append(Send(title + describe_plan(plan, tr)))
+    return replies
 
 
 def symptoms_widget(key: str, question: str) -> MultiSelect:
     return MultiSelect(key, question, SYMPTOMS, none_value="none")
 
+
+# ----- the loops, as child flows that hand back one item each -----
+
+
+async def visit_done(turn: Turn) -> list[Reply]:
+    a = turn.answers
+    turn.done({"place": a.pop("visit_place"), "from": a.pop("visit_from"), "to": a.pop("visit_to")})
+    return []
+
+
+PLACE_VISITED = Flow(
+    "place_visited",
+    (
+        Step(
+            "ask_stay_place",
+            PlacePicker("visit_place", N_("Which place? Type the city, e.g. 南京.")),
+        ),
+        Step(
+            "ask_stay_from",
+            DatePicker("visit_from", N_("From which day were you there?"), history_window),
+        ),
+        Step("ask_stay_to", DatePicker("visit_to", N_("Until which day?"), visit_end_window)),
+    ),
+    finish=visit_done,
+)
+
+
+async def companion_done(turn: Turn) -> list[Reply]:
+    a = turn.answers
+    companion: Companion = {
+        "name": a.pop("companion_name"),
+        "relation": a.pop("companion_relation"),
+        "phone": a.pop("companion_phone"),
+        "symptoms": a.pop("companion_symptoms"),
+    }
+    turn.done(companion)
+    return []
+
+
+COMPANION = Flow(
+    "companion",
+    (
+        Step(
+            "ask_companion_name",
+            Text("companion_name", N_("Their full name?"), N_("e.g. 张伟"), parse_name, 60),
+        ),
+        Step(
+            "ask_companion_relation",
+            Choice("companion_relation", N_("How are they related to you?"), RELATIONS, width=3),
+        ),
+        Step(
+            "ask_companion_phone",
+            Text(
+                "companion_phone",
+                N_("Their phone number, if they have one?"),
+                N_("e.g. 13812345678"),
+                lambda text, turn: parse_phone(text, turn.tr),
+                20,
+                skip=N_("No phone: I answer for them"),
+            ),
+        ),
+        Step(
+            "ask_companion_symptoms",
+            symptoms_widget(
+                "companion_symptoms",
+                N_("Do they have any of these now? Choose all that apply, then Done."),
+            ),
+        ),
+    ),
+    finish=companion_done,
+)
+
+
+# ----- the report -----
 
 REPORT = Flow(
     "report",
@@ -530,7 +539,7 @@ REPORT = Flow(
                 ARRIVAL_STATUS,
                 width=1,
             ),
-            inner=("ask_arrival_at",),
+            section="arrival",
         ),
         Step(
             "ask_arrival_at",
@@ -540,6 +549,7 @@ REPORT = Flow(
                 arrival_window,
                 now_button=lambda turn: turn.answers.get("arrival_status") == "arrived",
             ),
+            section="arrival",
         ),
         Step(
             "ask_origin",
@@ -549,20 +559,20 @@ REPORT = Flow(
                     "Where are you coming from? Type the city (or country), e.g. 上海, 湖北武汉, Tokyo."
                 ),
             ),
-            next=after_origin,
-            inner=("ask_from_abroad", "ask_entry_port", "ask_quarantine", "ask_quarantine_end"),
+            next=ORIGIN_NEXT,
+            section="origin",
         ),
         Step(
             "ask_from_abroad",
             Choice("from_abroad", N_("Is that outside mainland China?"), YES_NO),
-            next=after_abroad,
-            inner=("ask_entry_port", "ask_quarantine", "ask_quarantine_end"),
+            next=ABROAD_NEXT,
+            section="origin",
         ),
         Step(
             "ask_transport",
             Choice("transport", N_("How are you travelling?"), TRANSPORTS, width=3),
-            next=after_transport,
-            inner=("ask_transport_number", "ask_seat"),
+            next="ask_transport_number",
+            section="transport",
         ),
         Step(
             "ask_transport_number",
@@ -573,8 +583,8 @@ REPORT = Flow(
                 parse_transport_number,
                 32,
             ),
-            next=after_transport_number,
-            inner=("ask_seat",),
+            next=TRANSPORT_NUMBER_NEXT,
+            section="transport",
         ),
         Step(
             "ask_seat",
@@ -586,7 +596,8 @@ REPORT = Flow(
                 32,
                 skip=N_("No seat number"),
             ),
-            next=after_seat,
+            next=SEAT_NEXT,
+            section="transport",
         ),
         Step(
             "ask_entry_port",
@@ -598,7 +609,7 @@ REPORT = Flow(
                 60,
             ),
             next="ask_quarantine",
-            inner=("ask_quarantine", "ask_quarantine_end"),
+            section="origin.abroad",
         ),
         Step(
             "ask_quarantine",
@@ -608,14 +619,15 @@ REPORT = Flow(
                 QUARANTINE,
                 width=1,
             ),
-            next=after_quarantine,
+            next=QUARANTINE_NEXT,
             effect=drop_quarantine_end,
-            inner=("ask_quarantine_end",),
+            section="origin.abroad",
         ),
         Step(
             "ask_quarantine_end",
             DatePicker("quarantine_end", N_("On which day did it end?"), quarantine_window),
             next="ask_history_more",
+            section="origin.abroad",
         ),
         Step(
             "ask_history_more",
@@ -628,30 +640,8 @@ REPORT = Flow(
                 width=1,
                 listing="history",
             ),
-            next=after_history_more,
-            effect=start_history,
-            inner=("ask_stay_place", "ask_stay_from", "ask_stay_to"),
-        ),
-        Step(
-            "ask_stay_place",
-            PlacePicker("stay_place", N_("Which place? Type the city, e.g. 南京.")),
-            next="ask_stay_from",
-            effect=stay_place_taken,
-            inner=("ask_stay_from", "ask_stay_to", "ask_history_more"),
-        ),
-        Step(
-            "ask_stay_from",
-            DatePicker("stay_from", N_("From which day were you there?"), history_window),
-            next="ask_stay_to",
-            effect=stay_from_taken,
-            inner=("ask_stay_to", "ask_history_more"),
-        ),
-        Step(
-            "ask_stay_to",
-            DatePicker("stay_to", N_("Until which day?"), stay_end_window),
-            next="ask_history_more",
-            effect=stay_to_taken,
-            inner=("ask_history_more",),
+            next=HISTORY_NEXT,
+            on_result=add_visit,
         ),
         Step(
             "ask_companion_more",
@@ -664,57 +654,8 @@ REPORT = Flow(
                 width=1,
                 listing="companions",
             ),
-            next=after_companion_more,
-            effect=start_companions,
-            inner=(
-                "ask_companion_name",
-                "ask_companion_relation",
-                "ask_companion_phone",
-                "ask_companion_symptoms",
-            ),
-        ),
-        Step(
-            "ask_companion_name",
-            Text("companion_name", N_("Their full name?"), N_("e.g. 张伟"), parse_name, 60),
-            next="ask_companion_relation",
-            effect=companion_named,
-            inner=(
-                "ask_companion_relation",
-                "ask_companion_phone",
-                "ask_companion_symptoms",
-                "ask_companion_more",
-            ),
-        ),
-        Step(
-            "ask_companion_relation",
-            Choice("companion_relation", N_("How are they related to you?"), RELATIONS, width=3),
-            next="ask_companion_phone",
-            effect=companion_related,
-            inner=("ask_companion_phone", "ask_companion_symptoms", "ask_companion_more"),
-        ),
-        Step(
-            "ask_companion_phone",
-            Text(
-                "companion_phone",
-                N_("Their phone number, if they have one?"),
-                N_("e.g. 13812345678"),
-                lambda text, turn: parse_phone(text, turn.tr),
-                20,
-                skip=N_("No phone: I answer for them"),
-            ),
-            next="ask_companion_symptoms",
-            effect=companion_phoned,
-            inner=("ask_companion_symptoms", "ask_companion_more"),
-        ),
-        Step(
-            "ask_companion_symptoms",
-            symptoms_widget(
-                "companion_symptoms",
-                N_("Do they have any of these now? Choose all that apply, then Done."),
-            ),
-            next="ask_companion_more",
-            effect=companion_health,
-            inner=("ask_companion_more",),
+            next=COMPANIONS_NEXT,
+            on_result=add_companion,
         ),
         Step(
             "ask_temperature",
@@ -740,15 +681,18 @@ REPORT = Flow(
         Step(
             "ask_test",
             Choice("test_result", N_("Your latest nucleic-acid test?"), TEST_RESULTS, width=2),
-            next=after_test,
+            next=TEST_NEXT,
             effect=drop_test_date,
-            inner=("ask_test_date",),
+            section="test",
         ),
         Step(
             "ask_test_date",
             DatePicker("test_date", N_("On which day were you sampled?"), test_window),
+            section="test",
         ),
         Step("ask_review", Review(), next=END),
     ),
     finish=submitted,
 )
+
+__all__ = ["COMPANION", "PLACE_VISITED", "REPORT", "ReportAnswers", "symptoms_widget"]

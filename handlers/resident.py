@@ -1,53 +1,43 @@
-"""What a resident can do once reported: see the record, correct it, say they have arrived,
-and ask for help. Each is a short flow of its own, reusing the report's questions."""
+"""What a resident can do once reported: see the record (/me), correct it (/edit), say they
+have arrived (/arrived), ask for help (/request) and have their data deleted (/forget). Each
+is a short flow of its own, reusing the report's questions."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select
-from sqlalchemy.orm import selectinload
-
-from chat.contract import Button, Reply, Send
+from chat import forms
+from chat.buttons import answer_button
+from chat.contract import Reply, Send
+from chat.forms import END, RESUME, Accept, Branch, Choice, Option, Outcome, Prompt, Retry, Text
 from chat.i18n import N_
-from handlers.chat import Chat
-from handlers.forms import (
-    END,
-    SEPARATOR,
-    Accept,
-    Choice,
-    Flow,
-    Option,
-    Outcome,
-    Prompt,
-    Retry,
-    Step,
-    Text,
-    Turn,
-    Widget,
-    plain_text,
-)
-from handlers.plans import classify, describe_plan
-from handlers.report import (
-    HEALTH_CODES,
-    REPORT,
-    TRANSPORTS,
-    label,
-)
-from handlers.widgets import DateTimePicker
-from models.alerts import raise_alert
+from chat.widgets import DateTimePicker
+from handlers.answers import parse_free_text
+from handlers.context import Chat, Flow, Step, Turn, Widget
+from handlers.report import REPORT, label
 from models.areas import Area, lineage
-from models.help import HelpRequest
-from models.people import Arrival, Change, Resident
-from models.plans import active_plan
+from models.people import Resident
+from models.plans import MonitoringPlan, active_plan
+from models.staff import audit
+from services.arrivals import expected_arrivals, record_arrival
+from services.residents import FIELDS, correct, people_of, request_help
+from services.retention import forget_now, open_plans
+from services.vocabulary import HEALTH_CODES, HELP_KINDS, TRANSPORTS
+from services.wording import describe_plan
+
+NOT_REPORTED = N_("You have not reported yet. Send /start to report your arrival.")
 
 
 def show_time(moment: datetime | None, turn: Turn) -> str:
     return moment.astimezone(turn.zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+async def my_people(turn: Turn) -> list[Resident]:
+    return await people_of(turn.session, turn.user.id)
 
 
 # ----- /me -----
@@ -86,23 +76,10 @@ async def describe_people(turn: Turn, people: list[Resident]) -> str:
     return "\n\n".join(blocks)
 
 
-async def people_of(turn: Turn) -> list[Resident]:
-    query = (
-        select(Resident)
-        .where(Resident.reporter_user_id == turn.user.id, Resident.purged_at.is_(None))
-        .options(selectinload(Resident.arrivals), selectinload(Resident.household))
-        # Themselves first; not (user_id == me) DESC: dependants' NULL sorts first on PostgreSQL.
-        .order_by(case((Resident.user_id == turn.user.id, 0), else_=1), Resident.id)
-    )
-    return list((await turn.session.scalars(query)).all())
-
-
 async def me(chat: Chat) -> list[Reply]:
-    people = await people_of(chat.turn)
+    people = await my_people(chat.turn)
     if not people:
-        return [
-            Send(chat.turn.tr("You have not reported yet. Send /start to report your arrival."))
-        ]
+        return [Send(chat.turn.tr(NOT_REPORTED))]
     return [Send(await describe_people(chat.turn, people))]
 
 
@@ -111,52 +88,22 @@ async def me(chat: Chat) -> list[Reply]:
 
 @dataclass(frozen=True)
 class Editable:
-    """A field that can be corrected after submitting: its label, and how to read and write it."""
+    """A field that can be corrected after submitting: its label and the step that asks it."""
 
     label: str
     step: str
-    read: Callable[[Resident], Any]
-    write: Callable[[Resident, Any], None]
-    only_self: bool = False
-
-
-def _arrival(person: Resident) -> Arrival:
-    return person.arrivals[-1]
-
-
-def _set(target: Callable[[Resident], Any], attribute: str) -> Callable[[Resident, Any], None]:
-    def write(person: Resident, value: Any) -> None:
-        setattr(target(person), attribute, value)
-
-    return write
 
 
 EDITABLE_AFTER: dict[str, Editable] = {
-    "name": Editable(N_("Name"), "edit_name", lambda p: p.name, _set(lambda p: p, "name")),
-    "phone": Editable(N_("Phone"), "edit_phone", lambda p: p.phone, _set(lambda p: p, "phone")),
-    "id_number": Editable(
-        N_("ID number"), "edit_id_number", lambda p: p.id_number, _set(lambda p: p, "id_number")
-    ),
-    "address": Editable(
-        N_("Address"),
-        "edit_address",
-        lambda p: p.household.address,
-        _set(lambda p: p.household, "address"),
-    ),
-    "transport_number": Editable(
-        N_("Train, flight or plate number"),
-        "edit_transport_number",
-        lambda p: _arrival(p).transport_number,
-        _set(_arrival, "transport_number"),
-    ),
-    "seat": Editable(N_("Seat"), "edit_seat", lambda p: _arrival(p).seat, _set(_arrival, "seat")),
-    "health_code": Editable(
-        N_("Health code"),
-        "edit_health_code",
-        lambda p: _arrival(p).health_code,
-        _set(_arrival, "health_code"),
-    ),
+    "name": Editable(N_("Name"), "edit_name"),
+    "phone": Editable(N_("Phone"), "edit_phone"),
+    "id_number": Editable(N_("ID number"), "edit_id_number"),
+    "address": Editable(N_("Address"), "edit_address"),
+    "transport_number": Editable(N_("Train, flight or plate number"), "edit_transport_number"),
+    "seat": Editable(N_("Seat"), "edit_seat"),
+    "health_code": Editable(N_("Health code"), "edit_health_code"),
 }
+assert set(EDITABLE_AFTER) == set(FIELDS)
 
 
 def remember_transport(turn: Turn, person: Resident) -> None:
@@ -171,11 +118,11 @@ class PersonChoice(Widget):
     key = "edit_person"
 
     async def load(self, turn: Turn, step: str) -> None:
-        turn.view["people"] = await people_of(turn)
+        turn.view["people"] = await my_people(turn)
 
     def prompt(self, turn: Turn, step: str) -> Prompt:
         buttons = tuple(
-            (Button(p.name or "?", f"{step}{SEPARATOR}{p.id}"),) for p in turn.view["people"]
+            (answer_button(p.name or "?", step, str(p.id)),) for p in turn.view["people"]
         )
         return Prompt(turn.tr("Whose record do you want to correct?"), buttons)
 
@@ -190,22 +137,14 @@ class PersonChoice(Widget):
 FIELD_OPTIONS = tuple(Option(key, field.label) for key, field in EDITABLE_AFTER.items())
 
 
-def after_person(answers: dict[str, Any]) -> str:
-    return "ask_edit_field"
-
-
 def after_field(answers: dict[str, Any]) -> str:
     return EDITABLE_AFTER[answers["edit_field"]].step
 
 
-def _report_widget(step: str, key: str) -> Widget:
-    """The report's own question for a field, asked again under another step name."""
-    widget = REPORT.by_name[step].widget
-    return _Rekeyed(widget, key)
-
-
 @dataclass(frozen=True)
 class _Rekeyed(Widget):
+    """The report's own question for a field, asked again with its answer under `key`."""
+
     inner: Widget
     key: str
 
@@ -223,53 +162,38 @@ class _Rekeyed(Widget):
         return self.inner.keyboard_after_answer
 
 
+def _report_widget(step: str) -> Widget:
+    return _Rekeyed(REPORT.by_name[step].widget, "edit_value")
+
+
 async def apply_edit(turn: Turn) -> list[Reply]:
     a = turn.answers
     person_id, field = a.pop("edit_person"), a.pop("edit_field")
     value = a.pop("edit_value", None)
     a.pop("transport", None)
-    people = {p.id: p for p in await people_of(turn)}
-    person = people.get(person_id)
-    if person is None or (
-        field in ("transport_number", "seat", "health_code") and not person.arrivals
-    ):
+    done = await correct(turn.session, turn.user.id, person_id, field, value, turn.now)
+    if done is None:
         return [Send(turn.tr("That record cannot be changed any more."))]
-    editable = EDITABLE_AFTER[field]
-    old = editable.read(person)
-    if old == value:
+    if not done.changed:
         return [Send(turn.tr("Nothing changed: that is what was saved."))]
-    editable.write(person, value)
-    person.updated_at = turn.now
-    turn.session.add(
-        Change(
-            resident_id=person.id,
-            field=field,
-            old=old,
-            new=value,
-            changed_by=turn.user.id,
-            changed_at=turn.now,
-        )
-    )
     return [Send(turn.tr("Saved. Your grid worker sees the correction."))]
 
 
 EDIT = Flow(
     "edit",
     (
-        Step("ask_edit_person", PersonChoice(), next=after_person),
+        Step("ask_edit_person", PersonChoice(), next="ask_edit_field"),
         Step(
             "ask_edit_field",
             Choice("edit_field", N_("Which field?"), FIELD_OPTIONS, width=2),
-            next=after_field,
+            next=Branch(after_field, tuple(e.step for e in EDITABLE_AFTER.values())),
         ),
-        Step("edit_name", _report_widget("ask_name", "edit_value"), next=END),
-        Step("edit_phone", _report_widget("ask_phone", "edit_value"), next=END),
-        Step("edit_id_number", _report_widget("ask_id_number", "edit_value"), next=END),
-        Step("edit_address", _report_widget("ask_address", "edit_value"), next=END),
-        Step(
-            "edit_transport_number", _report_widget("ask_transport_number", "edit_value"), next=END
-        ),
-        Step("edit_seat", _report_widget("ask_seat", "edit_value"), next=END),
+        Step("edit_name", _report_widget("ask_name"), next=END),
+        Step("edit_phone", _report_widget("ask_phone"), next=END),
+        Step("edit_id_number", _report_widget("ask_id_number"), next=END),
+        Step("edit_address", _report_widget("ask_address"), next=END),
+        Step("edit_transport_number", _report_widget("ask_transport_number"), next=END),
+        Step("edit_seat", _report_widget("ask_seat"), next=END),
         Step(
             "edit_health_code",
             Choice("edit_value", N_("The colour of the health code?"), HEALTH_CODES),
@@ -281,11 +205,9 @@ EDIT = Flow(
 
 
 async def edit(chat: Chat) -> list[Reply]:
-    people = await people_of(chat.turn)
+    people = await my_people(chat.turn)
     if not people:
-        return [
-            Send(chat.turn.tr("You have not reported yet. Send /start to report your arrival."))
-        ]
+        return [Send(chat.turn.tr(NOT_REPORTED))]
     if len(people) == 1:
         chat.turn.answers["edit_person"] = people[0].id
         remember_transport(chat.turn, people[0])
@@ -296,38 +218,22 @@ async def edit(chat: Chat) -> list[Reply]:
 # ----- /arrived -----
 
 
-def arrived_window(turn: Turn) -> tuple[datetime, datetime]:
+def arrived_window(turn: forms.Turn) -> tuple[datetime, datetime]:
     return turn.now - timedelta(days=3), turn.now
 
 
-async def expected_arrivals(turn: Turn) -> list[Arrival]:
-    query = (
-        select(Arrival)
-        .join(Resident)
-        .where(Resident.reporter_user_id == turn.user.id, Arrival.status == "expected")
-        .options(selectinload(Arrival.stays), selectinload(Arrival.resident))
-        .order_by(Arrival.id)
-    )
-    return list((await turn.session.scalars(query)).all())
-
-
-async def record_arrival(turn: Turn) -> list[Reply]:
+async def arrival_recorded(turn: Turn) -> list[Reply]:
     at = datetime.fromisoformat(turn.answers.pop("arrived_at"))
-    arrivals = await expected_arrivals(turn)
-    if not arrivals:
+    arrived = await record_arrival(
+        turn.session, turn.user.id, at, now=turn.now, zone=turn.zone, policy=turn.policy
+    )
+    if not arrived:
         return [Send(turn.tr("Your arrival is already recorded."))]
     replies: list[Reply] = [
         Send(turn.tr("Welcome! Your arrival at {when} is recorded.", when=show_time(at, turn)))
     ]
-    for arrival in arrivals:
-        arrival.status = "arrived"
-        arrival.arrived_at = at
-        # Classified again at arrival: the real day starts the plan, and the risk list may
-        # have changed since the report.
-        plan = await classify(
-            turn.session, arrival.resident, arrival, turn.policy, turn.now, turn.zone
-        )
-        title = f"<b>{html.escape(arrival.resident.name or '')}</b>\n" if len(arrivals) > 1 else ""
+    for resident, plan in arrived:
+        title = f"<b>{html.escape(resident.name or '')}</b>\n" if len(arrived) > 1 else ""
         replies.append(Send(title + describe_plan(plan, turn.tr)))
     return replies
 
@@ -345,59 +251,37 @@ ARRIVED = Flow(
             ),
         ),
     ),
-    finish=record_arrival,
+    finish=arrival_recorded,
 )
 
 
 async def arrived(chat: Chat) -> list[Reply]:
-    if not await expected_arrivals(chat.turn):
-        if await people_of(chat.turn):
+    if not await expected_arrivals(chat.turn.session, chat.turn.user.id):
+        if await my_people(chat.turn):
             return [Send(chat.turn.tr("Your arrival is already recorded."))]
-        return [
-            Send(chat.turn.tr("You have not reported yet. Send /start to report your arrival."))
-        ]
+        return [Send(chat.turn.tr(NOT_REPORTED))]
     return await chat.begin("ask_arrived_at")
+
+
+async def not_yet(chat: Chat) -> list[Reply]:
+    return [
+        Send(chat.turn.tr("All right. Press the button or send /arrived as soon as you are here."))
+    ]
 
 
 # ----- /request: ask for help -----
 
-HELP_KINDS = (
-    Option("supplies", N_("🛒 Daily supplies")),
-    Option("medical", N_("🩺 Medical help")),
-    Option("talk", N_("💬 Someone to talk to")),
-    Option("other", N_("Other")),
-)
-
-
-def parse_request(text: str, turn: Turn) -> str:
-    return plain_text(text, turn)
-
 
 async def file_request(turn: Turn) -> list[Reply]:
-    people = await people_of(turn)
-    if not people:
-        return [Send(turn.tr("You have not reported yet. Send /start to report your arrival."))]
-    own = people[0]
-    request = HelpRequest(
-        resident_id=own.id,
-        grid_id=own.grid_id,
-        user_id=turn.user.id,
-        kind=turn.answers.pop("help_kind"),
-        text=turn.answers.pop("help_text"),
-        created_at=turn.now,
-        status="open",
-    )
-    turn.session.add(request)
-    await turn.session.flush()
-    await raise_alert(
+    request = await request_help(
         turn.session,
-        grid_id=own.grid_id,
-        resident_id=own.id,
-        kind="help_request",
-        now=turn.now,
-        details={"text": f"{request.kind}: {request.text}", "request": request.id},
-        dedupe_key=f"help_request:{request.id}",
+        turn.user.id,
+        turn.answers.pop("help_kind"),
+        turn.answers.pop("help_text"),
+        turn.now,
     )
+    if request is None:
+        return [Send(turn.tr(NOT_REPORTED))]
     return [
         Send(
             turn.tr(
@@ -418,7 +302,7 @@ HELP = Flow(
                 "help_text",
                 N_("Tell us briefly what you need (one message)."),
                 N_("e.g. rice and milk for 3 days"),
-                parse_request,
+                parse_free_text,
                 500,
             ),
         ),
@@ -428,11 +312,95 @@ HELP = Flow(
 
 
 async def request(chat: Chat) -> list[Reply]:
-    if not await people_of(chat.turn):
-        return [
-            Send(chat.turn.tr("You have not reported yet. Send /start to report your arrival."))
-        ]
+    if not await my_people(chat.turn):
+        return [Send(chat.turn.tr(NOT_REPORTED))]
     return await chat.begin("ask_help_kind")
 
 
-__all__ = ["arrived", "edit", "me", "request"]
+# ----- /forget -----
+
+
+def _names(people: Sequence[Resident]) -> str:
+    return ", ".join(html.escape(p.name or "?") for p in people)
+
+
+def _must_wait(turn: Turn, running: list[tuple[Resident, MonitoringPlan]]) -> list[Reply]:
+    who = "\n".join(
+        f"• {html.escape(p.name or '?')}: {plan.ends_on.isoformat()}" for p, plan in running
+    )
+    return [
+        Send(
+            turn.say(
+                "Your record cannot be deleted yet: the grid worker needs it while a "
+                "monitoring plan runs.\n{who}\n\nOnce the plan has ended you can send /forget "
+                "again. In any case the name, phone, ID number and address are deleted "
+                "{retention_days} days after the plan ends.",
+                who=who,
+            )
+        )
+    ]
+
+
+async def forget(chat: Chat) -> list[Reply]:
+    turn = chat.turn
+    people = await my_people(turn)
+    unfinished = {k: v for k, v in turn.answers.items() if k != RESUME}
+    if not people and not unfinished:
+        return [Send(turn.tr("We hold no record about you."))]
+    running = await open_plans(turn.session, people)
+    if running:
+        return _must_wait(turn, running)
+    if chat.asking and chat.step != "ask_forget":
+        turn.answers[RESUME] = chat.step
+    if people:
+        what = turn.tr(
+            "This deletes the records of: {names}.\nTheir names, phones, ID numbers, the "
+            "address, the journey details, what you wrote to us and your unfinished answers "
+            "are erased. Only anonymous counts stay for statistics.",
+            names=_names(people),
+        )
+    else:
+        what = turn.tr("This deletes your unfinished answers.")
+    return [Send(what), *await chat.begin("ask_forget")]
+
+
+async def forget_confirmed(turn: Turn) -> list[Reply]:
+    if turn.answers.pop("forget") != "yes":
+        turn.goto = turn.answers.pop(RESUME, None)
+        return [Send(turn.tr("Nothing was deleted."))]
+    people = await my_people(turn)
+    running = await open_plans(turn.session, people)
+    if running:
+        return _must_wait(turn, running)
+    await forget_now(turn.session, people, turn.now)
+    await audit(
+        turn.session,
+        turn.user.id,
+        "forget",
+        "residents",
+        turn.now,
+        by="resident",
+        residents=[p.id for p in people],
+    )
+    turn.answers.clear()
+    # The consent went with the data: a new report starts with the privacy notice again.
+    turn.user.consented_at = None
+    return [
+        Send(turn.tr("Done: your data has been deleted. If you need to report again, send /start."))
+    ]
+
+
+FORGET_OPTIONS = (Option("yes", N_("🗑 Delete my data")), Option("no", N_("Keep it")))
+
+FORGET = Flow(
+    "forget",
+    (
+        Step(
+            "ask_forget",
+            Choice("forget", N_("Delete it now? This cannot be undone."), FORGET_OPTIONS),
+        ),
+    ),
+    finish=forget_confirmed,
+)
+
+__all__ = ["ARRIVED", "EDIT", "FORGET", "HELP", "arrived", "edit", "forget", "me", "request"]

@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 from chat.contract import Reply, Send
+from chat.forms import RESUME, Choice, Option
 from chat.i18n import LANGUAGES, N_, Translator
-from handlers.forms import RESUME, Choice, Flow, Option, Step, Turn
+from handlers.context import Flow, Step, Turn
 
 LANGUAGE_OPTIONS = tuple(Option(code, label) for code, label in LANGUAGES.items())
 CHOOSE_LANGUAGE = N_("Welcome! Please choose your language.")

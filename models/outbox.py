@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from chat.contract import Buttons
 from models.base import Base, Json
 
 PENDING, SENT, FAILED, UNREACHABLE = "pending", "sent", "failed", "unreachable"
@@ -51,7 +52,7 @@ async def enqueue(
     text: str,
     purpose: str,
     now: datetime,
-    buttons: list[list[list[str]]] | None = None,
+    buttons: Buttons = (),
     dedupe_key: str | None = None,
     due_at: datetime | None = None,
     file: tuple[str, str, bytes] | None = None,
@@ -62,7 +63,7 @@ async def enqueue(
     values: dict[str, Any] = {
         "chat_id": chat_id,
         "text": text,
-        "buttons": buttons or [],
+        "buttons": [[[b.text, b.data] for b in row] for row in buttons],
         "purpose": purpose,
         "dedupe_key": dedupe_key,
         "created_at": now,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -22,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 from chat.i18n import DOMAIN, LANGUAGES, LOCALES  # noqa: E402
 
 KEYWORDS = {"tr": None, "N_": None, "say": None}
-SOURCES = ("handlers", "bot", "rules", "models")
+FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+SOURCES = ("chat", "handlers", "services", "bot", "rules", "models")
 
 
 def template() -> Catalog:
@@ -55,8 +57,17 @@ def save(language: str, catalog: Catalog) -> None:
     path = po_path(language)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
+        # Sorted by id, without line numbers or dates: a change to the code moves no entry,
+        # and two branches adding texts rarely touch the same lines.
+        catalog.creation_date = catalog.revision_date = FIXED_DATE
         write_po(
-            handle, catalog, width=0, omit_header=False, include_previous=False, sort_output=True
+            handle,
+            catalog,
+            width=0,
+            omit_header=False,
+            include_previous=False,
+            sort_output=True,
+            include_lineno=False,
         )
 
 

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
 from emulator import EmulatorClient, create_app
-from handlers.app import Core, Options
+from handlers.app import Core
 from models.db import make_engine, make_sessions, upgrade
+from services.options import Options
 from tests.support import Person
 
 POSTGRES = os.environ.get("TEST_DATABASE_URL", "")

@@ -19,14 +19,15 @@ from chat.clock import FixedClock
 from chat.i18n import Translator
 from emulator import EmulatorClient
 from emulator.media import tiny_png
-from handlers.app import Core, Options
-from handlers.checkins import open_checkins
-from handlers.staff import render_alert
+from handlers.app import Core
 from models.alerts import Alert
 from models.outbox import PENDING, SENT, UNREACHABLE, Outgoing, enqueue
 from rules.policy import load_policy
-from tests.handlers.test_checkins import TIMES, ZONE, at
-from tests.handlers.test_release import released_abroad
+from services.alerts import render_alert
+from services.checkins import open_checkins
+from services.options import Options
+from tests.services.test_checkins import TIMES, ZONE, at
+from tests.services.test_release import released_abroad
 from tests.support import Person
 
 TOKEN = "6666666666:outbox-test-token-not-a-secret-00"

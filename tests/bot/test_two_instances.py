@@ -19,15 +19,16 @@ from bot.delivery import Limits, Sender
 from bot.outbox_worker import OutboxWorker
 from chat.clock import FixedClock
 from emulator import EmulatorClient
-from handlers.app import Core, Options
-from handlers.checkins import open_checkins, remind_checkins
+from handlers.app import Core
 from models.checkins import CheckIn
 from models.db import make_engine, make_sessions
 from models.outbox import PENDING, SENT, Outgoing
 from rules.policy import load_policy
+from services.checkins import open_checkins, remind_checkins
+from services.options import Options
 from tests.conftest import POSTGRES
-from tests.handlers.test_checkins import TIMES, ZONE, at
-from tests.handlers.test_release import released_abroad
+from tests.services.test_checkins import TIMES, ZONE, at
+from tests.services.test_release import released_abroad
 from tests.support import Person
 
 pytestmark = [

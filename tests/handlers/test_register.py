@@ -16,16 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chat.clock import FixedClock
 from chat.contract import Incoming, Kind, Send
 from handlers.app import Core
-from handlers.export import COLUMNS, Sheet, sheet_titles, workbook
 from models.checkins import CheckIn
 from models.outbox import Outgoing
 from models.people import Household, Resident
 from models.plans import MonitoringPlan
 from models.staff import AuditEntry
-from tests.handlers.test_checkins import at, run
-from tests.handlers.test_plans import list_risk
+from services.export import COLUMNS, Sheet, sheet_titles, workbook
 from tests.handlers.test_report import consent
 from tests.handlers.test_staff import invite, worker_of
+from tests.services.test_checkins import at, run
+from tests.services.test_plans import list_risk
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")

@@ -261,7 +261,8 @@ async def test_editing_from_the_summary_comes_back_to_the_summary(
 async def test_a_restart_mid_report_loses_nothing(
     resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
-    from handlers.app import Core, Options
+    from handlers.app import Core
+    from services.options import Options
 
     await up_to_origin(resident)
     resident.core = Core(sessions, clock, Options())

@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
 from chat.contract import Button
-from handlers.app import Options
-from handlers.jobs import ask_expected_arrivals
 from models.help import HelpRequest
 from models.outbox import Outgoing
 from models.people import Arrival, Change, Resident
+from services.arrivals import ask_expected_arrivals
+from services.options import Options
 from tests.handlers.test_report import domestic_journey, up_to_origin
 from tests.support import Person, Shown
 

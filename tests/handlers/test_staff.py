@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
-from handlers.app import Options
-from handlers.staff import deliver_alerts
 from models.alerts import Alert
 from models.areas import area_by_code
 from models.outbox import Outgoing
 from models.staff import Invite, Staff
-from tests.handlers.test_plans import report_from
+from services.alerts import deliver_alerts
+from services.options import Options
 from tests.handlers.test_resident import _shown_from
+from tests.services.test_plans import report_from
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")

@@ -6,8 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
-from handlers.app import Core, Options
+from handlers.app import Core
 from models.chat import ChatUser, Conversation
+from services.options import Options
 from tests.support import Person
 
 

@@ -7,15 +7,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
-from handlers.app import Core, Options
-from handlers.release import end_plans, phase_changes, sampling_notices
+from handlers.app import Core
 from models.alerts import Alert
 from models.outbox import Outgoing
 from models.plans import HELD, RELEASED, MonitoringPlan
 from rules.policy import load_policy
-from tests.handlers.test_checkins import TIMES, ZONE, at
+from services.options import Options
+from services.release import end_plans, phase_changes, sampling_notices
 from tests.handlers.test_report import up_to_origin
 from tests.handlers.test_resident import _shown_from
+from tests.services.test_checkins import TIMES, ZONE, at
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")

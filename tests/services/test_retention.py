@@ -12,9 +12,6 @@ from sqlalchemy.orm import selectinload
 
 from bot.scheduler import periodic_jobs
 from chat.clock import FixedClock
-from handlers.app import Options
-from handlers.release import end_plans
-from handlers.retention import purge, purge_expired
 from models.alerts import Alert
 from models.chat import Conversation
 from models.checkins import CheckIn
@@ -23,11 +20,14 @@ from models.outbox import SENT, Outgoing
 from models.people import Arrival, Household, Resident
 from models.plans import ACTIVE, RELEASED, MonitoringPlan
 from models.staff import AuditEntry
-from tests.handlers.test_checkins import ZONE, at, run
-from tests.handlers.test_plans import list_risk
+from services.options import Options
+from services.release import end_plans
+from services.retention import purge, purge_expired
 from tests.handlers.test_register import file_report
 from tests.handlers.test_report import up_to_origin
 from tests.handlers.test_staff import worker_of
+from tests.services.test_checkins import ZONE, at, run
+from tests.services.test_plans import list_risk
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")

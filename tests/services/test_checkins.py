@@ -9,13 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
-from handlers.app import Options
-from handlers.checkins import open_checkins, record_misses, remind_checkins
 from models.alerts import Alert
 from models.checkins import CheckIn
 from models.outbox import Outgoing
-from tests.handlers.test_plans import list_risk, report_from
+from services.checkins import open_checkins, record_misses, remind_checkins
+from services.options import Options
 from tests.handlers.test_resident import _shown_from
+from tests.services.test_plans import list_risk, report_from
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")

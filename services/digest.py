@@ -18,8 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.i18n import N_, Translator
-from digests.chart import cjk_font, render_chart
-from digests.daily import (
+from models.areas import Area, Level
+from models.chat import ChatUser
+from models.outbox import Outgoing, enqueue
+from models.staff import Staff, covers
+from services.chart import cjk_font, render_chart
+from services.figures import (
     EXPECTED_DAYS,
     DailyFigures,
     DayPoint,
@@ -29,27 +33,8 @@ from digests.daily import (
     history,
     rollup_figures,
 )
-from handlers.report import TRANSPORTS
-from handlers.staff import DONE_TEXTS
-from models.areas import Area, Level
-from models.chat import ChatUser
-from models.outbox import Outgoing, enqueue
-from models.staff import Staff, covers
+from services.vocabulary import DONE_TEXTS, INCIDENT_NAMES, PHASE_NAMES, TRANSPORTS
 
-KIND_NAMES = {
-    "centralised": N_("Centralised quarantine"),
-    "home_isolation": N_("Home isolation"),
-    "home_monitoring": N_("Home health monitoring"),
-    "self_monitoring": N_("Self-monitoring"),
-}
-INCIDENT_NAMES = {
-    "refer_clinic": N_("symptoms or red code at arrival"),
-    "fever": N_("fever at check-in"),
-    "symptoms": N_("symptoms at check-in"),
-    "positive_test": N_("positive test"),
-    "missed_checkin": N_("missed check-in"),
-    "health_code": N_("yellow or red health code"),
-}
 ZERO_HEADING = N_("📋 Zero report (零报告)")
 DAILY_HEADING = N_("📋 Daily report (日报告)")
 IN_ALL = N_("In all")
@@ -148,7 +133,7 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
     )
     lines.append("🏠 " + tr("Under monitoring: {n}", n=len(figures.monitoring)))
     for kind, count in figures.by_kind.items():
-        lines.append(f"  <i>{tr(KIND_NAMES.get(kind, kind))}: {count}</i>")
+        lines.append(f"  <i>{tr(PHASE_NAMES.get(kind, kind))}: {count}</i>")
         lines += _capped(
             [
                 "  • "
@@ -228,7 +213,7 @@ def render_rollup(rollup: Rollup, tr: Translator, zone: ZoneInfo) -> str:
     else:
         lines.append(f"<b>{tr(IN_ALL)}</b>: {_summary(total, tr)}")
         kinds = ", ".join(
-            f"{tr(KIND_NAMES.get(kind, kind))} {count}" for kind, count in total.by_kind.items()
+            f"{tr(PHASE_NAMES.get(kind, kind))} {count}" for kind, count in total.by_kind.items()
         )
         if kinds:
             lines.append("🏠 " + kinds)

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from chat.i18n import Translator
-from handlers.plans import classify, describe_plan
 from models.alerts import raise_alert
 from models.chat import ChatUser
 from models.outbox import enqueue
 from models.people import Arrival, Resident
 from rules import places
 from rules.policy import Policy
+from services.plans import classify
+from services.wording import describe_plan
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
 from chat.i18n import Translator
-from handlers.app import Core, Options
-from handlers.rescreen import rescreen
-from handlers.staff import render_alert
+from handlers.app import Core
 from models.alerts import Alert
 from models.outbox import Outgoing
 from models.plans import ACTIVE, SUPERSEDED, MonitoringPlan
 from models.risk import import_risk_areas
 from rules.policy import load_policy
+from services.alerts import render_alert
+from services.options import Options
+from services.rescreen import rescreen
 from tests.handlers.test_report import up_to_origin
 from tests.support import Person
 

@@ -10,7 +10,6 @@ answers, check-in and test counts, so the statistics do not change. Every purge 
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,11 +20,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.contract import Reply, Send
-from chat.i18n import N_
-from handlers.chat import Chat
-from handlers.forms import RESUME, STEPS, Choice, Flow, Option, Step, Turn
-from handlers.resident import people_of
 from models.alerts import Alert, AlertAction
 from models.chat import Conversation
 from models.checkins import CheckIn, TestResult
@@ -251,13 +245,13 @@ async def forget_now(session: AsyncSession, people: Sequence[Resident], now: dat
         )
 
 
-# ----- /forget -----
-
-
-async def _open_plans(turn: Turn, people: Sequence[Resident]) -> list[tuple[Resident, Any]]:
+async def open_plans(
+    session: AsyncSession, people: Sequence[Resident]
+) -> list[tuple[Resident, MonitoringPlan]]:
+    """The plans still running (active or held) for these people: their data is needed."""
     found = []
     for person in people:
-        plan = await turn.session.scalar(
+        plan = await session.scalar(
             select(MonitoringPlan)
             .where(
                 MonitoringPlan.resident_id == person.id,
@@ -271,87 +265,4 @@ async def _open_plans(turn: Turn, people: Sequence[Resident]) -> list[tuple[Resi
     return found
 
 
-def _names(people: Sequence[Resident]) -> str:
-    return ", ".join(html.escape(p.name or "?") for p in people)
-
-
-def _must_wait(turn: Turn, running: list[tuple[Resident, Any]]) -> list[Reply]:
-    who = "\n".join(
-        f"• {html.escape(p.name or '?')}: {plan.ends_on.isoformat()}" for p, plan in running
-    )
-    return [
-        Send(
-            turn.say(
-                "Your record cannot be deleted yet: the grid worker needs it while a "
-                "monitoring plan runs.\n{who}\n\nOnce the plan has ended you can send /forget "
-                "again. In any case the name, phone, ID number and address are deleted "
-                "{retention_days} days after the plan ends.",
-                who=who,
-            )
-        )
-    ]
-
-
-async def forget(chat: Chat) -> list[Reply]:
-    turn = chat.turn
-    people = await people_of(turn)
-    unfinished = {k: v for k, v in turn.answers.items() if k != RESUME}
-    if not people and not unfinished:
-        return [Send(turn.tr("We hold no record about you."))]
-    running = await _open_plans(turn, people)
-    if running:
-        return _must_wait(turn, running)
-    if chat.step in STEPS and chat.step != "ask_forget":
-        turn.answers[RESUME] = chat.step
-    if people:
-        what = turn.tr(
-            "This deletes the records of: {names}.\nTheir names, phones, ID numbers, the "
-            "address, the journey details, what you wrote to us and your unfinished answers "
-            "are erased. Only anonymous counts stay for statistics.",
-            names=_names(people),
-        )
-    else:
-        what = turn.tr("This deletes your unfinished answers.")
-    return [Send(what), *await chat.begin("ask_forget")]
-
-
-async def forget_confirmed(turn: Turn) -> list[Reply]:
-    if turn.answers.pop("forget") != "yes":
-        turn.goto = turn.answers.pop(RESUME, None)
-        return [Send(turn.tr("Nothing was deleted."))]
-    people = await people_of(turn)
-    running = await _open_plans(turn, people)
-    if running:
-        return _must_wait(turn, running)
-    await forget_now(turn.session, people, turn.now)
-    await audit(
-        turn.session,
-        turn.user.id,
-        "forget",
-        "residents",
-        turn.now,
-        by="resident",
-        residents=[p.id for p in people],
-    )
-    turn.answers.clear()
-    # The consent went with the data: a new report starts with the privacy notice again.
-    turn.user.consented_at = None
-    return [
-        Send(turn.tr("Done: your data has been deleted. If you need to report again, send /start."))
-    ]
-
-
-FORGET_OPTIONS = (Option("yes", N_("🗑 Delete my data")), Option("no", N_("Keep it")))
-
-FORGET = Flow(
-    "forget",
-    (
-        Step(
-            "ask_forget",
-            Choice("forget", N_("Delete it now? This cannot be undone."), FORGET_OPTIONS),
-        ),
-    ),
-    finish=forget_confirmed,
-)
-
-__all__ = ["forget", "forget_now", "purge", "purge_expired"]
+__all__ = ["erase", "forget_now", "open_plans", "purge", "purge_expired"]

@@ -11,15 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
-from handlers.app import Options
-from handlers.staff import escalate_alerts, resend_alerts
 from models.alerts import Alert, AlertAction
 from models.help import HelpRequest
 from models.outbox import Outgoing
-from tests.handlers.test_plans import report_from
+from services.alerts import escalate_alerts, resend_alerts
+from services.options import Options
 from tests.handlers.test_report import consent
 from tests.handlers.test_resident import _shown_from
 from tests.handlers.test_staff import GRID_1, GRID_2, deliver, invite
+from tests.services.test_plans import report_from
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")

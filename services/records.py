@@ -1,9 +1,10 @@
 """The register as grid workers read it: the areas a worker may see, the people and records
 in them, and what the records say (missed, abnormal, day n of N).
 
-Every read for a worker's command goes through a `Scope`: lists are filtered in SQL by the
-path of the person's grid and checked again with `covers` on what was loaded, and a single
-record named by an id (typed or in button data) is returned only if it lies in the scope.
+Every read for a worker goes through a `Scope`: lists are filtered in SQL by the path of the
+person's grid and checked again with `covers` on what was loaded (`scoped` is that query), and
+a single record named by an id (typed or in button data) is returned only if it lies in the
+scope.
 """
 
 from __future__ import annotations
@@ -11,20 +12,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from chat.i18n import N_, Translator
-from handlers.checkins import FEVER
-from handlers.forms import Option
-from handlers.report import SYMPTOMS
+from chat.forms import label_of
+from chat.i18n import Translator
 from models.areas import Area, Level
 from models.checkins import CheckIn, TestResult
 from models.people import Arrival, Resident
-from models.plans import ACTIVE, HELD, RELEASED, SUPERSEDED, MonitoringPlan
+from models.plans import SUPERSEDED, MonitoringPlan
 from models.staff import active_staff, covers
+from rules.health import abnormal, real_symptoms
+from services.vocabulary import SYMPTOMS
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,40 @@ async def person_in(
     return person, grid
 
 
+# What a register reads about people: each has a resident_id, and is read with its person.
+Personal = TypeVar("Personal", Arrival, CheckIn, MonitoringPlan, TestResult)
+
+
+# The order a worker's list shows each kind in: by time, then by person.
+LIST_ORDER: dict[type[Any], tuple[Any, ...]] = {
+    Arrival: (Arrival.id,),
+    CheckIn: (CheckIn.slot_start, Resident.id),
+    MonitoringPlan: (MonitoringPlan.starts_on, Resident.id),
+    TestResult: (TestResult.reported_at,),
+}
+
+
+async def scoped(
+    session: AsyncSession,
+    scope: Scope,
+    entity: type[Personal],
+    *conditions: ColumnElement[bool],
+    order: Sequence[Any] = (),
+) -> list[tuple[Personal, Resident]]:
+    """Records of one kind about the (not purged) people in the scope, with the person: the
+    one query every worker's list is made of, filtered by the scope in SQL and checked again
+    on what was loaded."""
+    query = (
+        select(entity, Resident, Area)
+        .join(Resident, Resident.id == entity.resident_id)
+        .join(Area, Area.id == Resident.grid_id)
+        .where(scope.condition(), Resident.purged_at.is_(None), *conditions)
+        .order_by(*(order or LIST_ORDER[entity]))
+    )
+    rows = (await session.execute(query)).all()
+    return [(record, person) for record, person, grid in rows if scope.covers(grid)]
+
+
 def parse_id(text: str) -> int | None:
     """A record number as typed (`12` or `#12`) or in button data; None if it is not one."""
     text = text.strip().removeprefix("#")
@@ -126,38 +162,21 @@ async def records_in(session: AsyncSession, scope: Scope) -> list[Record]:
     """Every person in the scope with their current plan, test results and check-ins:
     a few queries for the lot, each filtered by the scope."""
     records = {p.id: Record(p, g) for p, g in await people_in(session, scope)}
-    plans = (
-        select(MonitoringPlan)
-        .join(Resident, Resident.id == MonitoringPlan.resident_id)
-        .join(Area, Area.id == Resident.grid_id)
-        .where(scope.condition(), MonitoringPlan.status != SUPERSEDED)
-        .order_by(MonitoringPlan.id)
-    )
-    for plan in await session.scalars(plans):
+    for plan, _ in await scoped(
+        session,
+        scope,
+        MonitoringPlan,
+        MonitoringPlan.status != SUPERSEDED,
+        order=(MonitoringPlan.id,),
+    ):
         if plan.resident_id in records:
             records[plan.resident_id].plan = plan  # the newest wins
-    tests = (
-        select(TestResult)
-        .join(Resident, Resident.id == TestResult.resident_id)
-        .join(Area, Area.id == Resident.grid_id)
-        .where(scope.condition())
-        .order_by(TestResult.day, TestResult.id)
-    )
-    for test in await session.scalars(tests):
-        record = records.get(test.resident_id)
-        if record is not None:
-            record.tests.append(test)
-    checkins = (
-        select(CheckIn)
-        .join(Resident, Resident.id == CheckIn.resident_id)
-        .join(Area, Area.id == Resident.grid_id)
-        .where(scope.condition())
-        .order_by(CheckIn.slot_start, CheckIn.id)
-    )
-    for checkin in await session.scalars(checkins):
-        record = records.get(checkin.resident_id)
-        if record is not None:
-            record.checkins.append(checkin)
+    for test, _ in await scoped(session, scope, TestResult, order=(TestResult.day, TestResult.id)):
+        if test.resident_id in records:
+            records[test.resident_id].tests.append(test)
+    for checkin, _ in await scoped(session, scope, CheckIn, order=(CheckIn.slot_start, CheckIn.id)):
+        if checkin.resident_id in records:
+            records[checkin.resident_id].checkins.append(checkin)
     return list(records.values())
 
 
@@ -196,44 +215,17 @@ async def record_of(session: AsyncSession, scope: Scope, resident_id: int) -> Re
 
 # ----- what a record says -----
 
-PHASE_NAMES = {
-    "centralised": N_("Centralised quarantine"),
-    "home_isolation": N_("Home isolation"),
-    "home_monitoring": N_("Home health monitoring"),
-    "self_monitoring": N_("Self-monitoring"),
-}
-PLAN_STATES = {
-    ACTIVE: N_("active"),
-    HELD: N_("held open: the negative tests it needs are missing"),
-    RELEASED: N_("released"),
-}
-RELATION_NAMES = {
-    "self": N_("the reporter"),
-    "spouse": N_("Spouse"),
-    "child": N_("Child"),
-    "parent": N_("Parent"),
-    "relative": N_("Other family"),
-    "friend": N_("Friend"),
-    "colleague": N_("Colleague"),
-}
-
-
-def named(options: Sequence[Option], value: object, tr: Translator) -> str:
-    return next((tr(o.label) for o in options if o.value == value), str(value or ""))
-
 
 def symptom_names(symptoms: Iterable[str], tr: Translator) -> str:
-    return ", ".join(named(SYMPTOMS, s, tr) for s in symptoms if s != "none")
+    return ", ".join(label_of(SYMPTOMS, s, tr) for s in real_symptoms(symptoms))
 
 
 def abnormal_checkin(checkin: CheckIn) -> bool:
-    return checkin.answered_at is not None and (
-        (checkin.temperature or 0) >= FEVER or bool(checkin.symptoms)
-    )
+    return checkin.answered_at is not None and abnormal(checkin.temperature, checkin.symptoms)
 
 
 def abnormal_arrival(arrival: Arrival) -> bool:
-    return (arrival.temperature or 0) >= FEVER or any(s != "none" for s in arrival.symptoms)
+    return abnormal(arrival.temperature, arrival.symptoms)
 
 
 def missed(checkin: CheckIn, now: datetime) -> bool:

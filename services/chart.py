@@ -8,7 +8,7 @@ import io
 from collections.abc import Sequence
 from functools import cache
 
-from digests.daily import DayPoint
+from services.figures import DayPoint
 
 # Fonts that carry Chinese, in order of preference; without one, labels must be ASCII.
 CJK_FONTS = (

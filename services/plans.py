@@ -1,26 +1,22 @@
 """From a filed report to a plan: the facts the rules need, the policy's decision, the plan
-stored with its dates, the alerts it calls for, and the plan told in plain words."""
+stored with its dates, and the alerts it calls for. services/wording.py tells it in words."""
 
 from __future__ import annotations
 
-import html
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.i18n import N_, Translator
 from models.alerts import raise_alert
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, SUPERSEDED, MonitoringPlan, active_plan
 from models.risk import listings_between
 from rules import places
+from rules.health import abnormal
 from rules.policy import Facts, Policy
 from rules.risk import Finding, highest, risk_of
-
-FEVER = 37.3
 
 
 def arrival_day(arrival: Arrival, zone: ZoneInfo) -> date:
@@ -58,7 +54,6 @@ async def facts_for(
             highest(history.possible, found.possible),
             history.listings + found.listings,
         )
-    symptoms = bool(arrival.symptoms) or (arrival.temperature or 0) >= FEVER
     facts = Facts(
         abroad=is_abroad(arrival),
         origin_risk=origin.level,
@@ -67,7 +62,7 @@ async def facts_for(
         health_code=arrival.health_code
         if arrival.health_code in ("green", "yellow", "red")
         else None,
-        symptoms=symptoms,
+        symptoms=abnormal(arrival.temperature, arrival.symptoms),
     )
     return facts, origin, history
 
@@ -160,49 +155,3 @@ async def _alerts(
             now=now,
             dedupe_key=f"{kind}:{plan.id}",
         )
-
-
-PHASE_TEXTS = {
-    "centralised": N_("centralised quarantine at a designated site, {first} to {last}"),
-    "home_isolation": N_("home isolation (stay in, in a room of your own), {first} to {last}"),
-    "home_monitoring": N_(
-        "home health monitoring (stay near home, report every day), {first} to {last}"
-    ),
-    "self_monitoring": N_("watch your own health and protect yourself, {first} to {last}"),
-}
-
-
-def day_text(day: date, tr: Translator) -> str:
-    locale = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_HK"}.get(tr.language, "en_GB")
-    return str(format_skeleton("MMMd", day, locale=locale))
-
-
-def describe_plan(plan: MonitoringPlan, tr: Translator) -> str:
-    """The plan in plain words with dates, e.g. home health monitoring 1–7 July; tests on…"""
-    lines: list[str] = []
-    if plan.refer_to_clinic:
-        lines.append(
-            "⚠️ "
-            + tr("Please go to a fever clinic now, wearing a mask. Your grid worker has been told.")
-        )
-    for phase in plan.phases:
-        text = PHASE_TEXTS.get(phase["kind"], phase["kind"])
-        lines.append(
-            "• "
-            + tr(
-                text,
-                first=day_text(date.fromisoformat(phase["first"]), tr),
-                last=day_text(date.fromisoformat(phase["last"]), tr),
-            )
-        )
-    if plan.test_days:
-        days = ", ".join(day_text(date.fromisoformat(d), tr) for d in plan.test_days)
-        lines.append("• " + tr("Nucleic-acid tests on {days}.", days=days))
-    if plan.negatives_needed:
-        lines.append(
-            "• " + tr("You are released after {n} negative tests.", n=plan.negatives_needed)
-        )
-    if plan.needs_confirmation:
-        lines.append(tr("Your grid worker will confirm this plan with you."))
-    heading = tr("Your plan")
-    return f"<b>{html.escape(heading)}</b>\n" + "\n".join(lines)

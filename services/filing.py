@@ -1,28 +1,45 @@
-"""Filing a submitted report: a household, a person record and an arrival for each person."""
+"""Filing a submitted report: a household, a person record and an arrival for each person,
+each classified to a plan. Returns what it filed; the conversation words the replies."""
 
 from __future__ import annotations
 
-import html
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from chat.contract import Reply, Send
-from handlers.forms import Turn
-from handlers.plans import classify, describe_plan
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from models.areas import Area, lineage
 from models.people import Arrival, Household, Resident, Stay
+from models.plans import MonitoringPlan
 from models.staff import staff_for_grid
+from rules.health import real_symptoms
+from rules.policy import Policy
+from services.plans import classify
 
 # The journey fields every person travelling together shares.
 SHARED = ("origin", "transport", "transport_number", "entry_port", "quarantine_end", "history")
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What a report became: each person with their plan, where they stay, who looks after
+    them (the names of the grid's workers who joined)."""
+
+    people: tuple[tuple[Resident, MonitoringPlan], ...]
+    where: tuple[str, ...]
+    workers: tuple[str, ...]
 
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _arrival(turn: Turn, resident: Resident, health: dict[str, Any]) -> Arrival:
-    a = turn.answers
+def _arrival(
+    answers: dict[str, Any], resident: Resident, health: dict[str, Any], now: datetime
+) -> Arrival:
+    a = answers
     at = datetime.fromisoformat(a["arrival_at"])
     expected = a["arrival_status"] == "expected"
     arrival = Arrival(
@@ -30,7 +47,7 @@ def _arrival(turn: Turn, resident: Resident, health: dict[str, Any]) -> Arrival:
         status="expected" if expected else "arrived",
         expected_at=at if expected else None,
         arrived_at=None if expected else at,
-        reported_at=turn.now,
+        reported_at=now,
         origin_code=(a.get("origin") or {}).get("code"),
         origin_text=(a.get("origin") or {}).get("text", ""),
         transport=a["transport"],
@@ -39,7 +56,7 @@ def _arrival(turn: Turn, resident: Resident, health: dict[str, Any]) -> Arrival:
         entry_port=a.get("entry_port"),
         quarantine_ended_on=_day(a.get("quarantine_end")),
         temperature=health.get("temperature"),
-        symptoms=[s for s in health.get("symptoms", []) if s != "none"],
+        symptoms=real_symptoms(health.get("symptoms", [])),
         health_code=health.get("health_code"),
         test_result=health.get("test_result"),
         test_date=_day(health.get("test_date")),
@@ -56,8 +73,17 @@ def _arrival(turn: Turn, resident: Resident, health: dict[str, Any]) -> Arrival:
     return arrival
 
 
-async def file_report(turn: Turn) -> list[Reply]:
-    a, session, now, user_id = turn.answers, turn.session, turn.now, turn.user.id
+async def file_report(
+    session: AsyncSession,
+    answers: dict[str, Any],
+    *,
+    user_id: int,
+    now: datetime,
+    zone: ZoneInfo,
+    policy: Policy,
+) -> Filed:
+    """Store the report's household, people and journeys, and give each person a plan."""
+    a = answers
     grid_id = a["stay"]["grid_id"]
     household = Household(
         grid_id=grid_id, address=a.get("address"), reporter_user_id=user_id, created_at=now
@@ -93,42 +119,17 @@ async def file_report(turn: Turn) -> list[Reply]:
     arrivals: list[tuple[Resident, Arrival]] = []
     for resident, health in people:
         session.add(resident)
-        arrival = _arrival(turn, resident, health)
+        arrival = _arrival(a, resident, health, now)
         session.add(arrival)
         arrivals.append((resident, arrival))
     await session.flush()
     plans = [
-        await classify(session, resident, arrival, turn.policy, now, turn.zone)
+        (resident, await classify(session, resident, arrival, policy, now, zone))
         for resident, arrival in arrivals
     ]
-
     grid = await session.get(Area, grid_id)
-    where = " › ".join(x.name for x in await lineage(session, grid)) if grid else ""
-    turn.answers.clear()
-    tr = turn.tr
-    names = ", ".join(html.escape(r.name or "") for r, _ in people)
+    where = tuple(x.name for x in await lineage(session, grid)) if grid else ()
     workers = (
-        [w.name for w in await staff_for_grid(session, grid, "grid") if w.name] if grid else []
+        tuple(w.name for w in await staff_for_grid(session, grid, "grid") if w.name) if grid else ()
     )
-    if workers:
-        contact = tr(
-            "Your grid worker: {names}. They will contact you.",
-            names=html.escape(", ".join(workers)),
-        )
-    else:
-        contact = tr("Your grid worker will contact you.")
-    replies: list[Reply] = [
-        Send(
-            tr("✅ Your report is filed, for: {names}.", names=names)
-            + "\n"
-            + tr("Your grid: {grid}.", grid=html.escape(where))
-            + "\n"
-            + contact
-            + "\n"
-            + tr("/me shows your record and plan; /edit corrects it.")
-        )
-    ]
-    for (resident, _), plan in zip(arrivals, plans, strict=True):
-        title = f"<b>{html.escape(resident.name or '')}</b>\n" if len(plans) > 1 else ""
-        replies.append(Send(title + describe_plan(plan, tr)))
-    return replies
+    return Filed(tuple(plans), where, workers)

@@ -1,33 +1,28 @@
 """Test days and the end of a plan: the morning sampling notice, the evening result question,
 release once the plan's negatives are in — or the plan held open and the worker told, never a
-silent release — and the notice when one phase hands over to the next ("14+7")."""
+silent release — and the notice when one phase hands over to the next ("14+7").
+`save_test_result` serves the /test button (handlers/checkin.py), which words the reply."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.contract import Reply, Send
-from chat.i18n import N_, Translator
-from handlers.chat import Chat
-from handlers.plans import PHASE_TEXTS, day_text
+from chat.i18n import Translator
 from models.alerts import raise_alert
 from models.chat import ChatUser
 from models.checkins import TestResult
 from models.outbox import enqueue
 from models.people import Resident
 from models.plans import ACTIVE, HELD, RELEASED, MonitoringPlan
-
-RESULTS = {
-    "negative": N_("Negative"),
-    "positive": N_("Positive"),
-    "pending": N_("Not yet"),
-}
+from services.buttons import TEST_RESULT
+from services.vocabulary import TEST_ANSWERS
+from services.wording import phase_text, whose
 
 
 async def _plans_on(
@@ -41,14 +36,6 @@ async def _plans_on(
         .where(MonitoringPlan.starts_on <= day)
     )
     return [(p, r, u) for p, r, u in (await session.execute(query)).all()]
-
-
-def _name(resident: Resident) -> str:
-    return (
-        f"<b>{html.escape(resident.name or '')}</b>: "
-        if resident.user_id != resident.reporter_user_id
-        else ""
-    )
 
 
 async def sampling_notices(
@@ -67,7 +54,7 @@ async def sampling_notices(
             queued += await enqueue(
                 session,
                 chat_id=user.chat_id,
-                text=_name(resident)
+                text=whose(resident)
                 + tr(
                     "🧪 Today is a test day: a nucleic-acid sample is taken at home. Please stay in."
                 ),
@@ -76,16 +63,16 @@ async def sampling_notices(
                 now=now,
             )
         if clock >= last:
-            buttons = [
-                [
-                    [tr(label), f"/test {plan.id} {day.isoformat()} {value}"]
-                    for value, label in RESULTS.items()
-                ]
-            ]
+            buttons = (
+                tuple(
+                    TEST_RESULT.button(tr(label), plan.id, day.isoformat(), value)
+                    for value, label in TEST_ANSWERS.items()
+                ),
+            )
             queued += await enqueue(
                 session,
                 chat_id=user.chat_id,
-                text=_name(resident) + tr("🧪 What was today's test result?"),
+                text=whose(resident) + tr("🧪 What was today's test result?"),
                 buttons=buttons,
                 purpose="test_question",
                 dedupe_key=f"test-question:{plan.id}:{day.isoformat()}",
@@ -94,23 +81,35 @@ async def sampling_notices(
     return queued
 
 
-async def record_test(chat: Chat) -> list[Reply]:
-    """/test PLAN DAY RESULT, from the result question's buttons."""
-    turn = chat.turn
-    parts = chat.args.split()
+@dataclass(frozen=True)
+class TestSaved:
+    """What a test result answer did: `result` as recorded, `repeated` when the same negative
+    was already in, `released` when it completed the negatives of a plan held open."""
+
+    result: str
+    repeated: bool = False
+    released: bool = False
+
+
+async def save_test_result(
+    session: AsyncSession, *, user_id: int, args: str, now: datetime, zone: ZoneInfo
+) -> TestSaved | None:
+    """/test PLAN DAY RESULT, from the result question's buttons; None when the question is
+    not the user's (any more). A positive result alerts the grid's workers at once."""
+    parts = args.split()
     plan = None
-    if len(parts) == 3 and parts[0].isdigit() and parts[2] in RESULTS:
-        plan = await turn.session.get(MonitoringPlan, int(parts[0]))
-    resident = await turn.session.get(Resident, plan.resident_id) if plan else None
+    if len(parts) == 3 and parts[0].isdigit() and parts[2] in TEST_ANSWERS:
+        plan = await session.get(MonitoringPlan, int(parts[0]))
+    resident = await session.get(Resident, plan.resident_id) if plan else None
     if (
         plan is None
         or resident is None
-        or resident.reporter_user_id != turn.user.id
+        or resident.reporter_user_id != user_id
         or parts[1] not in plan.test_days
     ):
-        return [Send(turn.tr("That question is closed."))]
+        return None
     day, result = date.fromisoformat(parts[1]), parts[2]
-    existing = await turn.session.scalar(
+    existing = await session.scalar(
         select(TestResult).where(TestResult.plan_id == plan.id, TestResult.day == day)
     )
     if existing is None:
@@ -119,35 +118,28 @@ async def record_test(chat: Chat) -> list[Reply]:
             resident_id=resident.id,
             day=day,
             result=result,
-            reported_at=turn.now,
-            reported_by=turn.user.id,
+            reported_at=now,
+            reported_by=user_id,
         )
-        turn.session.add(existing)
+        session.add(existing)
     elif existing.result == "negative" and result == "negative":
-        return [Send(turn.tr("Already recorded: negative."))]
-    existing.result, existing.reported_at = result, turn.now
+        return TestSaved(result, repeated=True)
+    existing.result, existing.reported_at = result, now
     if result == "positive":
         await raise_alert(
-            turn.session,
+            session,
             grid_id=resident.grid_id,
             resident_id=resident.id,
             kind="positive_test",
-            now=turn.now,
+            now=now,
             details={"text": day.isoformat()},
             dedupe_key=f"positive:{plan.id}:{day.isoformat()}",
         )
-        return [
-            Send(
-                turn.tr(
-                    "Recorded: positive. Your grid worker has been told and will contact you at once; please stay where you are and wear a mask."
-                )
-            )
-        ]
-    if result == "pending":
-        return [Send(turn.tr("All right. Press the button again when the result comes."))]
-    if plan.status == HELD:
-        await _try_release(turn.session, plan, resident, turn.now, turn.zone)
-    return [Send(turn.tr("Recorded: negative. Thank you."))]
+        return TestSaved(result)
+    released = False
+    if result == "negative" and plan.status == HELD:
+        released = await _try_release(session, plan, resident, now, zone)
+    return TestSaved(result, released=released)
 
 
 async def _negatives(session: AsyncSession, plan: MonitoringPlan) -> int:
@@ -171,7 +163,7 @@ async def _try_release(
         await enqueue(
             session,
             chat_id=user.chat_id,
-            text=_name(resident)
+            text=whose(resident)
             + tr(
                 "🎉 Your monitoring has ended: you are released. Thank you for your care. Keep your health code and a mask at hand."
             ),
@@ -223,15 +215,11 @@ async def phase_changes(session: AsyncSession, now: datetime, zone: ZoneInfo) ->
             if index == 0 or phase["first"] != today.isoformat():
                 continue
             tr = Translator(user.language)
-            text = tr(
-                PHASE_TEXTS.get(phase["kind"], phase["kind"]),
-                first=day_text(date.fromisoformat(phase["first"]), tr),
-                last=day_text(date.fromisoformat(phase["last"]), tr),
-            )
+            text = phase_text(phase, tr)
             queued += await enqueue(
                 session,
                 chat_id=user.chat_id,
-                text=_name(resident) + tr("From today: {phase}.", phase=text),
+                text=whose(resident) + tr("From today: {phase}.", phase=text),
                 purpose="phase_change",
                 dedupe_key=f"phase:{plan.id}:{index}",
                 now=now,
@@ -239,4 +227,4 @@ async def phase_changes(session: AsyncSession, now: datetime, zone: ZoneInfo) ->
     return queued
 
 
-__all__ = ["end_plans", "phase_changes", "record_test", "sampling_notices"]
+__all__ = ["end_plans", "phase_changes", "sampling_notices", "save_test_result"]

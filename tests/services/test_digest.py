@@ -14,19 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
 from chat.i18n import Translator
-from digests.daily import daily_figures, rollup_figures
 from handlers.app import Core
-from handlers.digest import daily_reports, render_daily
-from handlers.staff import deliver_alerts
 from models.areas import area_by_code
 from models.outbox import Outgoing
 from models.people import Resident
 from models.plans import RELEASED, MonitoringPlan
-from tests.handlers.test_alerts import COMMUNITY, STREET, ZONE, staff_of
-from tests.handlers.test_checkins import at, run
-from tests.handlers.test_plans import list_risk, report_from
+from services.alerts import deliver_alerts
+from services.digest import daily_reports, render_daily
+from services.figures import daily_figures, rollup_figures
 from tests.handlers.test_resident import _shown_from, reported
 from tests.handlers.test_staff import GRID_1, GRID_2
+from tests.services.test_alerts import COMMUNITY, STREET, ZONE, staff_of
+from tests.services.test_checkins import at, run
+from tests.services.test_plans import list_risk, report_from
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")

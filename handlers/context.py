@@ -1,0 +1,28 @@
+"""What every step and command of the bot's conversations can see: the engine's `Turn` with
+the unit of work's database session, the user writing, and the local rules in force."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat import forms, state
+from models.chat import ChatUser
+from rules.policy import Policy
+
+
+@dataclass
+class Turn(forms.Turn):
+    session: AsyncSession = field(kw_only=True)
+    user: ChatUser = field(kw_only=True)
+    # The local rules that turn a report into a plan.
+    policy: Policy = field(kw_only=True)
+
+
+Chat = state.Chat[Turn]
+Widget = forms.Widget[Turn]
+Step = forms.Step[Turn]
+Flow = forms.Flow[Turn]
+
+__all__ = ["Chat", "Flow", "Step", "Turn", "Widget"]

@@ -1,0 +1,15 @@
+"""The commands behind the buttons of messages the bot starts by itself (a check-in prompt,
+the arrival question, a test-result question, an alert): pressed, each works like the user
+typing the command, so it needs no open question. handlers/commands.py maps the names."""
+
+from __future__ import annotations
+
+from chat.buttons import CommandData
+
+CHECKIN = CommandData("checkin")
+ARRIVED = CommandData("arrived")
+NOT_YET = CommandData("notyet")
+TEST_RESULT = CommandData("test")
+ACKNOWLEDGE = CommandData("ack")
+RECORD_ACTION = CommandData("act")
+ESCALATE = CommandData("escalate")

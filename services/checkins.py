@@ -1,0 +1,224 @@
+"""Daily check-ins while someone is under home isolation or home health monitoring.
+
+Jobs (run by the scheduler, any number of times): open the check-ins of a slot and ask,
+remind once after a while, and record the unanswered as missed when the slot ends, alerting
+the grid worker. `due_for` and `record_answer` serve the conversation (handlers/checkin.py),
+which asks the questions and words the replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.i18n import N_, Translator
+from models.alerts import raise_alert
+from models.chat import ChatUser
+from models.checkins import CheckIn
+from models.outbox import enqueue
+from models.people import Resident
+from models.plans import ACTIVE, MonitoringPlan
+from rules.health import abnormal, alert_kind, real_symptoms
+from services.buttons import CHECKIN
+
+HOME_KINDS = frozenset({"home_isolation", "home_monitoring"})
+
+
+def slots_of(day: date, times: Sequence[time], zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """The day's check-in slots: each runs until the next begins; the last until midnight."""
+    starts = [datetime.combine(day, t, tzinfo=zone) for t in sorted(times)]
+    ends = [*starts[1:], datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)]
+    return list(zip(starts, ends, strict=True))
+
+
+def at_home_on(plan: MonitoringPlan, day: date) -> bool:
+    return any(
+        p["kind"] in HOME_KINDS
+        and date.fromisoformat(p["first"]) <= day <= date.fromisoformat(p["last"])
+        for p in plan.phases
+    )
+
+
+async def open_checkins(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, times: Sequence[time]
+) -> int:
+    """Create the current slot's check-ins (once) and ask each household's reporter."""
+    day = now.astimezone(zone).date()
+    current = [(start, end) for start, end in slots_of(day, times, zone) if start <= now < end]
+    if not current:
+        return 0
+    start, end = current[0]
+    query = (
+        select(MonitoringPlan, Resident)
+        .join(Resident, Resident.id == MonitoringPlan.resident_id)
+        .where(
+            MonitoringPlan.status == ACTIVE,
+            MonitoringPlan.starts_on <= day,
+            MonitoringPlan.ends_on >= day,
+            Resident.purged_at.is_(None),
+        )
+    )
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    reporters: set[int] = set()
+    for plan, resident in (await session.execute(query)).all():
+        if not at_home_on(plan, day):
+            continue
+        statement = (
+            insert(CheckIn)
+            .values(
+                plan_id=plan.id,
+                resident_id=resident.id,
+                reporter_user_id=resident.reporter_user_id,
+                slot_start=start,
+                slot_end=end,
+                late=False,
+                symptoms=[],
+                extra={},
+            )
+            .on_conflict_do_nothing(index_elements=["plan_id", "slot_start"])
+        )
+        if (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
+            reporters.add(resident.reporter_user_id)
+    return await _ask_reporters(
+        session, {reporter: start for reporter in sorted(reporters)}, now, reminder=False
+    )
+
+
+async def remind_checkins(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, after: timedelta
+) -> int:
+    """One reminder for a check-in still unanswered a while into its slot."""
+    query = select(CheckIn).where(
+        CheckIn.answered_at.is_(None),
+        CheckIn.reminded_at.is_(None),
+        CheckIn.slot_start <= now - after,
+        CheckIn.slot_end > now,
+    )
+    reporters: dict[int, datetime] = {}
+    for checkin in await session.scalars(query):
+        checkin.reminded_at = now
+        reporters[checkin.reporter_user_id] = checkin.slot_start
+    return await _ask_reporters(session, reporters, now, reminder=True)
+
+
+PROMPT = N_("🌡 Time for your health check-in. It takes a minute.")
+REMINDER = N_("⏰ Reminder: your health check-in is still open. Please answer before it closes.")
+
+
+async def _ask_reporters(
+    session: AsyncSession, slots: dict[int, datetime], now: datetime, *, reminder: bool
+) -> int:
+    """The check-in prompt (or its reminder) to each reporter, for the slot starting at the
+    time given, once per reporter and slot; how many were queued."""
+    queued = 0
+    for reporter, start in slots.items():
+        user = await session.get(ChatUser, reporter)
+        if user is None:
+            continue
+        tr = Translator(user.language)
+        purpose = "checkin_reminder" if reminder else "checkin"
+        queued += await enqueue(
+            session,
+            chat_id=user.chat_id,
+            text=tr(REMINDER if reminder else PROMPT),
+            buttons=((CHECKIN.button(tr("Answer now")),),),
+            purpose=purpose,
+            dedupe_key=f"{purpose.replace('_', '-')}:{reporter}:{start.isoformat()}",
+            now=now,
+        )
+    return queued
+
+
+async def record_misses(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
+    """A slot that ended unanswered is a missed check-in, and the grid worker is told."""
+    query = (
+        select(CheckIn, Resident)
+        .join(Resident, Resident.id == CheckIn.resident_id)
+        .where(CheckIn.answered_at.is_(None), CheckIn.missed_at.is_(None), CheckIn.slot_end <= now)
+    )
+    missed = 0
+    for checkin, resident in (await session.execute(query)).all():
+        checkin.missed_at = now
+        missed += 1
+        await raise_alert(
+            session,
+            grid_id=resident.grid_id,
+            resident_id=resident.id,
+            kind="missed_checkin",
+            now=now,
+            details={"slot": checkin.slot_start.astimezone(zone).strftime("%Y-%m-%d %H:%M")},
+            dedupe_key=f"missed_checkin:{checkin.id}",
+        )
+    return missed
+
+
+async def due_for(session: AsyncSession, user_id: int, now: datetime) -> list[CheckIn]:
+    """Open or missed-today check-ins of everyone the user answers for (late answers count)."""
+    query = (
+        select(CheckIn)
+        .where(
+            CheckIn.reporter_user_id == user_id,
+            CheckIn.answered_at.is_(None),
+            CheckIn.slot_start <= now,
+            CheckIn.slot_end > now - timedelta(hours=24),
+        )
+        .order_by(CheckIn.resident_id, CheckIn.slot_start.desc())
+    )
+    newest: dict[int, CheckIn] = {}
+    for checkin in await session.scalars(query):
+        newest.setdefault(checkin.resident_id, checkin)
+    return list(newest.values())
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A check-in answer as saved: whether it was late and whether the worker was alerted."""
+
+    late: bool
+    abnormal: bool
+
+
+async def record_answer(
+    session: AsyncSession,
+    checkin_id: int | None,
+    *,
+    user_id: int,
+    now: datetime,
+    temperature: float | None,
+    symptoms: Sequence[str],
+    went_out: bool,
+    where: str | None,
+    symptom_label: Callable[[str], str],
+) -> Recorded | None:
+    """Save the answer to a check-in the user answers for; None if it is not theirs to answer
+    (any more). A fever or a symptom raises an alert for the grid's workers."""
+    checkin = await session.get(CheckIn, checkin_id) if checkin_id is not None else None
+    if checkin is None or checkin.reporter_user_id != user_id or checkin.answered_at:
+        return None
+    symptoms = real_symptoms(symptoms)
+    checkin.temperature, checkin.symptoms = temperature, symptoms
+    checkin.went_out, checkin.where = went_out, where if went_out else None
+    checkin.answered_at, checkin.answered_by = now, user_id
+    checkin.late = now >= checkin.slot_end
+    resident = await session.get(Resident, checkin.resident_id)
+    worrying = abnormal(temperature, symptoms)
+    if resident is not None and worrying:
+        await raise_alert(
+            session,
+            grid_id=resident.grid_id,
+            resident_id=resident.id,
+            kind=alert_kind(temperature),
+            now=now,
+            details={
+                "text": f"{temperature} °C; " + ", ".join(symptom_label(s) for s in symptoms),
+            },
+            dedupe_key=f"checkin-abnormal:{checkin.id}",
+        )
+    return Recorded(late=checkin.late, abnormal=resident is not None and worrying)

@@ -1,0 +1,32 @@
+"""What the conversations and the periodic jobs need to know of the settings (bot/settings.py
+reads them from the environment; tests build their own)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rules.policy import Policy, load_policy
+
+DEFAULT_POLICY = "jiayuguan"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What handlers need to know of the settings."""
+
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    retention_days: int = 30
+    policy: Policy = field(default_factory=lambda: load_policy(DEFAULT_POLICY))
+    checkin_times: tuple[time, ...] = (time(8, 0), time(20, 0))
+    reminder_after: timedelta = timedelta(hours=2)
+    # An unacknowledged alert is sent again after this, and goes up a level after that
+    # (both counted from when it reached its current level); the daily report's time.
+    alert_resend_after: timedelta = timedelta(hours=2)
+    alert_escalate_after: timedelta = timedelta(hours=6)
+    daily_report_at: time = time(20, 0)
+
+    def facts(self) -> dict[str, Any]:
+        return {"retention_days": self.retention_days}
