@@ -156,7 +156,7 @@ def areas_import(file: Path) -> None:
             except ImportProblem as problem:
                 fail(f"{file}: {problem}; nothing was imported", status=1)
         click.echo(
-            f"areas: {result.added} added, {result.renamed} renamed, {result.unchanged} unchanged"
+            f"areas: {result.added} added, {result.renamed} changed, {result.unchanged} unchanged"
         )
 
     run_async(go)

@@ -18,7 +18,18 @@ from typing import Protocol, TypeVar
 
 from aiolimiter import AsyncLimiter
 
-from chat.contract import Buttons, Edit, File, Incoming, Keys, Kind, Reply, Send, Toast
+from chat.contract import (
+    Buttons,
+    Edit,
+    EditButtons,
+    File,
+    Incoming,
+    Keys,
+    Kind,
+    Reply,
+    Send,
+    Toast,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +76,8 @@ class Transport(Protocol):
     async def edit_message(
         self, chat_id: int, message_id: int, text: str, buttons: Buttons
     ) -> None: ...
+
+    async def edit_buttons(self, chat_id: int, message_id: int, buttons: Buttons) -> None: ...
 
     async def answer_button(self, callback_id: str, text: str, alert: bool) -> None: ...
 
@@ -120,6 +133,12 @@ class Sender:
 
         await self._within_limits(chat_id, call)
 
+    async def edit_buttons(self, chat_id: int, reply: EditButtons) -> None:
+        async def call() -> None:
+            await self.transport.edit_buttons(chat_id, reply.message_id, reply.buttons)
+
+        await self._within_limits(chat_id, call)
+
     async def _within_limits(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
         attempt = 0
         while True:
@@ -150,10 +169,12 @@ Later = Callable[[int, Send], Awaitable[None]]
 
 async def carry_out(
     sender: Sender, event: Incoming, replies: list[Reply], later: Later | None = None
-) -> None:
+) -> list[tuple[Send, int]]:
     """Carry out what a handler answered to `event`, in order. A reply Telegram could not take
     after the sender's retries (5xx, time-outs) is handed to `later` (the outbox), so an
-    answer is late rather than lost when Telegram is down for a while."""
+    answer is late rather than lost when Telegram is down for a while. Returns the messages
+    sent to the event's chat with the ids Telegram gave them."""
+    sent: list[tuple[Send, int]] = []
     toast = next((r for r in replies if isinstance(r, Toast) and r.text), None)
     if event.kind is Kind.BUTTON and event.callback_id:
         # Always answer a button press, or the user's button keeps spinning.
@@ -168,6 +189,14 @@ async def carry_out(
             continue
         chat_id = reply.chat_id if reply.chat_id is not None else event.chat_id
         try:
+            if isinstance(reply, EditButtons):
+                try:
+                    await sender.edit_buttons(chat_id, reply)
+                except Rejected as exc:
+                    # An old copy already without buttons, or gone: nothing to take away.
+                    if not (exc.not_modified or exc.message_gone):
+                        raise
+                continue
             if isinstance(reply, Edit):
                 try:
                     await sender.edit(chat_id, reply)
@@ -178,12 +207,16 @@ async def carry_out(
                         raise
                     await sender.send(chat_id, Send(reply.text, buttons=reply.buttons))
             else:
-                await sender.send(chat_id, reply)
+                message_id = await sender.send(chat_id, reply)
+                if chat_id == event.chat_id:
+                    sent.append((reply, message_id))
         except Transient as exc:
             if later is None:
                 log.error("a reply to chat %s was not delivered: %s", chat_id, exc)
                 continue
             log.warning("a reply to chat %s goes out later (%s)", chat_id, exc)
+            if isinstance(reply, EditButtons):
+                continue
             await later(
                 chat_id,
                 Send(reply.text, buttons=reply.buttons, file=reply.file)
@@ -192,3 +225,4 @@ async def carry_out(
             )
         except DeliveryError as exc:
             log.error("a reply to chat %s was not delivered: %s", chat_id, exc)
+    return sent

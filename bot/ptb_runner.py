@@ -160,6 +160,16 @@ class PtbTransport:
             )
         )
 
+    async def edit_buttons(self, chat_id: int, message_id: int, buttons: Buttons) -> None:
+        inline = markup(buttons)
+        await self._call(
+            self.bot.edit_message_reply_markup(
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=inline if isinstance(inline, InlineKeyboardMarkup) else None,
+            )
+        )
+
     async def answer_button(self, callback_id: str, text: str, alert: bool) -> None:
         await self._call(
             self.bot.answer_callback_query(callback_id, text=text or None, show_alert=alert)

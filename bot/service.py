@@ -17,7 +17,7 @@ from bot.scheduler import Scheduler, periodic_jobs
 from bot.updates import incoming_from_update
 from chat.contract import Incoming, Send
 from chat.i18n import N_, Translator, language_from_telegram
-from handlers.app import Core
+from handlers.app import Core, asks
 from models.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,10 @@ class Service:
         outcome = "failed"
         try:
             replies = await self.core.handle(event)
-            await carry_out(self.sender, event, replies, later=self._send_later)
+            sent = await carry_out(self.sender, event, replies, later=self._send_later)
+            questions = [message_id for reply, message_id in sent if asks(reply)]
+            if questions:
+                await self.core.remember_live(event.user_id, questions[-1])
             outcome = "handled"
         except Exception:
             # The user's next updates are still handled; the runner never sees this one fail.

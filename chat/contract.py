@@ -97,6 +97,16 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
+class EditButtons:
+    """Change only the buttons of an earlier bot message (none: take them away), e.g. an
+    older copy of a question that a newer one replaces."""
+
+    message_id: int
+    buttons: Buttons = ()
+    chat_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Toast:
     """The short answer to a button press, shown over the chat."""
 
@@ -104,7 +114,7 @@ class Toast:
     alert: bool = False
 
 
-Reply = Send | Edit | Toast
+Reply = Send | Edit | EditButtons | Toast
 
 
 def rows(*buttons: Button, width: int = 2) -> Buttons:

@@ -42,6 +42,8 @@ CALLS = "_calls"
 PAUSED = "paused"
 # A step whose `next` is END finishes its flow; with next None the table's next row follows.
 END = "__end__"
+# The value of the "not this one?" button: back to the step named after it.
+UNDO = "undo:"
 
 
 @dataclass
@@ -87,6 +89,9 @@ class Accept:
     value: Any
     # How the answer is echoed under the question once it is taken (None: the value as text).
     shown: str | None = None
+    # Taken without asking (a place typed that matched exactly one): the next question
+    # carries a button to come back and answer this one again.
+    undo: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,7 @@ def plain_text(text: str, turn: object = None) -> str:
 class MultiSelect(Widget[Turn]):
     """Several answers from a list, toggled on one live message, closed with "done".
 
-    Choosing `none_value` clears the others (and the other way round).
+    Choosing `none_value` ("none of these") answers at once, whatever was toggled before.
     """
 
     key: str
@@ -255,10 +260,13 @@ class MultiSelect(Widget[Turn]):
             return Accept(ordered, shown=", ".join(labels[v] for v in ordered))
         if pressed not in values:
             return Retry(turn.tr("Please use the buttons, then press Done."))
+        if pressed == self.none_value:
+            # "None of these" is a whole answer: it ends the question.
+            turn.answers.pop(self.draft, None)
+            none = next(o for o in self.options if o.value == pressed)
+            return Accept([pressed], shown=turn.tr(none.label))
         if pressed in chosen:
             chosen.remove(pressed)
-        elif pressed == self.none_value:
-            chosen = [pressed]
         else:
             chosen = [v for v in chosen if v != self.none_value] + [pressed]
         turn.answers[self.draft] = chosen
@@ -436,6 +444,17 @@ async def answer(turn: T, flows: Flows[T], name: str) -> Advance:
             step.name,
         )
 
+    if pressed is not None and pressed.startswith(UNDO):
+        # "Not this one?": the answer taken without asking is asked again, then on as before
+        # (from a child flow just begun, back to the step that called it).
+        back = pressed[len(UNDO) :]
+        calls: list[str] = turn.answers.get(CALLS) or []
+        if back in flow.by_name or (calls and calls[-1] == back):
+            if back not in flow.by_name:
+                turn.answers[CALLS] = calls[:-1]
+                if not turn.answers[CALLS]:
+                    turn.answers.pop(CALLS)
+            return Advance([Toast(""), *await ask(turn, flows.step(back))], back)
     outcome = step.widget.take(turn, pressed)
     if isinstance(outcome, Retry):
         replies: list[Reply] = [Send(outcome.problem)]
@@ -474,7 +493,22 @@ async def answer(turn: T, flows: Flows[T], name: str) -> Advance:
     if step.widget.keyboard_after_answer:
         # The share-contact keyboard has done its job; take it away with a short echo.
         replies.append(Send(f"✅ {html.escape(shown)}", remove_keyboard=True))
-    return Advance([*replies, *await _go_on(turn, flows, flow, step)], turn.goto)
+    following = await _go_on(turn, flows, flow, step)
+    if outcome.undo and turn.goto is not None and following:
+        following = _with_undo(turn, following, step, shown)
+    return Advance([*replies, *following], turn.goto)
+
+
+def _with_undo(turn: Turn, replies: list[Reply], step: Step[Any], shown: str) -> list[Reply]:
+    """The next question, with a button to come back to the one answered without asking."""
+    *before, asked = replies
+    if not isinstance(asked, Send) or asked.keyboard or turn.goto is None:
+        return replies
+    quoted = "“" + shown + "”"
+    undo = answer_button(
+        turn.tr("✏️ Not {answer}? Change it", answer=quoted), turn.goto, UNDO + step.name
+    )
+    return [*before, Send(asked.text, buttons=(*asked.buttons, (undo,)), chat_id=asked.chat_id)]
 
 
 async def _go_on(turn: T, flows: Flows[T], flow: Flow[T], step: Step[T]) -> list[Reply]:

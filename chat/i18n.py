@@ -1,19 +1,24 @@
 """Every text a user reads comes from the gettext catalogs in locales/ (a data package).
 
 Message ids are the English texts. Code marks them with `tr("…")` (translated now, for the
-reader's language) or `N_("…")` (a table entry, translated when shown); `pybabel extract`
-with those keywords finds them, and tests/handlers/test_i18n.py fails on any id missing from
-a catalog or left untranslated.
+reader's language), `tr.ngettext("…", "…", n)` (a text with a number, in the form the number
+takes) or `N_("…")` (a table entry, translated when shown). `python scripts/i18n.py extract`
+finds them, updates the .po catalogs and compiles the .mo files the bot reads;
+tests/chat/test_i18n.py fails on any id missing from a catalog, left untranslated, or not
+compiled.
 """
 
 from __future__ import annotations
 
+import gettext
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
+
 
 LOCALES = Path(__file__).parents[1] / "locales"
 DOMAIN = "returnee"
@@ -46,18 +51,23 @@ def N_(msgid: str) -> str:
 
 @cache
 def catalog(language: str) -> Catalog:
+    """The catalog as written (.po), for tests and scripts/i18n.py; the bot reads the compiled
+    .mo files through the standard library's gettext, which keeps Babel out of its memory."""
+    from babel.messages.pofile import read_po
+
     path = LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     with path.open("rb") as handle:
         return read_po(handle)
 
 
 @cache
-def _table(language: str) -> dict[str, str]:
-    return {
-        str(message.id): str(message.string)
-        for message in catalog(language)
-        if message.id and isinstance(message.id, str) and message.string
-    }
+def _compiled(language: str) -> gettext.NullTranslations:
+    path = LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    try:
+        with path.open("rb") as handle:
+            return gettext.GNUTranslations(handle)
+    except FileNotFoundError:
+        return gettext.NullTranslations()
 
 
 class Translator:
@@ -65,8 +75,17 @@ class Translator:
 
     def __init__(self, language: str | None) -> None:
         self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
-        self._texts = _table(self.language)
+        self._texts = _compiled(self.language)
 
     def __call__(self, msgid: str, **values: Any) -> str:
-        text = self._texts.get(msgid, msgid)
+        text = self._texts.gettext(msgid)
         return text.format(**values) if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        """The form for `n` in the reader's language ({n} is filled in): "1 negative test",
+        "2 negative tests"; Chinese has one form."""
+        return self._texts.ngettext(singular, plural, n).format(n=n, **values)
+
+    def join(self, items: Iterable[str]) -> str:
+        """A list as the reader writes it: 王小明、王小红 / Wang Fang, Li Na."""
+        return ("、" if self.language.startswith("zh") else ", ").join(items)

@@ -284,23 +284,39 @@ class Phone(Widget[Turn]):
         contact = turn.event.contact
         raw = contact.phone_number if contact else (turn.event.text or "")
         try:
-            return Accept(parse_phone(raw, turn.tr, self.region))
+            return Accept(parse_phone(raw, turn.tr, self.region, international=contact is not None))
         except Invalid as bad:
             return Retry(bad.problem)
 
 
-def parse_phone(raw: str, tr: Translator, region: str = "CN") -> str:
-    """A phone number in E.164, or Invalid with an example."""
+def parse_phone(
+    raw: str, tr: Translator, region: str = "CN", *, international: bool = False
+) -> str:
+    """A phone number in E.164, or Invalid with an example. Mainland numbers may be typed as
+    they are dialled at home; any other (Hong Kong, Macau, Taiwan, abroad) with its country
+    code, with or without the plus. `international`: the number comes with its country code
+    (Telegram's shared contact, which often lacks the plus)."""
     cleaned = raw.strip()
-    if cleaned.isdigit() and len(cleaned) > 11 and not cleaned.startswith("0"):
-        cleaned = "+" + cleaned  # shared contacts come without the plus
-    try:
-        number = phonenumbers.parse(cleaned, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise Invalid(tr("That does not look like a phone number. Example: 13812345678"))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    digits = "".join(ch for ch in cleaned if ch.isdigit())
+    candidates: list[str] = []
+    if international and not cleaned.startswith("+"):
+        candidates.append("+" + digits)
+    candidates.append(cleaned)
+    if not cleaned.startswith(("+", "0")) and digits:
+        candidates.append("+" + digits)  # a country code typed without the plus
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise Invalid(
+        tr(
+            "That does not look like a phone number. Examples: 13812345678, "
+            "or with the country code +852 9123 4567."
+        )
+    )
 
 
 __all__ = ["DatePicker", "DateTimePicker", "Phone", "parse_date", "parse_phone", "parse_time"]

@@ -5,6 +5,7 @@ Shared by the report, the check-in and the corrections after submitting."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from chat.forms import Invalid, plain_text
@@ -19,9 +20,25 @@ PASSPORT_SHAPE = re.compile(r"^(?=.*[A-Z])[A-Z0-9]{6,20}$")
 # ----- answers: what each typed answer must look like -----
 
 
-def parse_name(text: str, turn: Turn) -> str:
-    name = plain_text(text)
-    if len(name) < 2 or not any(ch.isalpha() for ch in name) or any(ch.isdigit() for ch in name):
+# Middle dots as they are typed in names such as 买买提·艾力 (one form is kept).
+MIDDLE_DOTS = str.maketrans({"・": "·", "•": "·", "‧": "·", "･": "·", "．": "·"})
+NAME_MARKS = frozenset(" ·-'’")
+
+
+def parse_name(text: str, turn: Any) -> str:
+    """A person's name: letters of any script, with spaces, middle dots, hyphens and
+    apostrophes between them; no digits, markup or emoji."""
+    name = plain_text(text).translate(MIDDLE_DOTS)
+    letters = [ch for ch in name if unicodedata.category(ch)[0] in "LM"]
+    others = {ch for ch in name if unicodedata.category(ch)[0] not in "LM"}
+    if others - NAME_MARKS:
+        raise Invalid(
+            turn.tr(
+                "Please type the full name as on the ID: letters, with spaces, · or - "
+                "between them; no digits, signs or emoji (e.g. 张伟, 买买提·艾力 or Li Na)."
+            )
+        )
+    if len(letters) < 2 or not name[0].isalpha():
         raise Invalid(turn.tr("Please type the full name as on the ID, e.g. 张伟 or Li Na."))
     return name
 
@@ -90,6 +107,28 @@ def parse_transport_number(text: str, turn: Turn) -> str:
     if not shape.match(value):
         raise Invalid(turn.tr(example))
     return value
+
+
+# The number at the start of what was typed; the rest (after a space, or 次) is the seat.
+NUMBER_THEN_SEAT = {
+    "train": re.compile(r"^\s*([GDCZTKSYLP]?\d{1,4})\s*次?(?:\s+|$)(.*)$", re.IGNORECASE),
+    "flight": re.compile(
+        r"^\s*((?:[A-Z]{2}|[A-Z]\d|\d[A-Z])\s?\d{1,4}[A-Z]?)(?:\s+|$)(.*)$", re.IGNORECASE
+    ),
+}
+
+
+def parse_number_and_seat(text: str, turn: Any) -> list[str | None]:
+    """[number, seat]: "G1234 5车12F" → ["G1234", "5车12F"]; a seat is for trains and
+    flights only, and optional."""
+    kind = turn.answers.get("transport", "other")
+    split = NUMBER_THEN_SEAT.get(kind)
+    found = split.match(text) if split else None
+    if found is None:
+        return [parse_transport_number(text, turn), None]
+    number = parse_transport_number(found[1], turn)
+    seat = plain_text(found[2])[:32] or None
+    return [number, seat]
 
 
 TEMPERATURE = re.compile(r"^(\d{2}(?:[.,]\d{1,2})?)\s*(?:°\s*C?|℃|度|c)?$", re.IGNORECASE)

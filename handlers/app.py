@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat.buttons import read_command
+from chat.buttons import read_answer, read_command
 from chat.clock import Clock
-from chat.contract import Incoming, Kind, Reply, Send, Toast, cleaned, compact
+from chat.contract import Edit, EditButtons, Incoming, Kind, Reply, Send, Toast, cleaned, compact
 from chat.forms import PAUSED, Flows, answer
 from chat.i18n import Translator, language_from_telegram
 from chat.state import Chat, Command
@@ -112,11 +112,35 @@ class Core:
             facts=self.options.facts(),
             policy=self.options.policy,
         )
-        chat = Chat(turn, self.flows, conversation.step if conversation else None, event.args)
+        asked = conversation.step if conversation else None
+        chat = Chat(turn, self.flows, asked, event.args)
         replies = await self._route(chat)
         if chat.saved is not None:
             _store(session, user, conversation, chat.saved.step, chat.saved.answers, now)
+        live = conversation.live_message_id if conversation else None
+        moved_on = chat.saved is not None and chat.saved.step != asked
+        if (
+            conversation is not None
+            and live is not None
+            and live != event.message_id
+            and (moved_on or any(asks(r) for r in replies))
+        ):
+            # The question shown before is answered, closed or asked again in a newer copy:
+            # its buttons go, so only the newest question can be pressed.
+            conversation.live_message_id = None
+            replies = [EditButtons(live), *replies]
+        elif conversation is not None and any(
+            isinstance(r, Edit) and r.message_id == live and not r.buttons for r in replies
+        ):
+            conversation.live_message_id = None  # answered on it: its buttons are gone already
         return replies
+
+    async def remember_live(self, user_id: int, message_id: int) -> None:
+        """The message now showing the user's open question (sent by the runner)."""
+        async with self.sessions.begin() as session:
+            conversation = await session.get(Conversation, user_id)
+            if conversation is not None:
+                conversation.live_message_id = message_id
 
     async def _route(self, chat: Chat[Turn]) -> list[Reply]:
         event = chat.turn.event
@@ -133,6 +157,15 @@ class Core:
             chat.save(advance.step)
             return advance.replies
         return await idle(chat)
+
+
+def asks(reply: Reply) -> bool:
+    """A message to the user's own chat with answer buttons: a question of a flow."""
+    return (
+        isinstance(reply, Send)
+        and reply.chat_id is None
+        and any(read_answer(b.data)[0] for row in reply.buttons for b in row)
+    )
 
 
 def _store(

@@ -6,16 +6,15 @@ miss check-ins are in services/checkins.py.
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
 from typing import Final, TypedDict, cast
 
 from chat.contract import Reply, Send
-from chat.forms import END, Branch, Choice, Option, Outcome, Prompt, Text, label_of
+from chat.forms import END, Branch, Choice, Option, Text, label_of
 from chat.i18n import N_
 from handlers.answers import parse_free_text, parse_temperature
 from handlers.context import Chat, Flow, Step, Turn, Widget
 from handlers.report import symptoms_widget
+from handlers.widgets import Naming
 from models.checkins import CheckIn
 from models.people import Resident
 from services.checkins import due_for, record_answer
@@ -34,30 +33,17 @@ class CheckinAnswers(TypedDict, total=False):
     checkin_where: str
 
 
-@dataclass(frozen=True)
-class ForPerson(Widget):
-    """A check-in question, naming the person it is about (a household answers for several):
-    the getter puts their name in the view, where the question's {person} finds it."""
-
-    inner: Widget
-    key: str = ""
-
-    async def load(self, turn: Turn, step: str) -> None:
-        ids: list[int] = turn.answers.get(CURRENT) or []
-        checkin = await turn.session.get(CheckIn, ids[0]) if ids else None
-        resident = await turn.session.get(Resident, checkin.resident_id) if checkin else None
-        turn.view["person"] = html.escape(resident.name or "") if resident else ""
-        await self.inner.load(turn, step)
-
-    def prompt(self, turn: Turn, step: str) -> Prompt:
-        return self.inner.prompt(turn, step)
-
-    def take(self, turn: Turn, pressed: str | None) -> Outcome:
-        return self.inner.take(turn, pressed)
+async def the_person(turn: Turn) -> dict[str, str]:
+    """The name of the person the check-in being answered is about (a household answers
+    for several)."""
+    ids: list[int] = turn.answers.get(CURRENT) or []
+    checkin = await turn.session.get(CheckIn, ids[0]) if ids else None
+    resident = await turn.session.get(Resident, checkin.resident_id) if checkin else None
+    return {"person": resident.name or "" if resident else ""}
 
 
-def _for(widget: Widget) -> ForPerson:
-    return ForPerson(widget, widget.key)
+def _for(widget: Widget) -> Naming:
+    return Naming(widget, the_person)
 
 
 WENT_OUT = (Option("no", N_("Stayed home")), Option("yes", N_("Went out")))

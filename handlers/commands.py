@@ -14,7 +14,7 @@ from services import buttons
 async def start(chat: Chat) -> list[Reply]:
     turn = chat.turn
     if turn.user.consented_at is None:
-        return await chat.begin("ask_language", answers={})
+        return await chat.begin("ask_consent", answers={})
     step = chat.step if chat.asking else turn.answers.pop(RESUME, None)
     if isinstance(step, str) and step in chat.flows:
         return [
@@ -120,6 +120,7 @@ COMMANDS: dict[str, Command[Turn]] = {
     buttons.ACKNOWLEDGE.name: staff.acknowledge,
     buttons.RECORD_ACTION.name: staff.record_action,
     buttons.ESCALATE.name: staff.escalate_by_hand,
+    buttons.ASSIGN_GRID.name: staff.place_in_grid,
     "alerts": staff.open_alerts,
     "today": register.today,
     "arrivals": register.arrivals,

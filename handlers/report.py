@@ -2,9 +2,14 @@
 
 The table REPORT below is the conversation: each step names its question, its widget and,
 where the way on depends on an answer, every step it can lead to. The two loops are child
-flows: "places visited" (PLACE_VISITED) and "companions" (COMPANION) each ask one item's
-questions and hand the item back to the "more?" question that called them, which lists what
-was added so far. docs/flows.md draws all of it from these tables.
+flows: a place visited (PLACE_VISITED) and a companion (COMPANION) are each typed at the
+"anywhere else? / anyone else?" question, whose child flow asks the rest of the item and hands
+it back; the question lists what was added so far. docs/flows.md draws all of it.
+
+Few taps: a place that fits one known place is taken at once (the next question offers
+"not this one?"); "arrived just now" is one tap; "none of these" ends the symptoms; one tap
+says all is well; the community is typed or picked and the grid follows from the address.
+The summary has one ✏️ per section.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any, TypedDict, cast
 
 from chat import forms
 from chat.buttons import answer_button
-from chat.contract import Reply, Send, rows
+from chat.contract import Button, Reply, Send, rows
 from chat.forms import (
     END,
     Accept,
@@ -24,6 +29,7 @@ from chat.forms import (
     Branch,
     Call,
     Choice,
+    Invalid,
     Jump,
     MultiSelect,
     Option,
@@ -32,7 +38,6 @@ from chat.forms import (
     Redraw,
     Retry,
     Text,
-    editing,
     label_of,
 )
 from chat.i18n import N_
@@ -41,13 +46,12 @@ from handlers.answers import (
     parse_address,
     parse_id_number,
     parse_name,
+    parse_number_and_seat,
     parse_port,
-    parse_seat,
     parse_temperature,
-    parse_transport_number,
 )
 from handlers.context import Flow, Step, Turn, Widget
-from handlers.widgets import AreaPicker, PlacePicker
+from handlers.widgets import AreaPicker, Naming, PlacePicker
 from models.people import mask_id
 from rules import places
 from services.filing import file_report
@@ -77,8 +81,8 @@ class Companion(TypedDict, total=False):
 
 
 class StayAnswer(TypedDict):
-    grid_id: int
-    grid_code: str
+    area_id: int  # the community; the grid is found from the address when filed
+    area_code: str
     path: list[str]
 
 
@@ -88,6 +92,7 @@ class ReportAnswers(TypedDict, total=False):
     id_number: str
     stay: StayAnswer
     address: str
+    arrival_when: str  # now | arrived | expected
     arrival_status: str  # expected | arrived
     arrival_at: str  # ISO, aware
     origin: PlaceAnswer
@@ -100,7 +105,8 @@ class ReportAnswers(TypedDict, total=False):
     quarantine_end: str | None
     history: list[Visit]
     companions: list[Companion]
-    temperature: float
+    health: str  # well | report
+    temperature: float | None
     symptoms: list[str]
     health_code: str
     test_result: str
@@ -113,17 +119,26 @@ def report_answers(turn: forms.Turn) -> ReportAnswers:
 
 # ----- choices only the report asks -----
 
-ARRIVAL_STATUS = (
+ARRIVAL_WHEN = (
+    Option("now", N_("✅ I have just arrived")),
+    Option("arrived", N_("I arrived earlier")),
     Option("expected", N_("I will arrive in the next 3 days")),
-    Option("arrived", N_("I have arrived")),
+)
+ARRIVAL_STATUS = (
+    Option("expected", N_("expected")),
+    Option("arrived", N_("arrived")),
+)
+HEALTH = (
+    Option("well", N_("✅ All well: temperature normal, no symptoms, green code")),
+    Option("report", N_("Something to report: answer one by one")),
 )
 YES_NO = (Option("yes", N_("Yes")), Option("no", N_("No")))
 QUARANTINE = (
     Option("ended", N_("It has ended")),
     Option("not_ended", N_("Not ended / no quarantine yet")),
 )
-MORE_PLACES = (Option("add", N_("➕ Add a place")), Option("done", N_("No more places")))
-MORE_PEOPLE = (Option("add", N_("➕ Add a person")), Option("done", N_("No one more")))
+NO_MORE_PLACES = N_("No more places")
+NO_ONE_MORE = N_("No one more")
 
 
 def label(options: tuple[Option, ...], value: Any, turn: forms.Turn) -> str:
@@ -176,27 +191,18 @@ def is_abroad(answers: Answers) -> bool:
     return answers.get("from_abroad") == "yes"
 
 
-def after_abroad(answers: Answers) -> str:
-    # Editing from the summary: a new origin abroad still needs its port and quarantine.
-    if editing(answers) and is_abroad(answers) and not answers.get("entry_port"):
-        return "ask_entry_port"
-    return "ask_transport"
+def after_arrival(answers: Answers) -> str:
+    return "ask_origin" if answers.get("arrival_when") == "now" else "ask_arrival_at"
 
 
 def after_origin(answers: Answers) -> str:
     if not (answers.get("origin") or {}).get("code"):
         return "ask_from_abroad"
-    return after_abroad(answers)
-
-
-def after_seat(answers: Answers) -> str:
-    return "ask_entry_port" if is_abroad(answers) else "ask_history_more"
+    return "ask_transport"
 
 
 def after_transport_number(answers: Answers) -> str:
-    if answers.get("transport") == "car":
-        return after_seat(answers)
-    return "ask_seat"
+    return "ask_entry_port" if is_abroad(answers) else "ask_history_more"
 
 
 def after_quarantine(answers: Answers) -> str:
@@ -208,26 +214,47 @@ def after_history_more(answers: Answers) -> str | Call:
 
 
 def after_companion_more(answers: Answers) -> str | Call:
-    return Call("companion") if answers.get("companion_more") == "add" else "ask_temperature"
+    return Call("companion") if answers.get("companion_more") == "add" else "ask_health"
+
+
+def after_health(answers: Answers) -> str:
+    return "ask_test" if answers.get("health") == "well" else "ask_temperature"
 
 
 def after_test(answers: Answers) -> str:
     return "ask_review" if answers.get("test_result") == "none" else "ask_test_date"
 
 
-ORIGIN_NEXT = Branch(after_origin, ("ask_from_abroad", "ask_entry_port", "ask_transport"))
-ABROAD_NEXT = Branch(after_abroad, ("ask_entry_port", "ask_transport"))
-TRANSPORT_NUMBER_NEXT = Branch(
-    after_transport_number, ("ask_seat", "ask_entry_port", "ask_history_more")
-)
-SEAT_NEXT = Branch(after_seat, ("ask_entry_port", "ask_history_more"))
+ARRIVAL_NEXT = Branch(after_arrival, ("ask_origin", "ask_arrival_at"))
+ORIGIN_NEXT = Branch(after_origin, ("ask_from_abroad", "ask_transport"))
+TRANSPORT_NUMBER_NEXT = Branch(after_transport_number, ("ask_entry_port", "ask_history_more"))
 QUARANTINE_NEXT = Branch(after_quarantine, ("ask_quarantine_end", "ask_history_more"))
 HISTORY_NEXT = Branch(after_history_more, (Call("place_visited"), "ask_companion_more"))
-COMPANIONS_NEXT = Branch(after_companion_more, (Call("companion"), "ask_temperature"))
+COMPANIONS_NEXT = Branch(after_companion_more, (Call("companion"), "ask_health"))
+HEALTH_NEXT = Branch(after_health, ("ask_test", "ask_temperature"))
 TEST_NEXT = Branch(after_test, ("ask_review", "ask_test_date"))
 
 
 # ----- effects -----
+
+
+def arrival_taken(turn: Turn) -> None:
+    """ "Just now" is the date and the time in one tap."""
+    when = turn.answers.get("arrival_when")
+    turn.answers["arrival_status"] = "expected" if when == "expected" else "arrived"
+    if when == "now":
+        turn.answers["arrival_at"] = turn.now.isoformat()
+
+
+def number_and_seat(turn: Turn) -> None:
+    number, seat = turn.answers.pop("number_and_seat")
+    turn.answers["transport_number"], turn.answers["seat"] = number, seat
+
+
+def health_taken(turn: Turn) -> None:
+    """All well in one tap: a normal temperature (not measured), no symptoms, a green code."""
+    if turn.answers.get("health") == "well":
+        turn.answers.update(temperature=None, symptoms=[], health_code="green")
 
 
 def drop_quarantine_end(turn: Turn) -> None:
@@ -248,107 +275,190 @@ def add_companion(turn: Turn, companion: Any) -> None:
     turn.answers.setdefault("companions", []).append(companion)
 
 
-# ----- the loops' "more?" questions show what is listed so far -----
+# ----- the loops' questions: type the next item, or say there is none -----
+
+
+def listing(turn: forms.Turn, key: str) -> str:
+    entries = describe_list(turn, key)
+    return "\n\n" + "\n".join(entries) if entries else ""
+
+
+def list_buttons(turn: forms.Turn, step: str, done: str, key: str) -> tuple[Button, ...]:
+    buttons = [answer_button(turn.tr(done), step, "done")]
+    if turn.answers.get(key):
+        buttons.append(answer_button(turn.tr("🗑 Clear the list"), step, "clear"))
+    return tuple(buttons)
 
 
 @dataclass(frozen=True)
-class More(Choice):
-    """ "Add another / done", above the list of what was added so far (which can be cleared)."""
+class VisitedPlaces(PlacePicker):
+    """ "Where else have you been?": a place typed starts the child flow that asks its days;
+    "No more places" goes on. The places added so far are listed (and can be cleared)."""
 
-    listing: str = "history"
+    def prompt(self, turn: Turn, step: str) -> Prompt:
+        if turn.answers.get(self.draft):
+            return super().prompt(turn, step)
+        return Prompt(
+            turn.say(self.question) + listing(turn, "history"),
+            (list_buttons(turn, step, NO_MORE_PLACES, "history"),),
+        )
 
-    def prompt(self, turn: forms.Turn, step: str) -> Prompt:
-        base = super().prompt(turn, step)
-        entries = describe_list(turn, self.listing)
-        if not entries:
-            return base
-        clear = answer_button(turn.tr("🗑 Clear the list"), step, "clear")
-        return Prompt(base.text + "\n\n" + "\n".join(entries), (*base.buttons, (clear,)))
-
-    def take(self, turn: forms.Turn, pressed: str | None) -> Outcome:
+    def take(self, turn: Turn, pressed: str | None) -> Outcome:
+        if pressed == "done" or (
+            pressed is None and (turn.event.text or "").strip() == turn.tr(NO_MORE_PLACES)
+        ):
+            turn.answers.pop(self.draft, None)
+            return Accept("done", shown=turn.tr(NO_MORE_PLACES))
         if pressed == "clear":
-            turn.answers[self.listing] = []
+            turn.answers["history"] = []
             return Redraw()
-        return super().take(turn, pressed)
+        outcome = super().take(turn, pressed)
+        if isinstance(outcome, Accept):
+            turn.answers["visit_place"] = outcome.value
+            return Accept("add", shown=outcome.value["text"], undo=outcome.undo)
+        return outcome
 
 
-def describe_list(turn: forms.Turn, listing: str) -> list[str]:
+@dataclass(frozen=True)
+class Companions(Widget):
+    """ "Is anyone travelling with you?": a name typed starts the child flow that asks the
+    rest about them; "No one more" goes on. Those added so far are listed."""
+
+    key: str
+    question: str
+
+    def prompt(self, turn: Turn, step: str) -> Prompt:
+        return Prompt(
+            turn.say(self.question) + listing(turn, "companions"),
+            (list_buttons(turn, step, NO_ONE_MORE, "companions"),),
+        )
+
+    def take(self, turn: Turn, pressed: str | None) -> Outcome:
+        typed = (turn.event.text or "").strip()
+        if pressed == "done" or (pressed is None and typed == turn.tr(NO_ONE_MORE)):
+            return Accept("done", shown=turn.tr(NO_ONE_MORE))
+        if pressed == "clear":
+            turn.answers["companions"] = []
+            return Redraw()
+        if pressed is not None or not typed:
+            return Retry(
+                turn.tr(
+                    "Please type their full name, or press “{done}”.", done=turn.tr(NO_ONE_MORE)
+                )
+            )
+        try:
+            name = parse_name(typed[:60], turn)
+        except Invalid as bad:
+            return Retry(bad.problem)
+        turn.answers["companion_name"] = name
+        return Accept("add", shown=name)
+
+
+def describe_list(turn: forms.Turn, key: str) -> list[str]:
     a = report_answers(turn)
-    if listing == "history":
+    if key == "history":
         return [
             f"• {html.escape(v['place']['text'])}: {v['from']} → {v['to']}"
             for v in a.get("history", [])
         ]
     return [
-        f"• {html.escape(c.get('name', ''))} ({label(RELATIONS, c.get('relation'), turn)})"
-        + (f", {html.escape(phone)}" if (phone := c.get("phone")) else "")
+        "• "
+        + turn.tr(
+            "{name} ({relation})",
+            name=html.escape(c.get("name", "")),
+            relation=label(RELATIONS, c.get("relation"), turn),
+        )
+        + (f" {html.escape(phone)}" if (phone := c.get("phone")) else "")
         for c in a.get("companions", [])
     ]
 
 
-# ----- the summary, with an edit button per field -----
+# ----- the summary: one compact message, one ✏️ per section -----
 
-# (step to edit, label of the edit button): editing asks the step's whole section.
-EDITABLE = (
-    ("ask_name", N_("Name")),
-    ("ask_phone", N_("Phone")),
-    ("ask_id_number", N_("ID number")),
-    ("ask_stay", N_("Where you stay")),
-    ("ask_address", N_("Address")),
-    ("ask_arrival_status", N_("Arrival")),
-    ("ask_origin", N_("Coming from")),
-    ("ask_transport", N_("Transport")),
-    ("ask_entry_port", N_("Port of entry")),
-    ("ask_history_more", N_("Places in the last 14 days")),
-    ("ask_companion_more", N_("Travelling with you")),
-    ("ask_temperature", N_("Temperature")),
-    ("ask_symptoms", N_("Symptoms")),
-    ("ask_health_code", N_("Health code")),
-    ("ask_test", N_("Nucleic-acid test")),
+# (section, its title, the step it starts with): editing asks the whole section again.
+SECTIONS = (
+    ("person", N_("About you"), "ask_name"),
+    ("home", N_("Where you stay"), "ask_stay"),
+    ("journey", N_("Journey"), "ask_arrival"),
+    ("history", N_("Places in the last 14 days"), "ask_history_more"),
+    ("companions", N_("Travelling with you"), "ask_companion_more"),
+    ("health", N_("Health"), "ask_health"),
 )
 
 
-def summary(turn: Turn) -> str:
+def _when(at: str | None, turn: forms.Turn) -> str:
+    return datetime.fromisoformat(at).astimezone(turn.zone).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def summary(turn: forms.Turn) -> str:
     a, tr, e = report_answers(turn), turn.tr, html.escape
-    heading = tr(Review.question)
-    lines = [f"<b>{heading}</b>", ""]
+    lines = [f"<b>{e(tr(Review.question))}</b>", ""]
 
-    def line(title: str, value: str) -> None:
-        lines.append(f"<b>{tr(title)}:</b> {value}")
+    def line(icon: str, title: str, *values: str) -> None:
+        value = " · ".join(v for v in values if v)
+        lines.append(icon + " " + tr("<b>{label}:</b> {value}", label=e(tr(title)), value=value))
 
-    line(N_("Name"), e(a.get("name", "")))
-    line(N_("Phone"), e(a.get("phone", "")))
-    line(N_("ID number"), e(mask_id(a.get("id_number"))))
+    line(
+        "👤",
+        "About you",
+        e(a.get("name", "")),
+        e(a.get("phone", "")),
+        e(mask_id(a.get("id_number"))),
+    )
     stay = a.get("stay")
-    line(N_("Where you stay"), e(" › ".join(stay["path"] if stay else [])))
-    line(N_("Address"), e(a.get("address", "")))
+    line(
+        "🏠", "Where you stay", e(" › ".join(stay["path"] if stay else [])), e(a.get("address", ""))
+    )
     status = label(ARRIVAL_STATUS, a.get("arrival_status"), turn)
-    at = a.get("arrival_at")
-    when = datetime.fromisoformat(at).astimezone(turn.zone).strftime("%Y-%m-%d %H:%M") if at else ""
-    line(N_("Arrival"), f"{status}, {when}")
     origin = a.get("origin")
-    line(N_("Coming from"), e(origin["text"] if origin else ""))
     transport = label(TRANSPORTS, a.get("transport"), turn)
-    number = a.get("transport_number") or ""
-    seat = a.get("seat")
-    line(N_("Transport"), e(" ".join(x for x in (transport, number, seat or "") if x)))
+    how = " ".join(
+        x for x in (transport, a.get("transport_number") or "", a.get("seat") or "") if x
+    )
+    line(
+        "🧳",
+        "Journey",
+        e(f"{status} {_when(a.get('arrival_at'), turn)}"),
+        e(tr("from {origin}", origin=origin["text"] if origin else "")),
+        e(how),
+    )
     if is_abroad(turn.answers):
-        line(N_("Port of entry"), e(a.get("entry_port") or ""))
         ended = a.get("quarantine_end")
-        line(
-            N_("Centralised quarantine"),
-            tr("ended on {day}", day=ended) if ended else tr("not ended"),
+        lines.append(
+            "    "
+            + e(tr("entered at {port}", port=a.get("entry_port") or ""))
+            + " · "
+            + e(
+                tr("centralised quarantine ended on {day}", day=ended)
+                if ended
+                else tr("centralised quarantine not ended")
+            )
         )
     history = describe_list(turn, "history")
-    line(N_("Places in the last 14 days"), "\n" + "\n".join(history) if history else tr("none"))
+    line("📍", "Places in the last 14 days", "" if history else tr("none"))
+    lines += ["    " + h for h in history]
     people = describe_list(turn, "companions")
-    line(N_("Travelling with you"), "\n" + "\n".join(people) if people else tr("no one"))
-    temperature = a.get("temperature")
-    line(N_("Temperature"), f"{temperature} °C" if temperature is not None else "")
-    line(N_("Symptoms"), ", ".join(label(SYMPTOMS, s, turn) for s in a.get("symptoms", [])))
-    line(N_("Health code"), label(HEALTH_CODES, a.get("health_code"), turn))
-    test = label(TEST_RESULTS, a.get("test_result"), turn)
-    line(N_("Nucleic-acid test"), f"{test} {a.get('test_date') or ''}".strip())
+    line("👥", "Travelling with you", "" if people else tr("no one"))
+    lines += ["    " + p for p in people]
+    if a.get("health") == "well":
+        health = [tr("all well")]
+    else:
+        temperature = a.get("temperature")
+        symptoms = [s for s in a.get("symptoms", []) if s != "none"]
+        health = [
+            f"{temperature} °C" if temperature is not None else "",
+            tr.join(label(SYMPTOMS, s, turn) for s in symptoms) if symptoms else tr("no symptoms"),
+            label(HEALTH_CODES, a.get("health_code"), turn),
+        ]
+    tested = " ".join(
+        x for x in (label(TEST_RESULTS, a.get("test_result"), turn), a.get("test_date")) if x
+    )
+    line(
+        "🌡",
+        "Health",
+        *(e(h) for h in health),
+        e(tr("test: {result}", result=tested)),
+    )
     return "\n".join(lines)
 
 
@@ -357,20 +467,16 @@ class Review(Widget):
     question = N_("Please check your report")
 
     def prompt(self, turn: Turn, step: str) -> Prompt:
-        edits = [
-            answer_button("✏️ " + turn.tr(title), step, target)
-            for target, title in EDITABLE
-            if target != "ask_entry_port" or is_abroad(turn.answers)
-        ]
+        edits = [answer_button("✏️ " + turn.tr(title), step, first) for _, title, first in SECTIONS]
         submit = answer_button(turn.tr("✅ Submit"), step, "submit")
         return Prompt(summary(turn), ((submit,), *rows(*edits, width=2)))
 
     def take(self, turn: Turn, pressed: str | None) -> Outcome:
         if pressed == "submit":
             return Accept("submit", shown=turn.tr("Submitted"))
-        if pressed in {target for target, _ in EDITABLE}:
+        if pressed in {first for _, _, first in SECTIONS}:
             return Jump(pressed)
-        return Retry(turn.tr("Please press ✅ Submit, or a field to change it."))
+        return Retry(turn.tr("Please press ✅ Submit, or a section to change it."))
 
 
 # ----- the report filed, and what the resident is told -----
@@ -387,11 +493,13 @@ async def submitted(turn: Turn) -> list[Reply]:
     )
     turn.answers.clear()
     tr = turn.tr
-    names = ", ".join(html.escape(r.name or "") for r, _ in filed.people)
-    if filed.workers:
+    names = tr.join(html.escape(r.name or "") for r, _ in filed.people)
+    if not filed.placed:
+        contact = tr("Your community will place you in a grid; its worker will contact you.")
+    elif filed.workers:
         contact = tr(
             "Your grid worker: {names}. They will contact you.",
-            names=html.escape(", ".join(filed.workers)),
+            names=html.escape(tr.join(filed.workers)),
         )
     else:
         contact = tr("Your grid worker will contact you.")
@@ -419,6 +527,14 @@ def symptoms_widget(key: str, question: str) -> MultiSelect:
 # ----- the loops, as child flows that hand back one item each -----
 
 
+async def the_place(turn: Turn) -> dict[str, str]:
+    return {"place": (turn.answers.get("visit_place") or {}).get("text", "")}
+
+
+async def the_companion(turn: Turn) -> dict[str, str]:
+    return {"companion": turn.answers.get("companion_name") or ""}
+
+
 async def visit_done(turn: Turn) -> list[Reply]:
     a = turn.answers
     turn.done({"place": a.pop("visit_place"), "from": a.pop("visit_from"), "to": a.pop("visit_to")})
@@ -429,14 +545,21 @@ PLACE_VISITED = Flow(
     "place_visited",
     (
         Step(
-            "ask_stay_place",
-            PlacePicker("visit_place", N_("Which place? Type the city, e.g. 南京.")),
+            "ask_stay_from",
+            Naming(
+                DatePicker(
+                    "visit_from", N_("{place}: from which day were you there?"), history_window
+                ),
+                the_place,
+            ),
         ),
         Step(
-            "ask_stay_from",
-            DatePicker("visit_from", N_("From which day were you there?"), history_window),
+            "ask_stay_to",
+            Naming(
+                DatePicker("visit_to", N_("{place}: until which day?"), visit_end_window),
+                the_place,
+            ),
         ),
-        Step("ask_stay_to", DatePicker("visit_to", N_("Until which day?"), visit_end_window)),
     ),
     finish=visit_done,
 )
@@ -458,29 +581,39 @@ COMPANION = Flow(
     "companion",
     (
         Step(
-            "ask_companion_name",
-            Text("companion_name", N_("Their full name?"), N_("e.g. 张伟"), parse_name, 60),
-        ),
-        Step(
             "ask_companion_relation",
-            Choice("companion_relation", N_("How are they related to you?"), RELATIONS, width=3),
+            Naming(
+                Choice(
+                    "companion_relation",
+                    N_("{companion}: how are they related to you?"),
+                    RELATIONS,
+                    width=3,
+                ),
+                the_companion,
+            ),
         ),
         Step(
             "ask_companion_phone",
-            Text(
-                "companion_phone",
-                N_("Their phone number, if they have one?"),
-                N_("e.g. 13812345678"),
-                lambda text, turn: parse_phone(text, turn.tr),
-                20,
-                skip=N_("No phone: I answer for them"),
+            Naming(
+                Text(
+                    "companion_phone",
+                    N_("{companion}: their phone number, if they have one?"),
+                    N_("e.g. 13812345678"),
+                    lambda text, turn: parse_phone(text, turn.tr),
+                    20,
+                    skip=N_("No phone: I answer for them"),
+                ),
+                the_companion,
             ),
         ),
         Step(
             "ask_companion_symptoms",
-            symptoms_widget(
-                "companion_symptoms",
-                N_("Do they have any of these now? Choose all that apply, then Done."),
+            Naming(
+                symptoms_widget(
+                    "companion_symptoms",
+                    N_("{companion}: any of these now? Choose all that apply, then Done."),
+                ),
+                the_companion,
             ),
         ),
     ),
@@ -494,32 +627,37 @@ REPORT = Flow(
     "report",
     (
         Step(
-            "ask_name", Text("name", N_("What is your full name?"), N_("e.g. 张伟"), parse_name, 60)
+            "ask_name",
+            Text("name", N_("What is your full name?"), N_("e.g. 张伟"), parse_name, 60),
+            section="person",
         ),
         Step(
             "ask_phone",
             Phone("phone", N_("Your phone number? Press the button below, or type it.")),
+            section="person",
         ),
         Step(
             "ask_id_number",
             Text(
                 "id_number",
                 N_(
-                    "Your ID number (resident ID, passport or permit)? Only its last four are shown."
+                    "Your ID number (resident ID, passport or permit)? Only its last four digits will be shown."
                 ),
                 N_("e.g. 11010519491231002X"),
                 parse_id_number,
                 40,
             ),
+            section="person",
         ),
         Step(
             "ask_stay",
             AreaPicker(
                 "stay",
                 N_(
-                    "Where will you stay? Choose the district, then the street, community and grid."
+                    "Which community will you stay in? Type its name, or choose the district, street and community."
                 ),
             ),
+            section="home",
         ),
         Step(
             "ask_address",
@@ -530,16 +668,14 @@ REPORT = Flow(
                 parse_address,
                 120,
             ),
+            section="home",
         ),
         Step(
-            "ask_arrival_status",
-            Choice(
-                "arrival_status",
-                N_("Are you arriving soon, or already here?"),
-                ARRIVAL_STATUS,
-                width=1,
-            ),
-            section="arrival",
+            "ask_arrival",
+            Choice("arrival_when", N_("Have you arrived?"), ARRIVAL_WHEN, width=1),
+            next=ARRIVAL_NEXT,
+            effect=arrival_taken,
+            section="journey",
         ),
         Step(
             "ask_arrival_at",
@@ -549,7 +685,7 @@ REPORT = Flow(
                 arrival_window,
                 now_button=lambda turn: turn.answers.get("arrival_status") == "arrived",
             ),
-            section="arrival",
+            section="journey",
         ),
         Step(
             "ask_origin",
@@ -560,44 +696,31 @@ REPORT = Flow(
                 ),
             ),
             next=ORIGIN_NEXT,
-            section="origin",
+            section="journey",
         ),
         Step(
             "ask_from_abroad",
             Choice("from_abroad", N_("Is that outside mainland China?"), YES_NO),
-            next=ABROAD_NEXT,
-            section="origin",
+            next="ask_transport",
+            section="journey",
         ),
         Step(
             "ask_transport",
             Choice("transport", N_("How are you travelling?"), TRANSPORTS, width=3),
-            next="ask_transport_number",
-            section="transport",
+            section="journey",
         ),
         Step(
             "ask_transport_number",
             Text(
-                "transport_number",
-                N_("The train, flight or plate number?"),
-                N_("e.g. G1234"),
-                parse_transport_number,
-                32,
+                "number_and_seat",
+                N_("The train, flight or plate number? Add your seat after it if you have one."),
+                N_("e.g. G1234 5车12F"),
+                parse_number_and_seat,
+                64,
             ),
             next=TRANSPORT_NUMBER_NEXT,
-            section="transport",
-        ),
-        Step(
-            "ask_seat",
-            Text(
-                "seat",
-                N_("Your seat (carriage and seat), if you have one?"),
-                N_("e.g. 5车12F"),
-                parse_seat,
-                32,
-                skip=N_("No seat number"),
-            ),
-            next=SEAT_NEXT,
-            section="transport",
+            effect=number_and_seat,
+            section="journey",
         ),
         Step(
             "ask_entry_port",
@@ -608,8 +731,7 @@ REPORT = Flow(
                 parse_port,
                 60,
             ),
-            next="ask_quarantine",
-            section="origin.abroad",
+            section="journey.abroad",
         ),
         Step(
             "ask_quarantine",
@@ -621,41 +743,44 @@ REPORT = Flow(
             ),
             next=QUARANTINE_NEXT,
             effect=drop_quarantine_end,
-            section="origin.abroad",
+            section="journey.abroad",
         ),
         Step(
             "ask_quarantine_end",
             DatePicker("quarantine_end", N_("On which day did it end?"), quarantine_window),
             next="ask_history_more",
-            section="origin.abroad",
+            section="journey.abroad",
         ),
         Step(
             "ask_history_more",
-            More(
+            VisitedPlaces(
                 "history_more",
                 N_(
-                    "Where else have you been in the 14 days before arriving (stayed or passed through)? Add each place, then press “No more places”."
+                    "Where else have you been in the 14 days before arriving (stayed or passed through)? Type each place, or press “No more places”."
                 ),
-                MORE_PLACES,
-                width=1,
-                listing="history",
             ),
             next=HISTORY_NEXT,
             on_result=add_visit,
+            section="history",
         ),
         Step(
             "ask_companion_more",
-            More(
+            Companions(
                 "companion_more",
                 N_(
-                    "Is anyone travelling with you (family, friends)? Each gets their own record; you answer for those without a phone."
+                    "Is anyone travelling with you (family, friends)? Type each one's full name, or press “No one more”. Each gets their own record; you answer for those without a phone."
                 ),
-                MORE_PEOPLE,
-                width=1,
-                listing="companions",
             ),
             next=COMPANIONS_NEXT,
             on_result=add_companion,
+            section="companions",
+        ),
+        Step(
+            "ask_health",
+            Choice("health", N_("How are you now?"), HEALTH, width=1),
+            next=HEALTH_NEXT,
+            effect=health_taken,
+            section="health",
         ),
         Step(
             "ask_temperature",
@@ -667,28 +792,31 @@ REPORT = Flow(
                 12,
                 quick=("36.2", "36.5", "36.8", "37.0", "37.3", "37.5"),
             ),
+            section="health",
         ),
         Step(
             "ask_symptoms",
             symptoms_widget(
                 "symptoms", N_("Do you have any of these now? Choose all that apply, then Done.")
             ),
+            section="health",
         ),
         Step(
             "ask_health_code",
             Choice("health_code", N_("The colour of your health code?"), HEALTH_CODES),
+            section="health",
         ),
         Step(
             "ask_test",
             Choice("test_result", N_("Your latest nucleic-acid test?"), TEST_RESULTS, width=2),
             next=TEST_NEXT,
             effect=drop_test_date,
-            section="test",
+            section="health",
         ),
         Step(
             "ask_test_date",
             DatePicker("test_date", N_("On which day were you sampled?"), test_window),
-            section="test",
+            section="health",
         ),
         Step("ask_review", Review(), next=END),
     ),

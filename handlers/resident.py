@@ -14,9 +14,9 @@ from chat import forms
 from chat.buttons import answer_button
 from chat.contract import Reply, Send
 from chat.forms import END, RESUME, Accept, Branch, Choice, Option, Outcome, Prompt, Retry, Text
-from chat.i18n import N_
+from chat.i18n import N_, Translator
 from chat.widgets import DateTimePicker
-from handlers.answers import parse_free_text
+from handlers.answers import parse_free_text, parse_seat, parse_transport_number
 from handlers.context import Chat, Flow, Step, Turn, Widget
 from handlers.report import REPORT, label
 from models.areas import Area, lineage
@@ -192,8 +192,29 @@ EDIT = Flow(
         Step("edit_phone", _report_widget("ask_phone"), next=END),
         Step("edit_id_number", _report_widget("ask_id_number"), next=END),
         Step("edit_address", _report_widget("ask_address"), next=END),
-        Step("edit_transport_number", _report_widget("ask_transport_number"), next=END),
-        Step("edit_seat", _report_widget("ask_seat"), next=END),
+        Step(
+            "edit_transport_number",
+            Text(
+                "edit_value",
+                N_("The train, flight or plate number?"),
+                N_("e.g. G1234"),
+                parse_transport_number,
+                32,
+            ),
+            next=END,
+        ),
+        Step(
+            "edit_seat",
+            Text(
+                "edit_value",
+                N_("Your seat (carriage and seat), if you have one?"),
+                N_("e.g. 5车12F"),
+                parse_seat,
+                32,
+                skip=N_("No seat number"),
+            ),
+            next=END,
+        ),
         Step(
             "edit_health_code",
             Choice("edit_value", N_("The colour of the health code?"), HEALTH_CODES),
@@ -320,8 +341,8 @@ async def request(chat: Chat) -> list[Reply]:
 # ----- /forget -----
 
 
-def _names(people: Sequence[Resident]) -> str:
-    return ", ".join(html.escape(p.name or "?") for p in people)
+def _names(people: Sequence[Resident], tr: Translator) -> str:
+    return tr.join(html.escape(p.name or "?") for p in people)
 
 
 def _must_wait(turn: Turn, running: list[tuple[Resident, MonitoringPlan]]) -> list[Reply]:
@@ -357,7 +378,7 @@ async def forget(chat: Chat) -> list[Reply]:
             "This deletes the records of: {names}.\nTheir names, phones, ID numbers, the "
             "address, the journey details, what you wrote to us and your unfinished answers "
             "are erased. Only anonymous counts stay for statistics.",
-            names=_names(people),
+            names=_names(people, turn.tr),
         )
     else:
         what = turn.tr("This deletes your unfinished answers.")

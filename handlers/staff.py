@@ -15,16 +15,18 @@ from functools import wraps
 
 from sqlalchemy import select
 
-from chat.contract import Reply, Send, rows
+from chat.contract import Edit, Kind, Reply, Send, rows
 from chat.forms import RESUME, Text
 from chat.i18n import N_
 from handlers.answers import parse_free_text
 from handlers.context import Chat, Flow, Step, Turn
 from models.alerts import ACTIONS, LEVELS, OPEN, Alert, AlertAction
 from models.areas import Area
+from models.people import Household
 from services.alerts import acknowledge as acknowledged
 from services.alerts import alert_and_post, escalate, render_alert, tell_requester
 from services.buttons import RECORD_ACTION
+from services.placement import ASSIGN_KIND, assign, grids_to_choose
 from services.records import Scope, scope_of
 from services.staff import join_with_code
 from services.vocabulary import ACTION_LABELS, DONE_TEXTS, LEVEL_NAMES, ROLE_NAMES
@@ -210,6 +212,52 @@ async def escalate_by_hand(chat: Chat) -> list[Reply]:
     ]
 
 
+async def place_in_grid(chat: Chat) -> list[Reply]:
+    """/grid ALERT GRID: a community worker places a household (the assign-grid alert's
+    buttons); the alert is edited to say where, and loses its buttons."""
+    turn = chat.turn
+    alert_id, _, grid_id = chat.args.strip().partition(" ")
+    found = await alert_and_post(turn.session, turn.user.id, alert_id)
+    if found is None or found[0].kind != ASSIGN_KIND:
+        return [Send(turn.tr(NOT_YOURS))]
+    alert, post = found
+    household_id = (alert.details or {}).get("household")
+    household = (
+        await turn.session.get(Household, household_id) if isinstance(household_id, int) else None
+    )
+    grid = next(
+        (g for g in await grids_to_choose(turn.session, alert) if str(g.id) == grid_id), None
+    )
+    if household is None or grid is None:
+        return [Send(turn.tr("Please choose with the buttons."))]
+    if alert.acknowledged_at is not None:
+        return [Send(turn.tr("Alert {number} was already acknowledged.", number=alert.id))]
+    moved = await assign(turn.session, household, grid, turn.now)
+    if not moved:
+        return [Send(turn.tr("Please choose with the buttons."))]
+    acknowledged(alert, turn.user.id, turn.now)
+    turn.session.add(
+        AlertAction(
+            alert_id=alert.id,
+            kind="assigned",
+            actor_user_id=turn.user.id,
+            actor_name=post.name,
+            note=grid.name,
+            at=turn.now,
+        )
+    )
+    done = turn.tr(
+        "Placed in {grid}: {names}.",
+        grid=html.escape(grid.name),
+        names=html.escape(turn.tr.join(p.name or "?" for p in moved)),
+    )
+    event = turn.event
+    if event.message_id is not None and event.kind is Kind.BUTTON:
+        text, _ = await render_alert(turn.session, alert, turn.tr)
+        return [Edit(event.message_id, f"{text}\n\n✅ {done}")]
+    return [Send(done)]
+
+
 @staff_only
 async def open_alerts(chat: Chat, scope: Scope) -> list[Reply]:
     turn = chat.turn
@@ -236,6 +284,7 @@ __all__ = [
     "escalate_by_hand",
     "join",
     "open_alerts",
+    "place_in_grid",
     "record_action",
     "staff_only",
 ]

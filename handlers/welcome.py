@@ -1,17 +1,19 @@
-"""First contact, as the user meets it: the language, then the privacy notice and consent.
-
-`/language` reuses the language question on its own.
+"""First contact, as the user meets it: the privacy notice and consent, in the language
+Telegram says the user reads (when it is one of ours), with the languages offered as buttons
+on the same message. `/language` changes it later.
 """
 
 from __future__ import annotations
 
-from chat.contract import Reply, Send
-from chat.forms import RESUME, Choice, Option
+from dataclasses import dataclass
+
+from chat.buttons import answer_button
+from chat.contract import Reply, Send, rows
+from chat.forms import RESUME, Choice, Option, Outcome, Prompt, Redraw
 from chat.i18n import LANGUAGES, N_, Translator
-from handlers.context import Flow, Step, Turn
+from handlers.context import Flow, Step, Turn, Widget
 
 LANGUAGE_OPTIONS = tuple(Option(code, label) for code, label in LANGUAGES.items())
-CHOOSE_LANGUAGE = N_("Welcome! Please choose your language.")
 
 PRIVACY_NOTICE = N_(
     "<b>Before we start: your data</b>\n"
@@ -24,6 +26,46 @@ PRIVACY_NOTICE = N_(
     "Do you agree?"
 )
 CONSENT_OPTIONS = (Option("yes", N_("I agree")), Option("no", N_("I do not agree")))
+# Button data of a language button on the notice (an answer button's value).
+LANGUAGE_PREFIX = "language:"
+
+
+@dataclass(frozen=True)
+class Consent(Widget):
+    """The privacy notice with "I agree / I do not agree", and a row of languages: pressing
+    one redraws the notice in it, on the same message."""
+
+    key: str = "consent"
+
+    def prompt(self, turn: Turn, step: str) -> Prompt:
+        choice = Choice(self.key, PRIVACY_NOTICE, CONSENT_OPTIONS).prompt(turn, step)
+        languages = rows(
+            *(
+                answer_button(
+                    ("✓ " if code == turn.tr.language else "") + label,
+                    step,
+                    LANGUAGE_PREFIX + code,
+                )
+                for code, label in LANGUAGES.items()
+            ),
+            width=3,
+        )
+        return Prompt(choice.text, (*choice.buttons, *languages))
+
+    def take(self, turn: Turn, pressed: str | None) -> Outcome:
+        if pressed is None:
+            # Typing a language's name works like its button.
+            typed = (turn.event.text or "").strip().casefold()
+            pressed = next(
+                (LANGUAGE_PREFIX + c for c, name in LANGUAGES.items() if name.casefold() == typed),
+                None,
+            )
+        language = (pressed or "").removeprefix(LANGUAGE_PREFIX)
+        if pressed is not None and pressed.startswith(LANGUAGE_PREFIX) and language in LANGUAGES:
+            turn.user.language = language
+            turn.tr = Translator(language)
+            return Redraw()
+        return Choice(self.key, PRIVACY_NOTICE, CONSENT_OPTIONS).take(turn, pressed)
 
 
 def use_language(turn: Turn) -> None:
@@ -33,6 +75,8 @@ def use_language(turn: Turn) -> None:
 
 
 async def consent_given(turn: Turn) -> list[Reply]:
+    # From now on the user reads the language the notice was agreed (or declined) in.
+    turn.user.language = turn.tr.language
     if turn.answers.pop("consent") == "yes":
         turn.user.consented_at = turn.now
         turn.user.declined_at = None
@@ -52,14 +96,7 @@ async def consent_given(turn: Turn) -> list[Reply]:
 
 WELCOME = Flow(
     "welcome",
-    (
-        Step(
-            "ask_language",
-            Choice("language", CHOOSE_LANGUAGE, LANGUAGE_OPTIONS, width=3),
-            effect=use_language,
-        ),
-        Step("ask_consent", Choice("consent", PRIVACY_NOTICE, CONSENT_OPTIONS)),
-    ),
+    (Step("ask_consent", Consent()),),
     finish=consent_given,
 )
 

@@ -8,6 +8,8 @@ before it is confirmed) among the answers under a "_draft_" key, and redraws one
 
 from __future__ import annotations
 
+import html
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,19 +17,22 @@ from chat.buttons import answer_button
 from chat.contract import rows
 from chat.forms import Accept, Outcome, Prompt, Redraw, Retry
 from handlers.context import Turn, Widget
-from models.areas import Area, Level, children_of, lineage
+from models.areas import LEVELS, Area, Level, areas_named, children_of, lineage
 from rules import places
 
 
 @dataclass(frozen=True)
 class AreaPicker(Widget):
-    """Where the person will stay, drilled down by buttons from the imported hierarchy.
+    """Where the person will stay, down to their community (the grid follows from the
+    address, services/placement.py): its name typed, or drilled down by buttons from the
+    imported hierarchy on one live message.
 
-    The answer is {"grid_id", "grid_code", "path"} with path the names from the district down.
+    The answer is {"area_id", "area_code", "path"} with path the names from the district down.
     """
 
     key: str
     question: str
+    stop_at: str = Level.COMMUNITY
 
     @property
     def draft(self) -> str:
@@ -45,6 +50,15 @@ class AreaPicker(Widget):
         turn.view["area"] = current
         turn.view["options"] = options
         turn.view["trail"] = await lineage(session, current) if current else []
+        typed = " ".join((turn.event.text or "").split())
+        named = await areas_named(session, typed, self.stop_at) if 2 <= len(typed) <= 40 else []
+        turn.view["named"] = named
+        # Each area the answer may be, with the names from the district down to it.
+        above = [a.name for a in turn.view["trail"] if a.level != Level.CITY]
+        paths = {a.id: [*above, a.name] for a in options}
+        for area in named:
+            paths[area.id] = [x.name for x in await lineage(session, area) if x.level != Level.CITY]
+        turn.view["paths"] = paths
 
     def prompt(self, turn: Turn, step: str) -> Prompt:
         trail: list[Area] = [a for a in turn.view["trail"] if a.level != Level.CITY]
@@ -75,16 +89,29 @@ class AreaPicker(Widget):
         if chosen is None and pressed is None:
             typed = (turn.event.text or "").strip().casefold()
             chosen = next((a for a in options if a.name.casefold() == typed), None)
+            named: list[Area] = turn.view["named"]
+            if chosen is None and len(named) == 1:
+                chosen = named[0]
+            elif chosen is None and named:
+                return Retry(
+                    turn.tr(
+                        "Several communities are called that: {names}. Please choose with "
+                        "the buttons.",
+                        names="、".join(a.name for a in named[:5]),
+                    )
+                )
         if chosen is None:
-            return Retry(turn.tr("Please choose with the buttons."))
-        if chosen.level != Level.GRID:
+            return Retry(
+                turn.tr("Please type the name of your community, or choose with the buttons.")
+            )
+        if LEVELS.index(Level(chosen.level)) < LEVELS.index(Level(self.stop_at)):
             turn.answers[self.draft] = chosen.id
             return Redraw()
         turn.answers.pop(self.draft, None)
-        names = [a.name for a in turn.view["trail"] if a.level != Level.CITY] + [chosen.name]
+        path: list[str] = turn.view["paths"][chosen.id]
         return Accept(
-            {"grid_id": chosen.id, "grid_code": chosen.code, "path": names},
-            shown=" › ".join(names),
+            {"area_id": chosen.id, "area_code": chosen.code, "path": path},
+            shown=" › ".join(path),
         )
 
 
@@ -134,6 +161,10 @@ class PlacePicker(Widget):
             if len(typed) > 60:
                 return Retry(turn.tr("That is too long: at most {n} characters.", n=60))
             found = places.match(typed, limit=5)
+            if len(found) == 1:
+                # One place fits: taken at once; the next question offers "not this one?".
+                turn.answers.pop(self.draft, None)
+                return self.chosen(turn, found[0], undo=True)
             turn.answers[self.draft] = {"typed": typed, "candidates": [p.code for p in found]}
             return Redraw()
         if draft is None:
@@ -146,10 +177,39 @@ class PlacePicker(Widget):
             return Accept({"code": None, "text": draft["typed"]}, shown=draft["typed"])
         if pressed in draft["candidates"]:
             turn.answers.pop(self.draft, None)
-            chosen = places.place(pressed)
-            shown = chosen.display(turn.tr.language)
-            return Accept({"code": chosen.code, "text": shown}, shown=shown)
+            return self.chosen(turn, places.place(pressed))
         return Retry(turn.tr("Please choose with the buttons."))
 
+    def chosen(self, turn: Turn, place: places.Place, *, undo: bool = False) -> Outcome:
+        shown = place.display(turn.tr.language)
+        return Accept({"code": place.code, "text": shown}, shown=shown, undo=undo)
 
-__all__ = ["AreaPicker", "PlacePicker"]
+
+@dataclass(frozen=True)
+class Naming(Widget):
+    """Another widget whose question names what it is about ({person}, {place}…): the
+    getter `fill` finds the names (escaped for HTML) and puts them in the view."""
+
+    inner: Widget
+    fill: Callable[[Turn], Awaitable[dict[str, str]]]
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.inner.key)
+
+    @property
+    def keyboard_after_answer(self) -> bool:  # type: ignore[override]
+        return self.inner.keyboard_after_answer
+
+    async def load(self, turn: Turn, step: str) -> None:
+        turn.view.update({k: html.escape(v) for k, v in (await self.fill(turn)).items()})
+        await self.inner.load(turn, step)
+
+    def prompt(self, turn: Turn, step: str) -> Prompt:
+        return self.inner.prompt(turn, step)
+
+    def take(self, turn: Turn, pressed: str | None) -> Outcome:
+        return self.inner.take(turn, pressed)
+
+
+__all__ = ["AreaPicker", "Naming", "PlacePicker"]

@@ -42,6 +42,9 @@ class Area(Base):
     # The codes from the root down to this area, "/"-joined, so "everything under an area"
     # is one indexed prefix query instead of a walk.
     path: Mapped[str] = mapped_column(String(400), index=True)
+    # For a grid: the buildings and compounds it takes ("1-10|阳光小区"), so a resident's
+    # address places them in it (rules/addresses.py); None: a worker assigns.
+    buildings: Mapped[str | None] = mapped_column(String(400))
 
 
 async def children_of(session: AsyncSession, parent_id: int | None) -> list[Area]:
@@ -49,6 +52,22 @@ async def children_of(session: AsyncSession, parent_id: int | None) -> list[Area
     if parent_id is None:
         query = select(Area).where(Area.parent_id.is_(None)).order_by(Area.code)
     return list((await session.scalars(query)).all())
+
+
+async def areas_named(session: AsyncSession, text: str, level: str, limit: int = 5) -> list[Area]:
+    """Areas of a level whose name is, or contains, the text typed (exact names first)."""
+    typed = text.strip()
+    if not typed:
+        return []
+    query = (
+        select(Area)
+        .where(Area.level == level, Area.name.contains(typed, autoescape=True))
+        .order_by(Area.code)
+        .limit(50)
+    )
+    found = list((await session.scalars(query)).all())
+    exact = [a for a in found if a.name == typed]
+    return (exact or found)[:limit]
 
 
 async def area_by_code(session: AsyncSession, code: str) -> Area | None:
@@ -78,10 +97,13 @@ class ImportResult:
 
 
 AREA_COLUMNS = ("code", "name", "level", "parent_code")
+# Optional: for a grid, the buildings and compounds it takes ("1-10|15|阳光小区").
+BUILDINGS = "buildings"
 
 
 async def import_areas(session: AsyncSession, text: str) -> ImportResult:
-    """Import or update areas from CSV (code,name,level,parent_code), all or nothing.
+    """Import or update areas from CSV (code,name,level,parent_code[,buildings]), all or
+    nothing.
 
     The caller's transaction makes it all-or-nothing: any ImportProblem leaves it to roll back.
     """
@@ -100,6 +122,7 @@ async def import_areas(session: AsyncSession, text: str) -> ImportResult:
         name = (row.get("name") or "").strip()
         level = (row.get("level") or "").strip().lower()
         parent_code = (row.get("parent_code") or "").strip()
+        buildings = (row.get(BUILDINGS) or "").strip() or None
         if not code or not name:
             raise ImportProblem(line, "code and name are required")
         if len(code) > 32 or "/" in code:
@@ -108,6 +131,8 @@ async def import_areas(session: AsyncSession, text: str) -> ImportResult:
             raise ImportProblem(line, "name is longer than 100 characters")
         if level not in LEVELS:
             raise ImportProblem(line, f"level {level!r} is not one of {', '.join(LEVELS)}")
+        if buildings is not None and (level != Level.GRID or len(buildings) > 400):
+            raise ImportProblem(line, "buildings are given for a grid, in at most 400 characters")
         if code in seen:
             raise ImportProblem(line, f"code {code} appears twice in the file")
         seen.add(code)
@@ -123,7 +148,7 @@ async def import_areas(session: AsyncSession, text: str) -> ImportResult:
         path = f"{parent.path}/{code}" if parent else code
         area = existing.get(code)
         if area is None:
-            area = Area(code=code, name=name, level=level, path=path)
+            area = Area(code=code, name=name, level=level, path=path, buildings=buildings)
             area.parent_id = parent.id if parent else None
             session.add(area)
             await session.flush()
@@ -134,8 +159,8 @@ async def import_areas(session: AsyncSession, text: str) -> ImportResult:
             raise ImportProblem(
                 line, f"{code} exists as a {area.level} at {area.path}; it cannot move"
             )
-        if area.name != name:
-            area.name = name
+        if area.name != name or area.buildings != buildings:
+            area.name, area.buildings = name, buildings
             renamed += 1
         else:
             unchanged += 1

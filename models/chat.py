@@ -41,6 +41,9 @@ class Conversation(Base):
     step: Mapped[str] = mapped_column(String(64))
     answers: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     updated_at: Mapped[datetime]
+    # The bot's message that shows the open question with its buttons (Telegram's id, known
+    # once it was sent): when a newer copy replaces it, its buttons are taken away.
+    live_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 async def chat_user(session: AsyncSession, user_id: int) -> ChatUser | None:

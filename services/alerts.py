@@ -14,16 +14,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.contract import Buttons
+from chat.contract import Buttons, rows
 from chat.i18n import Translator
 from models.alerts import ACKNOWLEDGED, LEVELS, OPEN, Alert, AlertAction
 from models.areas import Area
 from models.chat import ChatUser
 from models.help import HelpRequest
 from models.outbox import enqueue
-from models.people import Resident
+from models.people import Household, Resident
 from models.staff import Staff, active_staff, covers, staff_for_grid
-from services.buttons import ACKNOWLEDGE, ESCALATE, RECORD_ACTION
+from services.buttons import ACKNOWLEDGE, ASSIGN_GRID, ESCALATE, RECORD_ACTION
+from services.placement import ASSIGN_KIND, grids_to_choose
 from services.vocabulary import ALERT_TITLES, DONE_TEXTS, LEVEL_NAMES
 
 
@@ -159,6 +160,14 @@ def alert_buttons(alert: Alert, tr: Translator) -> Buttons:
     )
 
 
+async def buttons_for(session: AsyncSession, alert: Alert, tr: Translator) -> Buttons:
+    """An alert's buttons: a household to place gets one per grid of its community."""
+    if alert.kind == ASSIGN_KIND:
+        grids = await grids_to_choose(session, alert)
+        return rows(*(ASSIGN_GRID.button(g.name, alert.id, g.id) for g in grids), width=1)
+    return alert_buttons(alert, tr)
+
+
 async def render_alert(session: AsyncSession, alert: Alert, tr: Translator) -> tuple[str, Buttons]:
     lines = [f"<b>{html.escape(tr(ALERT_TITLES.get(alert.kind, alert.kind)))}</b> #{alert.id}"]
     resident = await session.get(Resident, alert.resident_id) if alert.resident_id else None
@@ -176,7 +185,11 @@ async def render_alert(session: AsyncSession, alert: Alert, tr: Translator) -> t
         lines.append(html.escape(", ".join(details["names"])))
     if details.get("to_confirm"):
         lines.append(html.escape("; ".join(details["to_confirm"])))
-    return "\n".join(lines), alert_buttons(alert, tr)
+    if alert.kind == ASSIGN_KIND and resident is not None:
+        household = await session.get(Household, resident.household_id)
+        if household is not None and household.address:
+            lines.append(html.escape(household.address))
+    return "\n".join(lines), await buttons_for(session, alert, tr)
 
 
 def _no_heading(tr: Translator) -> str:

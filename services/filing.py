@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.areas import Area, lineage
+from models.areas import Area, Level, lineage
 from models.people import Arrival, Household, Resident, Stay
 from models.plans import MonitoringPlan
 from models.staff import staff_for_grid
 from rules.health import real_symptoms
 from rules.policy import Policy
+from services.placement import ask_for_a_grid, grid_for
 from services.plans import classify
 
 # The journey fields every person travelling together shares.
@@ -30,6 +31,8 @@ class Filed:
     people: tuple[tuple[Resident, MonitoringPlan], ...]
     where: tuple[str, ...]
     workers: tuple[str, ...]
+    # False: the community's rules did not place the address in a grid; a worker will.
+    placed: bool = True
 
 
 def _day(value: str | None) -> date | None:
@@ -84,7 +87,11 @@ async def file_report(
 ) -> Filed:
     """Store the report's household, people and journeys, and give each person a plan."""
     a = answers
-    grid_id = a["stay"]["grid_id"]
+    area = await session.get(Area, a["stay"]["area_id"])
+    if area is None:
+        raise ValueError("the area chosen is gone")
+    grid = await grid_for(session, area, a.get("address"))
+    grid_id = grid.id
     household = Household(
         grid_id=grid_id, address=a.get("address"), reporter_user_id=user_id, created_at=now
     )
@@ -127,9 +134,13 @@ async def file_report(
         (resident, await classify(session, resident, arrival, policy, now, zone))
         for resident, arrival in arrivals
     ]
-    grid = await session.get(Area, grid_id)
-    where = tuple(x.name for x in await lineage(session, grid)) if grid else ()
+    placed = grid.level == Level.GRID
+    if not placed:
+        await ask_for_a_grid(session, household, self_record, now)
+    where = tuple(x.name for x in await lineage(session, grid))
     workers = (
-        tuple(w.name for w in await staff_for_grid(session, grid, "grid") if w.name) if grid else ()
+        tuple(w.name for w in await staff_for_grid(session, grid, "grid") if w.name)
+        if placed
+        else ()
     )
-    return Filed(tuple(plans), where, workers)
+    return Filed(tuple(plans), where, workers, placed)

@@ -217,7 +217,7 @@ async def record_of(session: AsyncSession, scope: Scope, resident_id: int) -> Re
 
 
 def symptom_names(symptoms: Iterable[str], tr: Translator) -> str:
-    return ", ".join(label_of(SYMPTOMS, s, tr) for s in real_symptoms(symptoms))
+    return tr.join(label_of(SYMPTOMS, s, tr) for s in real_symptoms(symptoms))
 
 
 def abnormal_checkin(checkin: CheckIn) -> bool:

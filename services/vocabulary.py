@@ -123,6 +123,7 @@ ALERT_TITLES = {
         "📵 Resident unreachable: they blocked the bot or deleted the chat. Please contact them another way."
     ),
     "health_code": N_("🟨 Yellow or red health code reported: check their travel and test papers"),
+    "assign_grid": N_("🏘 A household to place in a grid: their address fits no grid's buildings"),
 }
 # What a worker can record having done about an alert (the buttons).
 ACTION_LABELS = {
@@ -139,6 +140,7 @@ DONE_TEXTS = {
     "referred": N_("referred"),
     "quarantine": N_("sent to quarantine"),
     "escalated": N_("escalated"),
+    "assigned": N_("placed in a grid"),
 }
 # The alerts a daily report lists, as it names them.
 INCIDENT_NAMES = {

@@ -41,11 +41,19 @@ def describe_plan(plan: MonitoringPlan, tr: Translator) -> str:
     for phase in plan.phases:
         lines.append("• " + phase_text(phase, tr))
     if plan.test_days:
-        days = ", ".join(day_text(date.fromisoformat(d), tr) for d in plan.test_days)
+        days = tr.join(day_text(date.fromisoformat(d), tr) for d in plan.test_days)
         lines.append("• " + tr("Nucleic-acid tests on {days}.", days=days))
-    if plan.negatives_needed:
+    if plan.negatives_needed == 1:
+        # "1次…均为阴性" would read wrong: one test is said as one.
+        lines.append("• " + tr("You are released once your test is negative."))
+    elif plan.negatives_needed:
         lines.append(
-            "• " + tr("You are released after {n} negative tests.", n=plan.negatives_needed)
+            "• "
+            + tr.ngettext(
+                "You are released after {n} negative test.",
+                "You are released after {n} negative tests.",
+                plan.negatives_needed,
+            )
         )
     if plan.needs_confirmation:
         lines.append(tr("Your grid worker will confirm this plan with you."))

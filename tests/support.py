@@ -8,7 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import count
 
-from chat.contract import Button, Contact, Edit, Incoming, Keys, Kind, Reply, Send, Toast
+from chat.buttons import read_answer
+from chat.contract import (
+    Button,
+    Contact,
+    Edit,
+    EditButtons,
+    Incoming,
+    Keys,
+    Kind,
+    Reply,
+    Send,
+    Toast,
+)
 from handlers.app import Core
 
 _ids = count(1)
@@ -41,6 +53,8 @@ class Person:
     toasts: list[str] = field(default_factory=list)
     # Messages the bot sent to other chats (grid workers), by chat id.
     elsewhere: dict[int, list[Shown]] = field(default_factory=dict)
+    # Everything the person did: each message typed, button pressed or contact shared.
+    actions: int = 0
 
     @property
     def last(self) -> Shown:
@@ -66,6 +80,15 @@ class Person:
                         return await self.press_data(button.data, message.message_id)
         raise AssertionError(f"no button {label!r}; last buttons: {self.last.labels}")
 
+    async def type_place(self, typed: str, pick: str = "") -> list[Shown]:
+        """Type a place; where the bot offers several (or asks to confirm), press the one
+        whose label contains `pick`. A place that fits one known place is taken at once."""
+        shown = await self.send(typed)
+        offered = [b for row in self.last.buttons for b in row if not b.text.startswith("✏️")]
+        if pick and any(pick in b.text for b in offered) and "?" in self.last.text.split("\n")[-1]:
+            return await self.press(pick)
+        return shown
+
     async def press_data(self, data: str, message_id: int) -> list[Shown]:
         return await self._event(Kind.BUTTON, button=data, message_id=message_id, callback_id="cb")
 
@@ -77,6 +100,7 @@ class Person:
         return await self._event(Kind.OTHER)
 
     async def _event(self, kind: Kind, **fields: object) -> list[Shown]:
+        self.actions += 1
         event = Incoming(
             user_id=self.user_id,
             chat_id=self.user_id,
@@ -87,7 +111,17 @@ class Person:
             **fields,  # type: ignore[arg-type]
         )
         replies = await self.core.handle(event)
-        return self.apply(replies)
+        new = self.apply(replies)
+        # As the runner does: the newest question shown is remembered with its message id.
+        questions = [
+            m
+            for m in new
+            if m.chat_id == self.user_id
+            and any(read_answer(b.data)[0] for row in m.buttons for b in row)
+        ]
+        if questions:
+            await self.core.remember_live(self.user_id, questions[-1].message_id)
+        return new
 
     def apply(self, replies: list[Reply]) -> list[Shown]:
         new: list[Shown] = []
@@ -101,6 +135,10 @@ class Person:
                 target = next(m for m in self._chat(chat_id) if m.message_id == reply.message_id)
                 target.text, target.buttons = reply.text, reply.buttons
                 target.edits += 1
+                continue
+            if isinstance(reply, EditButtons):
+                target = next(m for m in self._chat(chat_id) if m.message_id == reply.message_id)
+                target.buttons = reply.buttons
                 continue
             assert isinstance(reply, Send)
             message = Shown(

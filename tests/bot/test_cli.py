@@ -22,7 +22,7 @@ def test_areas_import_then_reimport(env: dict[str, str], tmp_path: Path) -> None
     first = returnee("admin", "areas", "import", str(DEMO_AREAS), env=env, cwd=tmp_path)
     assert first.returncode == 0 and "15 added" in first.stdout
     again = returnee("admin", "areas", "import", str(DEMO_AREAS), env=env, cwd=tmp_path)
-    assert "0 added, 0 renamed, 15 unchanged" in again.stdout
+    assert "0 added, 0 changed, 15 unchanged" in again.stdout
 
 
 def test_a_bad_areas_file_names_the_line_and_imports_nothing(

@@ -43,6 +43,9 @@ class RecordingTransport:
     ) -> None:
         self.sent.append((chat_id, text, time.monotonic()))
 
+    async def edit_buttons(self, chat_id: int, message_id: int, buttons: Buttons) -> None:
+        pass
+
     async def answer_button(self, callback_id: str, text: str, alert: bool) -> None:
         pass
 

@@ -28,7 +28,8 @@ async def test_start_gets_the_greeting_with_the_language_buttons(
 ) -> None:
     answer = await user.say("/start")
     assert len(answer) == 1
-    assert user.labels() == ["简体中文", "繁體中文", "English"]
+    # The notice comes in the language Telegram gives (en here), the others as buttons.
+    assert user.labels() == ["I agree", "I do not agree", "简体中文", "繁體中文", "✓ English"]
     assert answer[0]["parse_mode"] == "HTML"
 
 

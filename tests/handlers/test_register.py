@@ -52,26 +52,24 @@ async def file_report(
     await person.send(name)
     await person.share_contact(phone)
     await person.send(id_number)
-    for label in ("雄关区", "新华街道", "新华南路社区", grid):
+    for label in ("雄关区", "新华街道", "新华南路社区"):
         await person.press(label)
-    await person.send("3栋2单元501")
+    # The grid follows from the building: 1-10 are the first grid's, 11-20 the second's.
+    await person.send("13栋2单元501" if grid == "第二网格" else "3栋2单元501")
     if arrived:
-        await person.press("I have arrived")
-        await person.press("Just now")
+        await person.press("I have just arrived")
     else:
         await person.press("I will arrive in the next 3 days")
         await person.press("Tomorrow")
         await person.press("14:00")
-    await person.send(place)
-    await person.press(button)
+    await person.type_place(place, button)
     await person.press("Train")
     await person.send(number)
-    await person.press("No seat number")
     await person.press("No more places")
     await person.press("No one more")
+    await person.press("Something to report")
     await person.press("36.5")
     await person.press("None of these")
-    await person.press("Done")
     await person.press("Green")
     await person.press("No test")
     await person.press("Submit")

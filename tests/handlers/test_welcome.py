@@ -12,20 +12,28 @@ from services.options import Options
 from tests.support import Person
 
 
-async def test_start_asks_the_language_first_with_three_buttons(resident: Person) -> None:
+async def test_start_shows_the_notice_in_the_language_telegram_gives_with_the_others_as_buttons(
+    resident: Person,
+) -> None:
     await resident.send("/start")
-    assert resident.last.labels == ["简体中文", "繁體中文", "English"]
+    assert "谁能看到" in resident.last.text
+    assert resident.last.labels == ["同意", "不同意", "✓ 简体中文", "繁體中文", "English"]
 
 
-async def test_choosing_english_shows_the_privacy_notice_in_english(resident: Person) -> None:
+async def test_an_english_telegram_gets_the_notice_in_english_at_once(core: Core) -> None:
+    visitor = Person(core, user_id=1002, language="en-GB")
+    await visitor.send("/start")
+    assert "Who sees it" in visitor.last.text and "30 days" in visitor.last.text
+    assert visitor.last.labels[:2] == ["I agree", "I do not agree"]
+
+
+async def test_choosing_english_redraws_the_same_notice_in_english(resident: Person) -> None:
     await resident.send("/start")
-    await resident.press("English")
     notice = resident.last
+    await resident.press("English")
+    assert resident.last is notice and notice.edits == 1
     assert "Who sees it" in notice.text and "30 days" in notice.text
-    assert notice.labels == ["I agree", "I do not agree"]
-    # The language message now shows what was chosen, and its buttons are gone.
-    language_question = resident.shown[-2]
-    assert "English" in language_question.text and language_question.buttons == ()
+    assert notice.labels == ["I agree", "I do not agree", "简体中文", "繁體中文", "✓ English"]
 
 
 async def test_declining_keeps_only_the_refusal_and_says_how_to_come_back(
@@ -55,16 +63,15 @@ async def test_a_sticker_gets_a_re_ask_and_changes_nothing(resident: Person) -> 
     await resident.send_sticker()
     assert resident.last.text.startswith("Please answer with text or the buttons.")
     assert "Do you agree?" in resident.last.text
-    assert resident.last.labels == ["I agree", "I do not agree"]
+    assert resident.last.labels[:2] == ["I agree", "I do not agree"]
 
 
 async def test_a_stale_button_is_refused_and_the_current_question_asked_again(
     resident: Person,
 ) -> None:
     await resident.send("/start")
-    language_question = resident.last
     await resident.press("English")
-    await resident.press_data("ask_language|zh_Hant", language_question.message_id)
+    await resident.press_data("ask_new_language|zh_Hant", resident.last.message_id)
     assert resident.toasts[-1] == "That question is closed."
     assert "Who sees it" in resident.last.text  # still English, still the consent question
 
@@ -81,7 +88,7 @@ async def test_a_forged_button_changes_nothing(resident: Person) -> None:
 async def test_typing_the_label_works_like_pressing_the_button(resident: Person) -> None:
     await resident.send("/start")
     await resident.send("english")
-    assert resident.last.labels == ["I agree", "I do not agree"]
+    assert resident.last.labels[:2] == ["I agree", "I do not agree"]
 
 
 async def test_a_new_core_on_the_same_database_continues_where_the_user_was(

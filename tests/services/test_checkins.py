@@ -75,7 +75,6 @@ async def test_a_slot_opens_once_and_the_answer_is_recorded(
     assert "Li Na: temperature now" in resident.last.text
     await resident.press("36.5")
     await resident.press("None of these")
-    await resident.press("Done")
     await resident.press("Stayed home")
     assert "Recorded, thank you." in resident.last.text
     (checkin,) = await checkins(sessions)
@@ -120,7 +119,6 @@ async def test_unanswered_gets_one_reminder_then_is_missed_and_a_late_answer_is_
     await resident.send("/checkin")
     await resident.send("36.6")
     await resident.press("None of these")
-    await resident.press("Done")
     await resident.press("Stayed home")
     assert "(late)" in resident.last.text
     morning = (await checkins(sessions))[0]
@@ -134,21 +132,18 @@ async def test_a_household_answers_for_each_person_in_turn(
 
     await list_risk(sessions, clock, "广东省广州市,medium,2026-06-01\n")
     await up_to_origin(resident)
-    await resident.send("广州")
-    await resident.press("Guangzhou")
+    await resident.type_place("广州", "Guangzhou")
     await resident.press("Own car")
     await resident.send("粤A12345")
     await resident.press("No more places")
-    await resident.press("Add a person")
     await resident.send("Li Xiaoming")
     await resident.press("Child")
     await resident.press("No phone")
     await resident.press("None of these")
-    await resident.press("Done")
     await resident.press("No one more")
+    await resident.press("Something to report")
     await resident.press("36.5")
     await resident.press("None of these")
-    await resident.press("Done")
     await resident.press("Green")
     await resident.press("No test")
     await resident.press("Submit")
@@ -160,7 +155,6 @@ async def test_a_household_answers_for_each_person_in_turn(
         assert f"{name}: temperature now" in resident.last.text
         await resident.press("36.5")
         await resident.press("None of these")
-        await resident.press("Done")
         await resident.press("Stayed home")
     assert all(c.answered_at for c in await checkins(sessions))
 

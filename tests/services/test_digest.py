@@ -79,7 +79,6 @@ async def seed_day(
     await fever.send("/checkin")
     await fever.send("38.2")
     await fever.press("None of these")
-    await fever.press("Done")
     await fever.press("Stayed home")
     async with sessions.begin() as session:
         await deliver_alerts(session, clock.now(), ZONE)

@@ -25,11 +25,9 @@ pytestmark = pytest.mark.usefixtures("areas")
 async def released_abroad(resident: Person, *, quarantined: bool = True) -> None:
     """An arrival from abroad; with quarantine ended, Lanzhou's 7 days at home follow."""
     await up_to_origin(resident)
-    await resident.send("Japan")
-    await resident.press("Japan")
+    await resident.type_place("Japan", "Japan")
     await resident.press("Flight")
     await resident.send("NH919")
-    await resident.press("No seat number")
     await resident.send("上海浦东机场")
     if quarantined:
         await resident.press("It has ended")
@@ -38,9 +36,9 @@ async def released_abroad(resident: Person, *, quarantined: bool = True) -> None
         await resident.press("Not ended")
     await resident.press("No more places")
     await resident.press("No one more")
+    await resident.press("Something to report")
     await resident.press("36.5")
     await resident.press("None of these")
-    await resident.press("Done")
     await resident.press("Green")
     await resident.press("No test")
     await resident.press("Submit")
