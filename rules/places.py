@@ -112,7 +112,7 @@ names a place strictly and then goes on with such parts, "青海省/西宁市/�
 below it kept as text: ``resolve_area`` gives an ``Area`` with the place (城东区),
 ``within`` ("东关大街街道") and ``within_names``, the names of the parts with and
 without their suffix (东关大街街道, 东关大街), which ``Area.mentioned_in`` looks for
-in what someone typed; ``resolve`` gives None for them.  The rules:
+in what someone typed; ``resolve`` gives the place alone.  The rules:
 
 * The place must be a county-level one in mainland China: a ``county``, or a ``city``
   without counties (东莞市/虎门镇, 仙桃市/沙嘴街道).  A street named under a prefecture
@@ -163,6 +163,7 @@ _ENTRY_PORT_REGIONS = frozenset({"810000", "820000", "710000"})
 # Text the normaliser has nothing to do for but fold traditional forms or case and spaces.
 _PLAIN_CJK = re.compile(r"[\u4e00-\u9fff]+")
 _PLAIN_LATIN = re.compile(r"[A-Za-z0-9' -]+")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 # Parts below a county in risk-area paths: townships (街道, 镇, 乡, 苏木...), villages and
 # communities, compounds, roads and buildings.  Longest first.
@@ -371,10 +372,11 @@ def resolve(path: str) -> Place | None:
     "中国/湖北省/武汉市", "湖北省武汉市", "上海市", "Wuhan" all resolve; every part
     must be known and all parts must lie on one path.  A path that goes on below a
     county-level place with a street, town or compound the gazetteer does not hold
-    ("青海省/西宁市/城东区/东关大街街道") gives None: ``resolve_area`` tells both.
+    ("青海省/西宁市/城东区/东关大街街道") gives that place: ``resolve_area`` tells the
+    part below it, which a caller matching people must not take for the whole place.
     """
     area = resolve_area(path)
-    return area.place if area is not None and not area.within else None
+    return area.place if area is not None else None
 
 
 @dataclass(frozen=True)
@@ -476,14 +478,7 @@ class _Gazetteer:
         for kids in self.children.values():
             kids.sort(key=lambda k: k.code)
         for p, _ in raw:
-            chain: list[Place] = []
-            cur: Place | None = p
-            while cur is not None and len(chain) < 8:
-                chain.append(cur)
-                cur = self.places.get(cur.parent) if cur.parent else None
-            chain.reverse()
-            self._paths[p.code] = tuple(chain)
-            self.ancestry[p.code] = tuple(c.code for c in chain)
+            self._path_of(p, 0)
 
         self._t2s = self._traditional_map(p for p, _ in raw)
         self._accepts: dict[str, frozenset[str]] = {}
@@ -499,6 +494,15 @@ class _Gazetteer:
         self._suffix_firsts = frozenset(s[0] for s in _TYPED_SUFFIXES)
 
     # ---- building
+
+    def _path_of(self, p: Place, depth: int) -> tuple[Place, ...]:
+        path = self._paths.get(p.code)
+        if path is None:
+            parent = self.places.get(p.parent) if p.parent else None
+            above = self._path_of(parent, depth + 1) if parent and depth < 8 else ()
+            path = self._paths[p.code] = (*above, p)
+            self.ancestry[p.code] = tuple(c.code for c in path)
+        return path
 
     @staticmethod
     def _traditional_map(places: Iterable[Place]) -> dict[int, str]:
@@ -517,8 +521,8 @@ class _Gazetteer:
             if len(ss) == 1 and t not in simplified_chars
         }
 
-    def _add_key(self, name: str, code: str, quality: int) -> None:
-        key = self.normalise(name)
+    def _add_key(self, name: str, code: str, quality: int, normalised: bool = False) -> None:
+        key = name if normalised else self.normalise(name)
         if not key:
             return
         entry = self._index.setdefault(key, {})
@@ -547,7 +551,7 @@ class _Gazetteer:
                 accepts = accepted
                 for short in self._short_forms(stem, ending):
                     if len(short) >= 2:
-                        self._add_key(short, p.code, _Q_SHORT)
+                        self._add_key(short, p.code, _Q_SHORT, normalised=True)
                 break
         self._accepts[p.code] = accepts
 
@@ -574,7 +578,7 @@ class _Gazetteer:
         if _PLAIN_CJK.fullmatch(text):  # most names: nothing to fold but traditional forms
             return text.translate(self._t2s)
         if _PLAIN_LATIN.fullmatch(text):
-            return "".join(c for c in text.lower() if c.isalnum())
+            return _NOT_ALNUM.sub("", text.lower())
         return self._prepare(text)[0]
 
     def _prepare(self, text: str) -> tuple[str, frozenset[int]]:

@@ -420,7 +420,7 @@ def test_resolve_area(path: str, code: str, within: str, names: tuple[str, ...])
     area = places.resolve_area(path)
     assert area is not None, path
     assert (area.place.code, area.within, area.within_names) == (code, within, names)
-    assert resolve(path) == (None if within else area.place)
+    assert resolve(path) == area.place
 
 
 @pytest.mark.parametrize(
