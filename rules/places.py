@@ -16,7 +16,8 @@ traditional names are OpenCC's (``s2tw``), their English names pinyin of the nam
 without its suffix (城东区 → "Chengdong", 循化撒拉族自治县 → "Xunhua", 忠县 →
 "Zhongxian"), with a small table of exceptions for readings pypinyin gets wrong.  A
 division that was abolished keeps its names as aliases of the one that took it over
-(渝北区 → 两江新区).  The bot never downloads anything.
+(渝北区 → 两江新区).  The bot never downloads anything.  ``scripts/measure_places.py``
+prints the gazetteer's size, load time, memory and match times.
 
 Kinds
 -----
