@@ -531,15 +531,17 @@ class _Gazetteer:
             entry[code] = quality
 
     def _index_place(self, p: Place, aliases: list[str]) -> None:
-        for lang in LANGUAGES:
-            self._add_key(p.names[lang], p.code, _Q_FULL)
+        names = p.names
+        hans, hant = self.normalise(names["zh_Hans"]), self.normalise(names["zh_Hant"])
+        fulls = (hans,) if hans == hant else (hans, hant)
+        for full in (*fulls, self.normalise(names["en"])):
+            self._add_key(full, p.code, _Q_FULL, normalised=True)
         for alias in aliases:
             self._add_key(alias, p.code, _Q_ALIAS)
         if p.kind == "country":
             self._accepts[p.code] = frozenset()
             return
         accepts: frozenset[str] = frozenset()
-        fulls = {self.normalise(p.names["zh_Hans"]), self.normalise(p.names["zh_Hant"])}
         for full in fulls:
             for ending, accepted in _SUFFIXES_BY_LAST.get(full[-1:], ()):
                 if not full.endswith(ending) or len(full) <= len(ending):
