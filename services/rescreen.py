@@ -32,14 +32,17 @@ class Rescreened:
 
 
 def _was_there(
-    arrival: Arrival, target: places.Place | None, text: str, since: date, zone: ZoneInfo
+    arrival: Arrival, target: places.Area | None, text: str, since: date, zone: ZoneInfo
 ) -> bool:
+    # Anyone who may have been there: classify() then tells certain from possible.
     def matches(code: str | None, typed: str) -> bool:
         if target is not None and code:
             try:
-                return places.overlaps(places.place(code), target)
+                return places.overlaps(places.place(code), target.place)
             except KeyError:
                 return False
+        if target is not None and target.mentioned_in(typed):
+            return True  # a street of the listed place, in what they typed
         name = text.split("/")[-1]
         return bool(name) and name in typed
 
@@ -59,7 +62,7 @@ async def rescreen(
     zone: ZoneInfo,
     policy: Policy,
 ) -> Rescreened:
-    target = places.resolve(place)
+    target = places.resolve_area(place)  # a place, or a street of one
     start = datetime.combine(since, time(0), tzinfo=zone)
     # Everyone whose journey could touch the window: arrived (or expected) since the date, or
     # arrived within the history window after it (their stays may reach back into it).

@@ -41,14 +41,17 @@ def test_a_bad_areas_file_names_the_line_and_imports_nothing(
 def test_risk_import_list_and_rescreen(env: dict[str, str], tmp_path: Path) -> None:
     listing = tmp_path / "risk.csv"
     listing.write_text(
-        "place,level,valid_from,valid_to\n中国/上海市,high,2020-01-01,\n湖北省武汉市,medium,2020-01-01,\n",
+        "place,level,valid_from,valid_to\n中国/上海市,high,2020-01-01,\n湖北省武汉市,medium,2020-01-01,\n"
+        "青海省/西宁市/城东区/东关大街街道,high,2020-01-01,\n湖北省武汉市江厦区,low,2020-01-01,\n",
         encoding="utf-8",
     )
     imported = returnee("admin", "risk", "import", str(listing), env=env, cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
-    assert "2 listings added" in imported.stdout and "re-screened: 0 people" in imported.stdout
+    assert "4 listings added" in imported.stdout and "re-screened: 0 people" in imported.stdout
+    assert "matched by name only: 湖北省武汉市江厦区" in imported.stdout
+    assert "to be confirmed: 青海省/西宁市/城东区/东关大街街道" in imported.stdout
     listed = returnee("admin", "risk", "list", env=env, cwd=tmp_path)
-    assert "2 risk areas in force" in listed.stdout and "中国/上海市" in listed.stdout
+    assert "4 risk areas in force" in listed.stdout and "中国/上海市" in listed.stdout
     screened = returnee(
         "admin", "rescreen", "--place", "上海市", "--since", "2020-01-01", env=env, cwd=tmp_path
     )

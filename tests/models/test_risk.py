@@ -74,11 +74,50 @@ async def test_unknown_places_are_kept_and_reported(
     async with sessions.begin() as session:
         result = await import_risk_areas(
             session,
-            "place,level,valid_from\n中国/上海市/浦东新区/祝桥镇,high,2021-06-01\n",
+            "place,level,valid_from\n"
+            "中国/湖北省/武汉市/江厦区,high,2021-06-01\n"  # no such district
+            "中国/上海市/浦东新区/祝桥镇,high,2021-06-01\n",  # a town of a known district
             source="x.csv",
             now=NOW,
         )
-    assert result.unresolved == ["中国/上海市/浦东新区/祝桥镇"]
+    assert result.unresolved == ["中国/湖北省/武汉市/江厦区"]
+    assert result.partial == ["中国/上海市/浦东新区/祝桥镇"]
+    async with sessions() as session:
+        listed = {x.place: x.place_code for x in await listings_on(session, date(2021, 6, 2))}
+    assert listed == {"中国/湖北省/武汉市/江厦区": None, "中国/上海市/浦东新区/祝桥镇": "310115"}
+
+
+async def test_a_street_and_its_district_are_listed_apart(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        await import_risk_areas(
+            session,
+            "place,level,valid_from\n"
+            "青海省/西宁市/城东区,medium,2021-06-01\n"
+            "青海省/西宁市/城东区/东关大街街道,high,2021-06-01\n"
+            "青海省/西宁市/城东区/周家泉街道,high,2021-06-01\n",
+            source="a.csv",
+            now=NOW,
+        )
+        # A new level for one street closes that street's listing only.
+        later = await import_risk_areas(
+            session,
+            "place,level,valid_from\n西宁市城东区东关大街街道,low,2021-06-15\n",
+            source="b.csv",
+            now=NOW,
+        )
+    assert later.raised == [] and later.partial == ["西宁市城东区东关大街街道"]
+    async with sessions() as session:
+        june_20 = await listings_on(session, date(2021, 6, 20))
+    assert sorted((x.place, x.level) for x in june_20) == [
+        ("西宁市城东区东关大街街道", "low"),
+        ("青海省/西宁市/城东区", "medium"),
+        ("青海省/西宁市/城东区/周家泉街道", "high"),
+    ]
+    # Someone from 城东区: medium for certain, high possible (周家泉街道), to confirm.
+    found = risk_of("630102", "城东区", date(2021, 6, 16), date(2021, 6, 20), june_20)
+    assert (found.level, found.possible, found.needs_confirmation) == ("medium", "high", True)
 
 
 async def test_matching_is_certain_inside_a_listing_and_possible_around_one(

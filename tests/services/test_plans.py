@@ -184,6 +184,43 @@ async def test_rescreening_finds_who_was_there_tells_them_and_alerts_each_grid_o
     assert len(grid_alerts) == 1 and grid_alerts[0].details["names"] == ["Li Na"]
 
 
+async def test_from_a_listed_county_the_plan_is_certain(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    # Seed 001: 西宁市城东区 listed; the resident typed it and chose the district.
+    await list_risk(sessions, clock, "中国/青海省/西宁市/城东区,high,2026-06-01\n")
+    await report_from(resident, "西宁市城东区", "Chengdong, Xining, Qinghai")
+    (plan,) = await plans(sessions)
+    assert not plan.needs_confirmation and plan.phases[0]["kind"] == "centralised"
+    assert await alerts(sessions) == ["high_risk_arrival"]
+
+
+async def test_a_listed_street_rescreens_its_district_for_the_worker_to_confirm(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await report_from(resident, "西宁城东区", "Chengdong, Xining, Qinghai")
+    other = Person(resident.core, user_id=1003)
+    await report_from(other, "西宁城西区", "Chengxi, Xining, Qinghai")
+    clock.advance(timedelta(days=1))
+    street = "青海省/西宁市/城东区/东关大街街道"
+    await list_risk(sessions, clock, f"{street},high,2026-06-28\n")
+    async with sessions.begin() as session:
+        result = await rescreen(
+            session,
+            place=street,
+            since=date(2026, 6, 28),
+            now=clock.now(),
+            zone=Options().zone,
+            policy=load_policy("jiayuguan"),
+        )
+    assert (result.people, result.grids) == (1, 1)
+    latest = [p for p in await plans(sessions) if p.resident_id == 1][-1]
+    assert latest.needs_confirmation and latest.phases[0]["kind"] != "centralised"
+    async with sessions() as session:
+        told = (await session.scalars(select(Outgoing))).one()
+    assert "Chengdong, Xining, Qinghai 东关大街街道" in told.text
+
+
 @pytest.mark.parametrize(("code", "alerted"), [("Green", False), ("Yellow", True), ("Red", True)])
 async def test_a_yellow_or_red_code_alerts_the_worker_whatever_the_plan(
     resident: Person, sessions: async_sessionmaker[AsyncSession], code: str, alerted: bool
