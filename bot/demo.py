@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,20 +66,74 @@ async def worker_joins(base: str) -> None:
         )
 
 
-async def load_demo_data(database_url: str) -> None:
-    """The schema, a small city's areas, a risk list and one grid worker (idempotent)."""
-    from datetime import timedelta
+CLOCK_MARK = "demo_clock"
+
+
+async def keep_clock(base: str, database_url: str) -> None:
+    """While the demo runs, the time its clock buttons reached is kept in the database (one
+    audit row), so the next run on the same database goes on from there."""
+    from sqlalchemy import select
+
+    from emulator import EmulatorClient
+    from models.db import make_engine, make_sessions
+    from models.staff import AuditEntry
+
+    engine = make_engine(database_url)
+    sessions = make_sessions(engine)
+    try:
+        async with EmulatorClient(base) as emulator:
+            kept: datetime | None = None
+            while True:
+                await asyncio.sleep(2)
+                with contextlib.suppress(Exception):
+                    now = await emulator.now()
+                    if kept is None or now - kept > timedelta(minutes=1):
+                        async with sessions.begin() as session:
+                            mark = await session.scalar(
+                                select(AuditEntry).where(AuditEntry.action == CLOCK_MARK)
+                            )
+                            if mark is None:
+                                session.add(
+                                    AuditEntry(
+                                        actor_user_id=0, action=CLOCK_MARK, subject="clock", at=now
+                                    )
+                                )
+                            else:
+                                mark.at = max(mark.at, now)
+                        kept = now
+    finally:
+        await engine.dispose()
+
+
+async def clock_resumes(base: str, at: datetime) -> None:
+    """The emulator's clock (which the bot follows) goes on from the last moment the demo's
+    database saw, so a second run does not go back in time."""
+    from emulator import EmulatorClient
+
+    async with EmulatorClient(base) as emulator:
+        if await emulator.now() < at:
+            await emulator.move_to(at)
+
+
+async def load_demo_data(database_url: str) -> tuple[bool, datetime | None]:
+    """The schema, a small city's areas, a risk list and one grid worker (idempotent).
+
+    Returns whether the grid worker has yet to join (a second run on the same database finds
+    them joined) and the latest moment the database has seen, for the demo's clock to go on
+    from where it was rather than back to today."""
 
     from sqlalchemy import delete, func, select
 
     from chat.clock import SystemClock
     from models.areas import area_by_code, import_areas
+    from models.chat import ChatUser
     from models.db import make_engine, make_sessions, upgrade
     from models.risk import RiskArea, import_risk_areas
-    from models.staff import Invite, Staff
+    from models.staff import AuditEntry, Invite, Staff
 
     now = SystemClock().now()
     engine = make_engine(database_url)
+    to_join, latest = True, None
     try:
         await upgrade(engine)
         async with make_sessions(engine).begin() as session:
@@ -88,6 +143,12 @@ async def load_demo_data(database_url: str) -> None:
                 await import_risk_areas(session, risk, source="demo", now=now)
             grid = await area_by_code(session, DEMO_GRID)
             joined = await session.scalar(select(Staff).where(Staff.user_id == DEMO_WORKER))
+            to_join = joined is None
+            seen = await session.scalar(select(func.max(ChatUser.last_seen_at)))
+            kept = await session.scalar(
+                select(AuditEntry.at).where(AuditEntry.action == CLOCK_MARK)
+            )
+            latest = max((t for t in (seen, kept) if t is not None), default=None)
             if grid is not None and joined is None:
                 # The worker joins the way a real one does, by sending the code (see _demo).
                 await session.execute(delete(Invite).where(Invite.code == DEMO_INVITE))
@@ -102,6 +163,7 @@ async def load_demo_data(database_url: str) -> None:
                 )
     finally:
         await engine.dispose()
+    return to_join, latest
 
 
 def run_demo(*, port: int, database_url: str) -> None:
@@ -148,12 +210,16 @@ async def _demo(port: int, database_url: str) -> None:
             ]
         )
     )
-    await load_demo_data(database_url)
-    joining = asyncio.create_task(worker_joins(base))
+    to_join, latest = await load_demo_data(database_url)
+    if latest is not None:
+        await clock_resumes(base, latest)
+    joining = asyncio.create_task(worker_joins(base) if to_join else asyncio.sleep(0))
+    keeping = asyncio.create_task(keep_clock(base, database_url))
     try:
         await serve_bot(settings, upgrade_schema=True)
     finally:
         joining.cancel()
+        keeping.cancel()
         emulator.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await emulator

@@ -121,6 +121,8 @@ COMMANDS: dict[str, Command[Turn]] = {
     buttons.RECORD_ACTION.name: staff.record_action,
     buttons.ESCALATE.name: staff.escalate_by_hand,
     buttons.ASSIGN_GRID.name: staff.place_in_grid,
+    buttons.APPLY_STRICTER.name: staff.apply_stricter_plan,
+    buttons.NOT_THERE.name: staff.not_there,
     "alerts": staff.open_alerts,
     "today": register.today,
     "arrivals": register.arrivals,

@@ -23,13 +23,23 @@ from handlers.context import Chat, Flow, Step, Turn
 from models.alerts import ACTIONS, LEVELS, OPEN, Alert, AlertAction
 from models.areas import Area
 from models.people import Household
+from models.staff import Staff
+from services.alerts import (
+    CONFIRM_KIND,
+    alert_and_post,
+    escalate,
+    render_alert,
+    tell_new_plan,
+    tell_requester,
+)
 from services.alerts import acknowledge as acknowledged
-from services.alerts import alert_and_post, escalate, render_alert, tell_requester
 from services.buttons import RECORD_ACTION
 from services.placement import ASSIGN_KIND, assign, grids_to_choose
+from services.plans import apply_stricter, clear_confirmation
 from services.records import Scope, scope_of
 from services.staff import join_with_code
 from services.vocabulary import ACTION_LABELS, DONE_TEXTS, LEVEL_NAMES, ROLE_NAMES
+from services.wording import describe_plan
 
 NOT_STAFF = N_("This command is for grid workers. Join with /join CODE.")
 NOT_YOURS = N_("No such alert in your area.")
@@ -258,6 +268,74 @@ async def place_in_grid(chat: Chat) -> list[Reply]:
     return [Send(done)]
 
 
+async def _confirmation(chat: Chat) -> tuple[Alert, Staff] | list[Reply]:
+    """The confirm-match alert named in the command, still open, in the worker's areas."""
+    turn = chat.turn
+    found = await alert_and_post(turn.session, turn.user.id, chat.args)
+    if found is None or found[0].kind != CONFIRM_KIND or found[0].resident_id is None:
+        return [Send(turn.tr(NOT_YOURS))]
+    if found[0].acknowledged_at is not None:
+        return [Send(turn.tr("Alert {number} was already acknowledged.", number=found[0].id))]
+    return found
+
+
+async def _settled(chat: Chat, alert: Alert, post: Staff, kind: str, note: str) -> list[Reply]:
+    """Record what the worker decided, and show it on the alert they pressed (no buttons)."""
+    turn = chat.turn
+    acknowledged(alert, turn.user.id, turn.now)
+    action = AlertAction(
+        alert_id=alert.id,
+        kind=kind,
+        actor_user_id=turn.user.id,
+        actor_name=post.name,
+        at=turn.now,
+    )
+    turn.session.add(action)
+    await turn.session.flush()
+    done = f"✅ {html.escape(turn.tr(DONE_TEXTS[kind]))}"
+    if note:
+        done += "\n" + note
+    replies: list[Reply] = []
+    if turn.event.kind is Kind.BUTTON and turn.event.message_id is not None:
+        text, _ = await render_alert(turn.session, alert, turn.tr)
+        replies.append(Edit(turn.event.message_id, f"{text}\n\n{done}"))
+    else:
+        replies.append(Send(done))
+    if kind == "cleared":
+        # Why they were not there goes with the alert: the same note question as an action.
+        if chat.asking and chat.step != "ask_action_note":
+            turn.answers[RESUME] = chat.step
+        turn.answers[ACTION] = action.id
+        replies += await chat.begin("ask_action_note")
+    return replies
+
+
+async def apply_stricter_plan(chat: Chat) -> list[Reply]:
+    """/confirm ALERT: the person was in the listed area; the plan for it applies at once."""
+    found = await _confirmation(chat)
+    if isinstance(found, list):
+        return found
+    alert, post = found
+    turn = chat.turn
+    assert alert.resident_id is not None
+    plan = await apply_stricter(turn.session, alert.resident_id, turn.policy, turn.now, turn.zone)
+    if plan is None:
+        return [Send(turn.tr("That record cannot be changed any more."))]
+    await tell_new_plan(turn.session, plan, turn.now)
+    return await _settled(chat, alert, post, "applied", describe_plan(plan, turn.tr))
+
+
+async def not_there(chat: Chat) -> list[Reply]:
+    """/clear ALERT: the person was not in the listed area; the plan stands, with a note why."""
+    found = await _confirmation(chat)
+    if isinstance(found, list):
+        return found
+    alert, post = found
+    assert alert.resident_id is not None
+    await clear_confirmation(chat.turn.session, alert.resident_id)
+    return await _settled(chat, alert, post, "cleared", "")
+
+
 @staff_only
 async def open_alerts(chat: Chat, scope: Scope) -> list[Reply]:
     turn = chat.turn
@@ -281,8 +359,10 @@ async def open_alerts(chat: Chat, scope: Scope) -> list[Reply]:
 __all__ = [
     "ACTION_NOTE",
     "acknowledge",
+    "apply_stricter_plan",
     "escalate_by_hand",
     "join",
+    "not_there",
     "open_alerts",
     "place_in_grid",
     "record_action",

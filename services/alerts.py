@@ -22,10 +22,22 @@ from models.chat import ChatUser
 from models.help import HelpRequest
 from models.outbox import enqueue
 from models.people import Household, Resident
+from models.plans import MonitoringPlan
 from models.staff import Staff, active_staff, covers, staff_for_grid
-from services.buttons import ACKNOWLEDGE, ASSIGN_GRID, ESCALATE, RECORD_ACTION
+from services.buttons import (
+    ACKNOWLEDGE,
+    APPLY_STRICTER,
+    ASSIGN_GRID,
+    ESCALATE,
+    NOT_THERE,
+    RECORD_ACTION,
+)
 from services.placement import ASSIGN_KIND, grids_to_choose
 from services.vocabulary import ALERT_TITLES, DONE_TEXTS, LEVEL_NAMES
+from services.wording import describe_plan, whose
+
+# A place someone reported may be a listed risk area: the worker confirms or clears it.
+CONFIRM_KIND = "confirm_match"
 
 
 def acknowledge(alert: Alert, user_id: int, now: datetime) -> None:
@@ -165,6 +177,13 @@ async def buttons_for(session: AsyncSession, alert: Alert, tr: Translator) -> Bu
     if alert.kind == ASSIGN_KIND:
         grids = await grids_to_choose(session, alert)
         return rows(*(ASSIGN_GRID.button(g.name, alert.id, g.id) for g in grids), width=1)
+    if alert.kind == CONFIRM_KIND:
+        # A place that may be a listed area: one tap applies the plan for it, one clears it.
+        return (
+            (APPLY_STRICTER.button(tr("✅ They were there: apply the stricter plan"), alert.id),),
+            (NOT_THERE.button(tr("✖️ They were not there: clear, with a note"), alert.id),),
+            *alert_buttons(alert, tr)[1:],
+        )
     return alert_buttons(alert, tr)
 
 
@@ -305,3 +324,23 @@ async def escalate_alerts(
         if await escalate(session, alert, grid, now, late=after) is not None:
             escalated += 1
     return escalated
+
+
+async def tell_new_plan(session: AsyncSession, plan: MonitoringPlan, now: datetime) -> None:
+    """The household's reporter hears that a worker confirmed a listed area, and the plan."""
+    resident = await session.get(Resident, plan.resident_id)
+    user = await session.get(ChatUser, resident.reporter_user_id) if resident else None
+    if resident is None or user is None:
+        return
+    tr = Translator(user.language)
+    heading = tr(
+        "Your grid worker has confirmed you were in an area listed at risk. Your plan now:"
+    )
+    await enqueue(
+        session,
+        chat_id=user.chat_id,
+        text=whose(resident) + heading + "\n\n" + describe_plan(plan, tr),
+        purpose="plan_confirmed",
+        dedupe_key=f"plan-confirmed:{plan.id}",
+        now=now,
+    )

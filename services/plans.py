@@ -7,7 +7,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from models.alerts import raise_alert
 from models.people import Arrival, Resident
@@ -37,9 +39,17 @@ def is_abroad(arrival: Arrival) -> bool:
 
 
 async def facts_for(
-    session: AsyncSession, arrival: Arrival, policy: Policy, zone: ZoneInfo
+    session: AsyncSession,
+    arrival: Arrival,
+    policy: Policy,
+    zone: ZoneInfo,
+    *,
+    assume_possible: bool = False,
 ) -> tuple[Facts, Finding, Finding]:
-    """What the rules need to know, and the risk findings behind it (for the worker)."""
+    """What the rules need to know, and the risk findings behind it (for the worker).
+
+    `assume_possible`: a match a worker confirmed (the person reported only the city of a
+    listed district, and was there) counts as certain."""
     day = arrival_day(arrival, zone)
     first = day - timedelta(days=policy.window_days)
     listings = await listings_between(session, first, day)
@@ -54,6 +64,9 @@ async def facts_for(
             highest(history.possible, found.possible),
             history.listings + found.listings,
         )
+    if assume_possible:
+        origin = Finding(highest(origin.level, origin.possible), None, origin.listings)
+        history = Finding(highest(history.level, history.possible), None, history.listings)
     facts = Facts(
         abroad=is_abroad(arrival),
         origin_risk=origin.level,
@@ -74,12 +87,20 @@ async def classify(
     policy: Policy,
     now: datetime,
     zone: ZoneInfo,
+    *,
+    start: date | None = None,
+    assume_possible: bool = False,
 ) -> MonitoringPlan:
-    """Decide and store the person's plan, superseding the one they had; raise its alerts."""
-    facts, origin, history = await facts_for(session, arrival, policy, zone)
+    """Decide and store the person's plan, superseding the one they had; raise its alerts.
+
+    The plan's days count from `start` (a re-screening: the last day in the listed place),
+    else from the day of arrival."""
+    facts, origin, history = await facts_for(
+        session, arrival, policy, zone, assume_possible=assume_possible
+    )
     decision = policy.plan_for(facts)
     plan = decision.plan
-    start = arrival_day(arrival, zone)
+    start = start or arrival_day(arrival, zone)
     schedule = plan.schedule(start)
     previous = await active_plan(session, resident.id)
     if previous is not None:
@@ -155,3 +176,41 @@ async def _alerts(
             now=now,
             dedupe_key=f"{kind}:{plan.id}",
         )
+
+
+async def apply_stricter(
+    session: AsyncSession, alert_resident_id: int, policy: Policy, now: datetime, zone: ZoneInfo
+) -> MonitoringPlan | None:
+    """A worker confirmed that someone who gave only the city of a listed district was there:
+    their plan becomes the one the listed risk calls for, its days counted as before (from the
+    last day there). None when they have no journey or no running plan any more."""
+    resident = await session.get(Resident, alert_resident_id)
+    if resident is None or resident.purged_at is not None:
+        return None
+    arrival = await session.scalar(
+        select(Arrival)
+        .where(Arrival.resident_id == resident.id)
+        .options(selectinload(Arrival.stays))
+        .order_by(Arrival.id.desc())
+        .limit(1)
+    )
+    previous = await active_plan(session, resident.id)
+    if arrival is None or previous is None:
+        return None
+    return await classify(
+        session,
+        resident,
+        arrival,
+        policy,
+        now,
+        zone,
+        start=previous.starts_on,
+        assume_possible=True,
+    )
+
+
+async def clear_confirmation(session: AsyncSession, resident_id: int) -> None:
+    """A worker found the person was not in the listed area: their plan stands, unflagged."""
+    plan = await active_plan(session, resident_id)
+    if plan is not None:
+        plan.needs_confirmation = False

@@ -31,10 +31,13 @@ class Rescreened:
     grids: int
 
 
-def _was_there(
+def _last_day_there(
     arrival: Arrival, target: places.Area | None, text: str, since: date, zone: ZoneInfo
-) -> bool:
-    # Anyone who may have been there: classify() then tells certain from possible.
+) -> date | None:
+    """The last day the person may have been in the listed place since `since`; None when
+    their journey does not touch it. Anyone who may have been there: classify() then tells
+    certain from possible."""
+
     def matches(code: str | None, typed: str) -> bool:
         if target is not None and code:
             try:
@@ -47,10 +50,16 @@ def _was_there(
         return bool(name) and name in typed
 
     moment = arrival.arrived_at or arrival.expected_at
-    arrived_since = moment is not None and moment.astimezone(zone).date() >= since
-    if arrived_since and matches(arrival.origin_code, arrival.origin_text):
-        return True
-    return any(s.to_date >= since and matches(s.place_code, s.place_text) for s in arrival.stays)
+    arrived_on = moment.astimezone(zone).date() if moment is not None else None
+    if arrived_on is not None and arrived_on >= since:
+        if matches(arrival.origin_code, arrival.origin_text):
+            return arrived_on  # they left it to come here
+    days = [
+        s.to_date
+        for s in arrival.stays
+        if s.to_date >= since and matches(s.place_code, s.place_text)
+    ]
+    return max(days) if days else None
 
 
 async def rescreen(
@@ -82,12 +91,15 @@ async def rescreen(
         latest[arrival.resident_id] = arrival  # a person's newest journey counts
     by_grid: dict[int, list[Resident]] = defaultdict(list)
     for arrival in latest.values():
-        if not _was_there(arrival, target, place, since, zone):
+        last_day = _last_day_there(arrival, target, place, since, zone)
+        if last_day is None:
             continue
         resident = arrival.resident
         if resident.purged_at is not None:
             continue
-        plan = await classify(session, resident, arrival, policy, now, zone)
+        # The days count from the last day there; a match that is only possible (they gave
+        # the city of a listed district) waits for the worker's one tap (services/alerts.py).
+        plan = await classify(session, resident, arrival, policy, now, zone, start=last_day)
         by_grid[resident.grid_id].append(resident)
         reporter = await session.get(ChatUser, resident.reporter_user_id)
         if reporter is None:

@@ -141,6 +141,8 @@ DONE_TEXTS = {
     "quarantine": N_("sent to quarantine"),
     "escalated": N_("escalated"),
     "assigned": N_("placed in a grid"),
+    "applied": N_("stricter plan applied: they were there"),
+    "cleared": N_("cleared: they were not there"),
 }
 # The alerts a daily report lists, as it names them.
 INCIDENT_NAMES = {

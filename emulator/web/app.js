@@ -339,6 +339,12 @@ function showUsers() {
   }
 }
 
+// On a phone the people list is a drawer over the chat: open it with ☰, a choice closes it.
+function drawer(open) {
+  document.body.classList.toggle("drawer-open", open);
+  $("#people").setAttribute("aria-expanded", String(open));
+}
+
 function switchTo(userId) {
   if (!page.users.has(userId)) return;
   page.active = userId;
@@ -352,6 +358,7 @@ function switchTo(userId) {
   page.seq = 0;
   page.toastSeq = null;
   history.replaceState(null, "", `#user=${userId}`);
+  drawer(false);
   showUsers();
   if (page.poll) page.poll.abort();
 }
@@ -429,6 +436,9 @@ async function start() {
     }
     setInterval(tick, 1000);
   }
+  $("#people").addEventListener("click", () =>
+    drawer(!document.body.classList.contains("drawer-open")),
+  );
   $("#composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = $("#text");

@@ -156,3 +156,36 @@ async def test_a_bad_answer_at_every_question_is_re_asked(
     assert "must be between" in text(user.last)
     await user.press("Yesterday")
     assert "Please check your report" in text(user.last)
+
+
+async def test_a_hong_kong_phone_and_a_chinese_summary_with_chinese_punctuation(
+    bot_process: BotProcess, emulator: EmulatorClient
+) -> None:
+    """On both runners: a contact shared from a Hong Kong account (no plus, as Telegram gives
+    it) is taken, and the summary reads as Chinese does (full-width colons, 、 between names)."""
+    user = TelegramUser(emulator, user_id=7003, language_code="zh-hans")
+    await user.say("/start")
+    await user.press("同意")
+    await user.say("陈大文")
+    await user.share_contact("85291234567")
+    await user.say("H12345678")
+    await user.say("新华南路社区")
+    await user.say("3栋2单元501")
+    await user.press("刚刚抵达")
+    await user.say("香港")
+    await user.press("飞机")
+    await user.say("CX 338")
+    await user.say("深圳湾口岸")
+    await user.press("未结束")
+    await user.press("没有其他地点")
+    await user.say("陈小明")
+    await user.press("子女")
+    await user.press("无手机")
+    await user.press("以上都没有")
+    await user.press("没有了")
+    await user.press("一切正常")
+    await user.press("近14天未检测")
+    review = text(user.last)
+    assert "+85291234567" in review and "陈小明（子女）" in review
+    assert "<b>个人信息：</b>" in (user.last.get("text") or "") or "个人信息：" in review
+    assert "个人信息:" not in review

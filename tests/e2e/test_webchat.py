@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,14 +35,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-async def demo(database_url: str, tmp_path: Path, framework: str) -> AsyncIterator[str]:
-    """`returnee demo` in a child process; yields the web chat's address once the demo's
-    grid worker has joined."""
+@contextlib.asynccontextmanager
+async def running_demo(
+    database_url: str, tmp_path: Path, framework: str, *, first: bool = True
+) -> AsyncIterator[str]:
+    """`returnee demo` in a child process; yields the web chat's address once the bot is up
+    (it registered its command menu) and, on a first run, the demo's grid worker has joined."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEBHOOK_", "CLOCK"))}
     env.update(BOT_FRAMEWORK=framework, PYTHONPATH=str(ROOT))
-    log_path = tmp_path / "demo.log"
+    log_path = tmp_path / f"demo-{port}.log"
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "bot.cli", "demo", "--port", str(port)),
@@ -59,7 +61,9 @@ async def demo(database_url: str, tmp_path: Path, framework: str) -> AsyncIterat
             while time.monotonic() < deadline:
                 assert process.returncode is None, log_path.read_text(errors="replace")
                 with contextlib.suppress(Exception):
-                    if any(m["from_bot"] for m in await emulator.messages(900)):
+                    up = bool(await emulator.log(method="setMyCommands"))
+                    joined = any(m["from_bot"] for m in await emulator.messages(900))
+                    if up and (joined or not first):
                         break
                 await asyncio.sleep(0.2)
             else:
@@ -73,6 +77,12 @@ async def demo(database_url: str, tmp_path: Path, framework: str) -> AsyncIterat
             except TimeoutError:
                 process.kill()
                 await process.wait()
+
+
+@pytest.fixture
+async def demo(database_url: str, tmp_path: Path, framework: str) -> AsyncIterator[str]:
+    async with running_demo(database_url, tmp_path, framework) as base:
+        yield base
 
 
 @pytest.fixture
@@ -168,7 +178,69 @@ async def test_a_report_in_the_web_chat_alerts_the_grid_worker_and_the_clock_mov
         shot = os.environ.get("WEBCHAT_SCREENSHOT")
         if shot:
             await page.screenshot(path=str(ROOT / shot))
+
+        # On a phone (390×844) the chat takes the screen; the people fold into a drawer.
+        await page.set_viewport_size({"width": 390, "height": 844})
+        chat = await page.locator("#chat").bounding_box()
+        assert chat is not None and chat["width"] >= 380, chat
+        # The list slides away (a short transition): it ends off the screen.
+        await page.wait_for_function(
+            "() => document.querySelector('#sidebar').getBoundingClientRect().right <= 1"
+        )
+        await page.click("#people")
+        await expect(page.locator("body")).to_have_class("drawer-open")
+        await page.click("#users .user[data-user='1']")
+        await expect(page.locator("body")).not_to_have_class("drawer-open")
+        await expect(messages.locator(".msg.bot", has_text="Your plan").last).to_be_visible()
+        shot = os.environ.get("WEBCHAT_PHONE_SCREENSHOT")
+        if shot:
+            await messages.locator(
+                ".msg.bot", has_text="Please check your report"
+            ).last.scroll_into_view_if_needed()
+            await page.screenshot(path=str(ROOT / shot))
         await browser.close()
+
+
+async def kept_clock(database_url: str, at: datetime) -> None:
+    from sqlalchemy import select
+
+    from bot.demo import CLOCK_MARK
+    from models.db import make_engine, make_sessions
+    from models.staff import AuditEntry
+
+    engine = make_engine(database_url)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            async with make_sessions(engine)() as session:
+                kept = await session.scalar(
+                    select(AuditEntry.at).where(AuditEntry.action == CLOCK_MARK)
+                )
+            if kept is not None and kept >= at - timedelta(seconds=5):
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"the demo did not keep its clock: {kept} < {at}")
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.frameworks("aiogram")
+async def test_a_second_demo_on_the_same_database_goes_on_where_it_was(
+    database_url: str, tmp_path: Path, framework: str
+) -> None:
+    async with running_demo(database_url, tmp_path, framework) as base:
+        async with EmulatorClient(base) as emulator:
+            await emulator.send(1, "/start", language_code="en")
+            await emulator.wait(1, after=0, count=1, timeout=30)
+            moved = await emulator.advance(timedelta(days=2))
+        # The demo keeps the time its clock reached (every 2 s): wait for it to be kept.
+        await kept_clock(database_url, moved)
+    async with running_demo(database_url, tmp_path, framework, first=False) as base:
+        async with EmulatorClient(base) as emulator:
+            # The clock goes on from where the first run left it, not back to today.
+            assert await emulator.now() >= moved - timedelta(minutes=1)
+            # The worker joined in the first run: no second /join, so no "invalid code".
+            assert not any(m["from_bot"] for m in await emulator.messages(900))
 
 
 # The bot's messages as shown, with their edit counts: changes when the bot answers.
