@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import Clock
-from services import alerts, arrivals, checkins, digest, release, retention
+from services import alerts, arrivals, checkins, digest, papers, release, retention
 from services.options import Options
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
         ("sampling_notices", partial(release.sampling_notices, times=options.checkin_times), 120),
         ("end_plans", release.end_plans, 600),
         ("phase_changes", release.phase_changes, 600),
+        # A plan that keeps someone in comes with its notice (a PDF), once.
+        ("plan_notices", papers.plan_notices, 60),
         # Alerts reach the grid's workers within a minute of being raised.
         ("deliver_alerts", alerts.deliver_alerts, 20),
         # Unacknowledged: sent again, then up a level (each once per alert and level).

@@ -76,7 +76,8 @@ async def help_(chat: Chat) -> list[Reply]:
                     "/person NUMBER: a person's record and check-ins\n"
                     "/stats: cumulative figures\n"
                     "/notify TEXT: a notice to every resident of your area\n"
-                    "/export: the register as a spreadsheet"
+                    "/export: the register as a spreadsheet\n"
+                    "/verify CODE: check a resident's plan notice or release certificate"
                 )
             )
         )
@@ -135,4 +136,5 @@ COMMANDS: dict[str, Command[Turn]] = {
     notify.SEND.name: notify.notify_send,
     notify.CANCEL.name: notify.notify_cancel,
     "export": export.export,
+    "verify": register.verify,
 }

@@ -29,6 +29,7 @@ from models.checkins import CheckIn, TestResult
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, HELD, RELEASED, SUPERSEDED, MonitoringPlan
 from models.staff import audit
+from services.papers import paper_by_code
 from services.records import (
     Record,
     Scope,
@@ -612,4 +613,56 @@ async def stats(chat: Chat, scope: Scope) -> list[Reply]:
     return [Send("\n".join(lines))]
 
 
-__all__ = ["arrivals", "find", "missed_checkins", "monitoring", "person", "stats", "today"]
+# ----- /verify -----
+
+PAPER_NAMES = {"notice": N_("plan notice"), "release": N_("release certificate")}
+
+
+@staff_only
+async def verify(chat: Chat, scope: Scope) -> list[Reply]:
+    """/verify CODE: whether a paper a resident shows is one the bot issued, and for whom."""
+    turn, tr, e = chat.turn, chat.turn.tr, html.escape
+    code = chat.args.strip().upper()
+    if not code:
+        return [Send(tr("Send /verify and the code on the paper, e.g. /verify K7M2Q9XA."))]
+    paper = await paper_by_code(turn.session, code)
+    record = await record_of(turn.session, scope, paper.resident_id) if paper else None
+    plan = await turn.session.get(MonitoringPlan, paper.plan_id) if paper else None
+    if paper is None or record is None or plan is None:
+        await audit(turn.session, turn.user.id, "verify_refused", f"paper:{code[:16]}", turn.now)
+        return [Send(tr("No paper with that code was issued in your area."))]
+    await audit(turn.session, turn.user.id, "verify", f"paper:{paper.id}", turn.now)
+    state = {
+        SUPERSEDED: tr("replaced by a newer plan"),
+        RELEASED: tr("released"),
+        ACTIVE: tr("valid: the plan is running"),
+        HELD: tr("held open: the negative tests it needs are missing"),
+    }.get(plan.status, plan.status)
+    lines = [
+        "✅ "
+        + e(
+            tr(
+                "A genuine {paper}, code {code}.",
+                paper=tr(PAPER_NAMES[paper.kind]),
+                code=paper.code,
+            )
+        ),
+        who(record.person)
+        + (f" · {e(record.person.masked_id)}" if record.person.id_number else ""),
+        *("• " + e(phase_text(p, tr)) for p in plan.phases),
+        e(tr("Issued: {when}", when=stamp(paper.issued_at, turn))),
+        e(tr("Plan now: {state}", state=state)),
+    ]
+    return [Send("\n".join(lines))]
+
+
+__all__ = [
+    "arrivals",
+    "find",
+    "missed_checkins",
+    "monitoring",
+    "person",
+    "stats",
+    "today",
+    "verify",
+]

@@ -1,6 +1,18 @@
 """Imports every model module, so the metadata (and Alembic) sees every table."""
 
-from models import alerts, areas, chat, checkins, help, outbox, people, plans, risk, staff
+from models import (
+    alerts,
+    areas,
+    chat,
+    checkins,
+    help,
+    outbox,
+    papers,
+    people,
+    plans,
+    risk,
+    staff,
+)
 
 __all__ = [
     "alerts",
@@ -9,6 +21,7 @@ __all__ = [
     "checkins",
     "help",
     "outbox",
+    "papers",
     "people",
     "plans",
     "risk",

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.i18n import Translator
+from chat.i18n import N_, Translator
 from models.alerts import raise_alert
 from models.chat import ChatUser
 from models.checkins import TestResult
@@ -21,6 +21,7 @@ from models.outbox import enqueue
 from models.people import Resident
 from models.plans import ACTIVE, HELD, RELEASED, MonitoringPlan
 from services.buttons import TEST_RESULT
+from services.papers import release_certificate
 from services.vocabulary import TEST_ANSWERS
 from services.wording import phase_text, whose
 
@@ -51,13 +52,26 @@ async def sampling_notices(
             continue
         tr = Translator(user.language)
         if clock >= first:
+            # Where the sample is taken follows the plan: at home, or at the quarantine site.
+            kind = next(
+                (
+                    p["kind"]
+                    for p in plan.phases
+                    if date.fromisoformat(p["first"]) <= day <= date.fromisoformat(p["last"])
+                ),
+                None,
+            )
+            notice = (
+                N_("🧪 Today is a test day: staff take your nucleic-acid sample at the site.")
+                if kind == "centralised"
+                else N_(
+                    "🧪 Today is a test day: a nucleic-acid sample is taken at home. Please stay in."
+                )
+            )
             queued += await enqueue(
                 session,
                 chat_id=user.chat_id,
-                text=whose(resident)
-                + tr(
-                    "🧪 Today is a test day: a nucleic-acid sample is taken at home. Please stay in."
-                ),
+                text=whose(resident) + tr(notice),
                 purpose="test_notice",
                 dedupe_key=f"test-notice:{plan.id}:{day.isoformat()}",
                 now=now,
@@ -171,6 +185,7 @@ async def _try_release(
             dedupe_key=f"release:{plan.id}",
             now=now,
         )
+    await release_certificate(session, plan, resident, now, zone)
     await raise_alert(
         session,
         grid_id=resident.grid_id,

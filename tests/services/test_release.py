@@ -72,11 +72,6 @@ async def kinds(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
         return sorted(a.kind for a in await session.scalars(select(Alert)))
 
 
-@pytest.fixture
-def lanzhou(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> Person:
-    return Person(Core(sessions, clock, Options(policy=load_policy("lanzhou"))), user_id=1010)
-
-
 async def answer_test(
     resident: Person, sessions: async_sessionmaker[AsyncSession], result: str
 ) -> None:
@@ -164,3 +159,16 @@ async def test_14_plus_7_says_when_the_home_phase_starts(
     at(clock, 9, 0, days=14)
     assert await run(sessions, clock, "phases") == 1
     assert "From today" in (await queued(sessions, "phase_change"))[0].text
+
+
+async def test_in_centralised_quarantine_the_sample_is_taken_at_the_site_not_at_home(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """Qilin: from abroad, 14 days centralised with tests on day 1, 7 and 14."""
+    resident = Person(Core(sessions, clock, Options(policy=load_policy("qilin"))), user_id=1013)
+    await released_abroad(resident, quarantined=False)
+    assert "centralised quarantine" in resident.last.text
+    at(clock, 8, 5)
+    assert await run(sessions, clock, "tests") == 1
+    (notice,) = await queued(sessions, "test_notice")
+    assert "at the site" in notice.text and "at home" not in notice.text
