@@ -22,6 +22,7 @@ from tests.e2e.test_report import text
 
 pytestmark = [
     pytest.mark.frameworks("aiogram"),
+    pytest.mark.own_bot,
     pytest.mark.skipif(not POSTGRES, reason="the outage is of a PostgreSQL server"),
 ]
 OUTAGE = 30.0

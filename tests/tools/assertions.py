@@ -1,0 +1,91 @@
+"""Counting the suite's assertions, two ways (issue 14: "every assertion kept").
+
+Statically: `python -m tests.tools.assertions` counts the `assert` statements in the test
+files by their syntax tree.
+
+Dynamically: `pytest -p tests.tools.assertions -o enable_assertion_pass_hook=true` with
+ASSERTION_COUNT_DIR=DIR set records every assert that passed (pytest's assertion-pass hook,
+which sees the asserts of test modules and conftests), one JSON file per process (so under
+xdist each worker writes its own); `python -m tests.tools.assertions DIR` then sums them:
+how many asserts passed in all, and how many distinct assert statements (file:line) passed
+at least once, the figure that says no assertion was lost when a test stopped running twice.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).parents[1]
+_passed: Counter[str] = Counter()
+
+
+def static_count(root: Path = TESTS) -> tuple[int, int]:
+    """(assert statements, files) in the test tree, this tool aside."""
+    total = files = 0
+    for path in sorted(root.rglob("*.py")):
+        if "tools" in path.relative_to(root).parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found = sum(isinstance(node, ast.Assert) for node in ast.walk(tree))
+        total += found
+        files += bool(found)
+    return total, files
+
+
+def _where(lineno: int) -> str | None:
+    """The assert that just passed, as file:line: the file is the one of the first frame
+    below pytest's rewritten-assert helper (the hook is told only the line)."""
+    frame = sys._getframe(1)
+    while frame is not None and not frame.f_code.co_filename.endswith(
+        "_pytest/assertion/rewrite.py"
+    ):
+        frame = frame.f_back  # type: ignore[assignment]
+    caller = frame.f_back if frame is not None else None
+    if caller is None:
+        return None
+    name = Path(caller.f_code.co_filename).resolve()
+    if not name.is_relative_to(TESTS):
+        return None  # a library's own asserts (pytest rewrites hypothesis's too)
+    return f"{name.relative_to(TESTS.parent)}:{lineno}"
+
+
+def pytest_assertion_pass(item: Any, lineno: int, orig: str, expl: str) -> None:
+    where = _where(lineno)
+    if where is not None:
+        _passed[where] += 1
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    directory = os.environ.get("ASSERTION_COUNT_DIR")
+    if not directory or not _passed:
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    out = Path(directory) / f"passed-{worker}-{os.getpid()}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dict(_passed), indent=0, sort_keys=True))
+
+
+def summary(directory: Path) -> tuple[int, Counter[str]]:
+    passed: Counter[str] = Counter()
+    for path in directory.glob("passed-*.json"):
+        passed.update(json.loads(path.read_text()))
+    return sum(passed.values()), passed
+
+
+def main() -> None:
+    statements, files = static_count()
+    print(f"assert statements in tests/: {statements} (in {files} files)")
+    if len(sys.argv) > 1:
+        total, passed = summary(Path(sys.argv[1]))
+        print(f"asserts passed at run time: {total}")
+        print(f"distinct assert statements passed: {len(passed)}")
+
+
+if __name__ == "__main__":
+    main()
