@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers: more than the 2 cores, as the end-to-end tests mostly wait on the bot
+# (which keeps Telegram's pace of about a message a second per chat).
+TEST_WORKERS ?= 4
 
 .PHONY: demo test lint types unit run bench clean
 
@@ -26,7 +29,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=10
 
 run: $(STAMP)
 	$(BIN)/returnee run --upgrade

@@ -59,7 +59,7 @@ DEMO_AREAS = ROOT / "bot" / "demo_data" / "areas.csv"
 FRAMEWORKS = ("aiogram", "ptb")
 # How long a user waits for the bot to handle one update, and for a bot to start or stop.
 ANSWER_TIMEOUT = 30.0
-START_TIMEOUT = 60.0
+START_TIMEOUT = 120.0
 STOP_TIMEOUT = 20.0
 # Where every emulator's clock starts: a quiet morning hour in the bots' zone, hours away from
 # the 20:00 slot and daily report.

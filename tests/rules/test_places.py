@@ -229,11 +229,11 @@ def test_match_garbage(text: str) -> None:
 
 
 def test_match_long_text_is_quick() -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: see test_speed
     for _ in range(100):
         assert match("武汉" * 5_000) == []
         assert match("x" * 10_000) == []
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_match_limit() -> None:
@@ -434,18 +434,20 @@ def test_place_and_children() -> None:
 
 
 def test_speed() -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time: the suite runs on more xdist workers than cores, and a worker
+    # may wait for a core longer than the build takes.
+    started = time.process_time()
     places._Gazetteer(places._read_rows())
-    assert time.perf_counter() - started < 0.2
+    assert time.process_time() - started < 0.2
     texts = ["上海", "湖北武汉", "Wuhan", "廣州市", "北京朝阳区", "Hong Kong", "美国", "武汉, 湖北"]
     match("warm up")
     best = float("inf")
     for _ in range(3):
-        started = time.perf_counter()
+        started = time.process_time()
         for _ in range(50):
             for text in texts:
                 match(text)
-        best = min(best, (time.perf_counter() - started) / (50 * len(texts)))
+        best = min(best, (time.process_time() - started) / (50 * len(texts)))
     assert best < 0.001
 
 
