@@ -41,8 +41,11 @@ def _reap(_signum: int = 0, _frame: object = None) -> None:
 def _child(request: dict[str, Any]) -> None:
     code: int = 1
     try:
-        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, signal.SIG_DFL)
+        # As in a fresh interpreter: SIGINT raises KeyboardInterrupt, SIGTERM and SIGCHLD are
+        # the system's.
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(log, 1)
         os.dup2(log, 2)
