@@ -74,16 +74,26 @@ def _drop_made_databases() -> Iterator[None]:
         asyncio.run(drop())
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first, so that under xdist they start early rather than making a long
-    tail: the end-to-end ones (each a bot process, answering at Telegram's pace of a message
-    a second per chat) and the conversation fuzzer."""
+# The slowest files first, so that under `make test` (xdist, one file to a worker at a time,
+# in this order) they start at once rather than making a long tail: the end-to-end ones (bot
+# processes answering at Telegram's pace of about a message a second per chat; a file's
+# tests share its bot, so they stay together) and the conversation fuzzer.
+SLOW_FIRST = (
+    "tests/e2e/test_checkins.py",
+    "tests/e2e/test_report.py",
+    "tests/e2e/test_skeleton.py",
+    "tests/e2e/test_checkins_restart.py",
+    "tests/handlers/test_fuzz.py",
+    "tests/e2e/",
+)
 
-    def slow(item: pytest.Item) -> bool:
-        path = item.path.as_posix()
-        return "/tests/e2e/" in path or path.endswith("/test_fuzz.py")
 
-    items.sort(key=lambda item: not slow(item))
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(config.rootpath).as_posix()
+        return next((i for i, p in enumerate(SLOW_FIRST) if path.startswith(p)), len(SLOW_FIRST))
+
+    items.sort(key=rank)
 
 
 _worker_database = ""

@@ -48,7 +48,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.emulator import STATE_KEY, ChatMessage, EmulatorClient, create_app
+from bot.emulator import STATE_KEY, ChatMessage, EmulatorClient, EmulatorTimeout, create_app
 from models.db import make_engine
 from models.outbox import PENDING, Outgoing
 from tests.conftest import POSTGRES, fresh_database
@@ -439,13 +439,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if callspec.params["framework"] not in marker.args:
             items.remove(item)
             config.hook.pytest_deselected(items=[item])
-    # Under `--dist loadgroup` the tests of a module's shared bot (one per runner) stay on one
-    # xdist worker, in order; a test with its own bot may go to any.
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "bot" in getattr(item, "fixturenames", ()):
-            group = f"{item.module.__name__}-{callspec.params['framework']}"  # type: ignore[attr-defined]
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 class SharedBots:
@@ -608,7 +601,12 @@ class TelegramUser:
                     self.transcript, self.answered = messages, None
                     self.seen = max(self.seen, messages[-1]["message_id"])
                     return message
-            await asyncio.sleep(0.05)
+            # Until the bot sends this user anything more (the emulator's long poll).
+            newest = max((m["message_id"] for m in messages), default=0)
+            left = deadline - time.monotonic()
+            if left > 0:
+                with contextlib.suppress(EmulatorTimeout):
+                    await self.emulator.wait(self.user_id, after=newest, timeout=min(left, 5))
         recent = [_text(m) for m in await self._bot_messages() if m["date"] >= self.since]
         raise AssertionError(f"user {self.user_id} got no {contains!r}; since then: {recent}")
 

@@ -3,11 +3,11 @@ the tests move time forward and check what the resident and the grid worker rece
 
 The tests share the module's bot, and so its clock, which only moves forward: each test's
 days start the day after wherever the last one left the clock, and each has its own grid, so
-one test's residents never reach another's worker. The test that stops the bot has its own."""
+one test's residents never reach another's worker. The test that stops the bot has its own,
+in test_checkins_restart.py (a file of its own, so that it runs beside these)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,7 +21,6 @@ from tests.e2e.conftest import (
     TelegramUser,
     new_user,
     outbox_settled,
-    prepared_bot,
     wait_caught_up,
 )
 from tests.e2e.test_grid_worker import invite_code
@@ -32,18 +31,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 SHARED_BOT = {"POLICY": "lanzhou", "CLOCK": "emulator"}
 # The grids' codes, for the invitations of their workers.
 CODES = {GRID_1: "620201001001001", GRID_2: "620201001001002", GRID_3: "620201001002001"}
-
-
-@pytest.fixture
-async def lanzhou_bot(
-    emulator: EmulatorClient, database_url: str, tmp_path: Path, framework: str
-) -> AsyncIterator[BotProcess]:
-    """The test's own bot with the module's settings, for a test that stops it."""
-    process = await prepared_bot(
-        emulator, database_url, tmp_path, framework=framework, **SHARED_BOT
-    )
-    yield process
-    await process.stop()
 
 
 class Timeline:
@@ -195,34 +182,6 @@ async def test_a_fever_and_a_positive_test_reach_the_worker_at_once(
     await user.press("Positive")
     assert "will contact you at once" in text(user.last)
     assert "Li Na" in text(await worker.receive("Positive test reported"))
-
-
-@pytest.mark.own_bot
-async def test_a_bot_down_over_a_slot_sends_its_prompt_once_when_back_and_keeps_answers(
-    lanzhou_bot: BotProcess, emulator: EmulatorClient, user: TelegramUser, days: Timeline
-) -> None:
-    second = new_user(emulator)
-    await arrived_from_abroad(user)
-    await arrived_from_abroad(second)
-    days.people += [user, second]
-    await lanzhou_bot.stop()
-    await days.go(2, 8, 30, bot_up=False)  # the morning slot opens while the bot is down
-    await lanzhou_bot.start()
-    for person in (user, second):
-        await person.receive("Time for your health check-in")
-    await user.press("Answer now")
-    await user.press("36.5")
-
-    await lanzhou_bot.restart()  # in the middle of the round and of an answer
-    await user.press("None of these")
-    await user.press("Done")
-    await user.press("Stayed home")
-    assert "Recorded, thank you." in text(user.last)
-    await answer_checkin(second)
-    assert "Recorded, thank you." in text(second.last)
-    for person in (user, second):
-        prompts = await person.received("Time for your health check-in")
-        assert len(prompts) == 1, [text(m) for m in prompts]
 
 
 async def test_a_day_with_nothing_gets_the_zero_report(

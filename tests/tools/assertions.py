@@ -78,13 +78,41 @@ def summary(directory: Path) -> tuple[int, Counter[str]]:
     return sum(passed.values()), passed
 
 
+def by_text(passed: Counter[str], root: Path) -> Counter[str]:
+    """The passed asserts keyed by file and the assert's own source (`ast.unparse`) rather
+    than its line, so that runs of two versions of the tests compare: `root` is the folder
+    holding that version's tests/."""
+    keyed: Counter[str] = Counter()
+    trees: dict[str, dict[int, str]] = {}
+    for where, count in passed.items():
+        name, _, line = where.rpartition(":")
+        if name not in trees:
+            tree = ast.parse((root / name).read_text(encoding="utf-8"))
+            trees[name] = {
+                node.lineno: ast.unparse(node)
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Assert)
+            }
+        keyed[f"{name}::{trees[name].get(int(line), '?' + line)}"] += count
+    return keyed
+
+
 def main() -> None:
+    """`python -m tests.tools.assertions [DIR [ROOT] [DIR_BEFORE ROOT_BEFORE]]`: the static
+    count; with DIR, what a run recorded; with a run before, what passed then and not now."""
     statements, files = static_count()
     print(f"assert statements in tests/: {statements} (in {files} files)")
     if len(sys.argv) > 1:
         total, passed = summary(Path(sys.argv[1]))
         print(f"asserts passed at run time: {total}")
         print(f"distinct assert statements passed: {len(passed)}")
+    if len(sys.argv) > 4:
+        now = by_text(passed, Path(sys.argv[2]))
+        _, earlier = summary(Path(sys.argv[3]))
+        then = by_text(earlier, Path(sys.argv[4]))
+        print(f"distinct (by file and text): before {len(then)}, now {len(now)}")
+        for key in sorted(set(then) - set(now)):
+            print(f"  passed before, not now: {key}")
 
 
 if __name__ == "__main__":
