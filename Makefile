@@ -3,6 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers: more than the 2 cores, as the end-to-end tests mostly wait on the bot
+# (which keeps Telegram's pace of about a message a second per chat). A test file goes to one
+# worker (its tests may share a bot), the slowest files first (tests/conftest.py).
+TEST_WORKERS ?= 4
 
 .PHONY: demo test lint types unit run bench clean
 
@@ -26,7 +30,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=10
 
 run: $(STAMP)
 	$(BIN)/returnee run --upgrade

@@ -46,6 +46,9 @@ class EmulatorClock(ShiftedClock):
                     log.warning("cannot read the emulator's clock: %s", exc)
                     moved = False
                 if moved:
-                    log.info("the emulator's clock moved: now %s", self.now().isoformat())
+                    now = self.now()
+                    log.info("the emulator's clock moved: now %s", now.isoformat())
                     await on_moved()
+                    # What tests wait on after a move, instead of guessing how long jobs take.
+                    log.info("jobs caught up with the clock at %s", now.isoformat())
                 await asyncio.sleep(self.interval)

@@ -1,16 +1,22 @@
 """Shared fixtures: a fresh, migrated database per test (SQLite, or PostgreSQL when
-TEST_DATABASE_URL names one), the core on a clock the test moves, and chat drivers."""
+TEST_DATABASE_URL names one), the core on a clock the test moves, and chat drivers.
+
+Under pytest-xdist each worker has a PostgreSQL database of its own, made beside the one
+TEST_DATABASE_URL names (on the same server, named after it and the worker) and dropped at the
+end; SQLite databases are files in each test's own directory anyway."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
@@ -21,6 +27,87 @@ from services.options import Options
 from tests.support import Person
 
 POSTGRES = os.environ.get("TEST_DATABASE_URL", "")
+# "gw0", "gw1" … under pytest-xdist; "" in a plain run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+# The PostgreSQL databases this process made, dropped when the session ends.
+_MADE: list[str] = []
+
+
+def _admin(url: str) -> tuple[str, str]:
+    """asyncpg's address for the server of `url`, and the name of `url`'s database."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    plain = parsed.set(drivername="postgresql")
+    return plain.render_as_string(hide_password=False), name
+
+
+async def _execute(statement: str) -> None:
+    import asyncpg
+
+    address, _ = _admin(POSTGRES)
+    connection = await asyncpg.connect(address)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def fresh_database(suffix: str) -> str:
+    """An empty PostgreSQL database beside TEST_DATABASE_URL's, named after it, this worker
+    and `suffix`; dropped at the end of the session."""
+    _, base = _admin(POSTGRES)
+    name = f"{base}_{WORKER or 'main'}_{suffix}"[:63]
+    await _execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _execute(f'CREATE DATABASE "{name}"')
+    _MADE.append(name)
+    return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_made_databases() -> Iterator[None]:
+    yield
+    if _MADE:
+
+        async def drop() -> None:
+            for name in _MADE:
+                await _execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        asyncio.run(drop())
+
+
+# The slowest files first, so that under `make test` (xdist, one file to a worker at a time,
+# in this order) they start at once rather than making a long tail: the end-to-end ones (bot
+# processes answering at Telegram's pace of about a message a second per chat; a file's
+# tests share its bot, so they stay together) and the conversation fuzzer.
+SLOW_FIRST = (
+    "tests/e2e/test_checkins.py",
+    "tests/e2e/test_report.py",
+    "tests/e2e/test_skeleton.py",
+    "tests/e2e/test_checkins_restart.py",
+    "tests/handlers/test_fuzz.py",
+    "tests/e2e/",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(config.rootpath).as_posix()
+        return next((i for i, p in enumerate(SLOW_FIRST) if path.startswith(p)), len(SLOW_FIRST))
+
+    items.sort(key=rank)
+
+
+_worker_database = ""
+
+
+async def worker_database() -> str:
+    """TEST_DATABASE_URL itself in a plain run; under xdist, this worker's own database."""
+    global _worker_database
+    if not WORKER:
+        return POSTGRES
+    if not _worker_database:
+        _worker_database = await fresh_database("tests")
+    return _worker_database
 
 
 @pytest.fixture
@@ -28,12 +115,13 @@ async def database_url(tmp_path: Path) -> AsyncIterator[str]:
     if not POSTGRES:
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
-    engine = make_engine(POSTGRES)
+    url = await worker_database()
+    engine = make_engine(url)
     async with engine.begin() as connection:
         await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
-    yield POSTGRES
+    yield url
 
 
 @pytest.fixture

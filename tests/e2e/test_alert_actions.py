@@ -7,17 +7,17 @@ from __future__ import annotations
 import pytest
 
 from emulator import EmulatorClient
-from tests.e2e.conftest import BotProcess, TelegramUser
+from tests.e2e.conftest import BotProcess, TelegramUser, new_user
 from tests.e2e.test_grid_worker import invite_code
 from tests.e2e.test_report import consent_and_identity, health_and_review, text
 
 
 @pytest.mark.frameworks("aiogram")
 async def test_a_help_request_acknowledged_and_acted_on_and_the_resident_told(
-    bot_process: BotProcess, user: TelegramUser, emulator: EmulatorClient
+    bot: BotProcess, user: TelegramUser, emulator: EmulatorClient
 ) -> None:
-    worker = TelegramUser(emulator, user_id=8001, language_code="en")
-    code = await invite_code(bot_process, "620201001001001")
+    worker = new_user(emulator)
+    code = await invite_code(bot, "620201001001001")
     await worker.say(f"/join {code}")
     assert "Welcome, grid worker of" in text(worker.last)
 

@@ -1,10 +1,13 @@
 """Home monitoring through the real bot process, on the emulator's clock (CLOCK=emulator):
-the tests move time forward and check what the resident and the grid worker receive."""
+the tests move time forward and check what the resident and the grid worker receive.
+
+The tests share the module's bot, and so its clock, which only moves forward: each test's
+days start the day after wherever the last one left the clock, and each has its own grid, so
+one test's residents never reach another's worker. The test that stops the bot has its own,
+in test_checkins_restart.py (a file of its own, so that it runs beside these)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,23 +15,22 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from emulator import EmulatorClient
-from tests.e2e.conftest import BotProcess, TelegramUser, prepared_bot
+from tests.e2e.conftest import (
+    BOT_LOGS,
+    BotProcess,
+    TelegramUser,
+    new_user,
+    outbox_settled,
+    wait_caught_up,
+)
 from tests.e2e.test_grid_worker import invite_code
-from tests.e2e.test_report import consent_and_identity, text
+from tests.e2e.test_report import GRID_1, GRID_2, GRID_3, Home, consent_and_identity, text
 
 pytestmark = pytest.mark.frameworks("aiogram")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-async def lanzhou_bot(
-    emulator: EmulatorClient, database_url: str, tmp_path: Path, framework: str
-) -> AsyncIterator[BotProcess]:
-    process = await prepared_bot(
-        emulator, database_url, tmp_path, framework=framework, POLICY="lanzhou", CLOCK="emulator"
-    )
-    yield process
-    await process.stop()
+SHARED_BOT = {"POLICY": "lanzhou", "CLOCK": "emulator"}
+# The grids' codes, for the invitations of their workers.
+CODES = {GRID_1: "620201001001001", GRID_2: "620201001001002", GRID_3: "620201001002001"}
 
 
 class Timeline:
@@ -38,25 +40,50 @@ class Timeline:
         self.emulator, self.first = emulator, first
         self.people: list[TelegramUser] = []
 
-    async def go(self, day: int, hour: int, minute: int = 0) -> None:
-        """Moves the clock; what each person receives from then on is news to them."""
+    async def go(self, day: int, hour: int, minute: int = 0, *, bot_up: bool = True) -> None:
+        """Moves the clock, and (while the bot is up) waits until its jobs have run at the new
+        time; what each person receives from then on is news to them."""
         when = datetime.combine(self.first + timedelta(days=day - 1), time(hour, minute), SHANGHAI)
         await self.emulator.move_to(when)
         for person in self.people:
             person.since = int(when.timestamp())
+        if bot_up:
+            await wait_caught_up(self.emulator.base_url, when)
+
+
+# The grid workers of each shared bot (by its log): their user ids, by grid.
+_WORKERS: dict[Path, dict[tuple[str, ...], int]] = {}
+
+
+async def grid_workers(bot: BotProcess, emulator: EmulatorClient) -> dict[tuple[str, ...], int]:
+    """A worker for each grid, joined once per shared bot before its clock first moves:
+    `admin invite` dates an invitation by the system clock (valid 72 hours), and each test
+    moves the shared bot's clock days further on."""
+    if bot.log_path not in _WORKERS:
+        joined = {}
+        for grid, code in CODES.items():
+            worker = new_user(emulator)
+            await worker.say(f"/join {await invite_code(bot, code)}")
+            assert "Welcome, grid worker of" in text(worker.last)
+            joined[grid] = worker.user_id
+        _WORKERS[bot.log_path] = joined
+    return _WORKERS[bot.log_path]
 
 
 @pytest.fixture
-async def days(emulator: EmulatorClient) -> Timeline:
+async def days(request: pytest.FixtureRequest, emulator: EmulatorClient) -> Timeline:
+    if "bot" in request.fixturenames:
+        await grid_workers(request.getfixturevalue("bot"), emulator)
     timeline = Timeline(emulator, (await emulator.now()).astimezone(SHANGHAI).date())
     timeline.first += timedelta(days=1)
-    await timeline.go(1, 7)
+    # The test's bot (shared or its own) is up by now: its fixture comes first.
+    await timeline.go(1, 7, bot_up=bool(BOT_LOGS.get(emulator.base_url)))
     return timeline
 
 
-async def arrived_from_abroad(user: TelegramUser) -> None:
+async def arrived_from_abroad(user: TelegramUser, grid: Home = GRID_1) -> None:
     """Quarantined on entry, so Lanzhou's 7 days at home with tests on day 1 and day 7."""
-    await consent_and_identity(user)
+    await consent_and_identity(user, grid)
     await user.press("I have just arrived")
     await user.say("Japan")
     await user.press("Flight")
@@ -70,10 +97,12 @@ async def arrived_from_abroad(user: TelegramUser) -> None:
     assert "released after 2 negative tests" in text(user.last)
 
 
-async def worker_of_the_grid(bot: BotProcess, emulator: EmulatorClient) -> TelegramUser:
-    worker = TelegramUser(emulator, user_id=8001, language_code="en")
-    await worker.say(f"/join {await invite_code(bot, '620201001001001')}")
-    assert "Welcome, grid worker of" in text(worker.last)
+async def worker_of_the_grid(
+    bot: BotProcess, emulator: EmulatorClient, grid: Home = GRID_1
+) -> TelegramUser:
+    """The worker of `grid` (joined by `days`), from now on."""
+    worker = TelegramUser(emulator, (await grid_workers(bot, emulator))[grid])
+    worker.seen = max((m["message_id"] for m in await worker.received("")), default=0)
     return worker
 
 
@@ -88,9 +117,9 @@ async def answer_checkin(user: TelegramUser, temperature: str = "36.5") -> None:
 
 
 async def test_seven_days_in_lanzhou_from_arrival_to_release_with_a_missed_evening(
-    lanzhou_bot: BotProcess, emulator: EmulatorClient, user: TelegramUser, days: Timeline
+    bot: BotProcess, emulator: EmulatorClient, user: TelegramUser, days: Timeline
 ) -> None:
-    worker = await worker_of_the_grid(lanzhou_bot, emulator)
+    worker = await worker_of_the_grid(bot, emulator)
     days.people += [user, worker]
     await arrived_from_abroad(user)
     await worker.receive("Arrival from abroad")
@@ -123,8 +152,8 @@ async def test_seven_days_in_lanzhou_from_arrival_to_release_with_a_missed_eveni
     assert "released" in text(await user.receive("monitoring has ended"))
     assert "Li Na" in text(await worker.receive("Released at the end of the plan"))
     # Released: no more check-ins the next morning.
-    await days.go(9, 8, 30)
-    await asyncio.sleep(3)  # the jobs run within a second of a clock move
+    await days.go(9, 8, 30)  # and the jobs have run at 08:30
+    await outbox_settled(bot, user.user_id)  # and what they queued for her has gone out
     assert not [
         m
         for m in await user.received("Time for your health check-in")
@@ -133,11 +162,11 @@ async def test_seven_days_in_lanzhou_from_arrival_to_release_with_a_missed_eveni
 
 
 async def test_a_fever_and_a_positive_test_reach_the_worker_at_once(
-    lanzhou_bot: BotProcess, emulator: EmulatorClient, user: TelegramUser, days: Timeline
+    bot: BotProcess, emulator: EmulatorClient, user: TelegramUser, days: Timeline
 ) -> None:
-    worker = await worker_of_the_grid(lanzhou_bot, emulator)
+    worker = await worker_of_the_grid(bot, emulator, GRID_2)
     days.people += [user, worker]
-    await arrived_from_abroad(user)
+    await arrived_from_abroad(user, GRID_2)
     await days.go(1, 8)
     await user.receive("Time for your health check-in")
     await answer_checkin(user, temperature="38.2")
@@ -151,36 +180,10 @@ async def test_a_fever_and_a_positive_test_reach_the_worker_at_once(
     assert "Li Na" in text(await worker.receive("Positive test reported"))
 
 
-async def test_a_bot_down_over_a_slot_sends_its_prompt_once_when_back_and_keeps_answers(
-    lanzhou_bot: BotProcess, emulator: EmulatorClient, user: TelegramUser, days: Timeline
-) -> None:
-    second = TelegramUser(emulator, user_id=7002, language_code="en")
-    await arrived_from_abroad(user)
-    await arrived_from_abroad(second)
-    days.people += [user, second]
-    await lanzhou_bot.stop()
-    await days.go(2, 8, 30)  # the morning slot opens while the bot is down
-    await lanzhou_bot.start()
-    for person in (user, second):
-        await person.receive("Time for your health check-in")
-    await user.press("Answer now")
-    await user.press("36.5")
-
-    await lanzhou_bot.restart()  # in the middle of the round and of an answer
-    await user.press("None of these")
-    await user.press("Stayed home")
-    assert "Recorded, thank you." in text(user.last)
-    await answer_checkin(second)
-    assert "Recorded, thank you." in text(second.last)
-    for person in (user, second):
-        prompts = await person.received("Time for your health check-in")
-        assert len(prompts) == 1, [text(m) for m in prompts]
-
-
 async def test_a_day_with_nothing_gets_the_zero_report(
-    lanzhou_bot: BotProcess, emulator: EmulatorClient, days: Timeline
+    bot: BotProcess, emulator: EmulatorClient, days: Timeline
 ) -> None:
-    worker = await worker_of_the_grid(lanzhou_bot, emulator)
+    worker = await worker_of_the_grid(bot, emulator, GRID_3)
     days.people.append(worker)
     await days.go(1, 20)
     assert "Zero report" in text(await worker.receive("Zero report (零报告)"))

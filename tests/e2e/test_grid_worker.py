@@ -1,41 +1,27 @@
 """A grid worker joins, and the alert for a resident of their grid reaches them through the
-running bot (scheduler → outbox → sender), and is acknowledged."""
+running bot (scheduler → outbox → sender), and is acknowledged. On both runners: the one
+end-to-end test of the outbox going out through each runner's transport."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
 from emulator import EmulatorClient
-from tests.e2e.conftest import ROOT, BotProcess, TelegramUser
+from tests.e2e.conftest import BotProcess, TelegramUser, new_user, returnee
 from tests.e2e.test_report import consent_and_identity, text
 
 
-async def invite_code(bot_process: BotProcess, grid: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "admin",
-        "invite",
-        "--area",
-        grid,
-        "--role",
-        "grid",
-        env=bot_process.env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
+async def invite_code(bot: BotProcess, grid: str) -> str:
+    code, output = await returnee(
+        ["admin", "invite", "--area", grid, "--role", "grid"], bot.env, bot.log_path.parent
     )
-    output, _ = await process.communicate()
-    assert process.returncode == 0
-    return output.decode().splitlines()[0].removeprefix("/join ").strip()
+    assert code == 0
+    return output.splitlines()[0].removeprefix("/join ").strip()
 
 
 async def test_a_fever_at_arrival_reaches_the_grid_worker_who_acknowledges(
-    bot_process: BotProcess, user: TelegramUser, emulator: EmulatorClient
+    bot: BotProcess, user: TelegramUser, emulator: EmulatorClient
 ) -> None:
-    worker = TelegramUser(emulator, user_id=8001, language_code="en")
-    code = await invite_code(bot_process, "620201001001001")
+    worker = new_user(emulator)
+    code = await invite_code(bot, "620201001001001")
     await worker.say(f"/join {code}")
     assert "Welcome, grid worker of" in text(worker.last)
 

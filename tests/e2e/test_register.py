@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from emulator import EmulatorClient
-from tests.e2e.conftest import BotProcess, TelegramUser
+from tests.e2e.conftest import BotProcess, TelegramUser, new_user
 from tests.e2e.test_grid_worker import invite_code
 from tests.e2e.test_report import consent_and_identity, text
 
@@ -19,10 +19,10 @@ GRID_2 = "620201001001002"
 
 @pytest.mark.frameworks("aiogram")
 async def test_a_worker_finds_a_resident_and_gets_the_register_as_a_document(
-    bot_process: BotProcess, user: TelegramUser, emulator: EmulatorClient
+    bot: BotProcess, user: TelegramUser, emulator: EmulatorClient
 ) -> None:
-    worker = TelegramUser(emulator, user_id=8101, language_code="en")
-    await worker.say(f"/join {await invite_code(bot_process, GRID_1)}")
+    worker = new_user(emulator)
+    await worker.say(f"/join {await invite_code(bot, GRID_1)}")
     assert "Welcome, grid worker of" in text(worker.last)
 
     await consent_and_identity(user)
@@ -78,8 +78,8 @@ async def test_a_worker_finds_a_resident_and_gets_the_register_as_a_document(
     assert "Free nucleic-acid testing" in text(await user.receive("Free nucleic-acid testing"))
 
     # A worker of another grid gets nothing about her, however they ask.
-    stranger = TelegramUser(emulator, user_id=8102, language_code="en")
-    await stranger.say(f"/join {await invite_code(bot_process, GRID_2)}")
+    stranger = new_user(emulator)
+    await stranger.say(f"/join {await invite_code(bot, GRID_2)}")
     await stranger.say("/find 13812345678")
     assert "No one matching" in text(stranger.last)
     await stranger.say("/find Li Na")

@@ -1,4 +1,6 @@
-"""The real bot process against the emulator: greeting, restart mid-conversation, shutdown."""
+"""The real bot process against the emulator: greeting, restart mid-conversation, shutdown.
+What a runner does (its library, polling, the webhook, the command menu, shutting down), so
+on both runners."""
 
 from __future__ import annotations
 
@@ -6,25 +8,26 @@ import socket
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from emulator import EmulatorClient
-from tests.e2e.conftest import BotProcess, TelegramUser, prepared_bot
+from tests.e2e.conftest import BotProcess, TelegramUser, new_user, prepared_bot
 
 # A logger only the framework asked for writes to, by the time it takes updates.
 FRAMEWORK_LOGGERS = {"aiogram": "aiogram.dispatcher", "ptb": "telegram.ext.Application"}
 
 
 async def test_the_bot_runs_on_the_library_bot_framework_names(
-    bot_process: BotProcess, user: TelegramUser, framework: str
+    bot: BotProcess, user: TelegramUser, framework: str
 ) -> None:
     await user.say("/start")
-    output = bot_process.output()
+    output = bot.log.text()
     for name, logger in FRAMEWORK_LOGGERS.items():
         assert (f" {logger}: " in output) is (name == framework), output
 
 
 async def test_start_gets_the_greeting_with_the_language_buttons(
-    bot_process: BotProcess, user: TelegramUser
+    bot: BotProcess, user: TelegramUser
 ) -> None:
     answer = await user.say("/start")
     assert len(answer) == 1
@@ -57,22 +60,20 @@ async def test_sigterm_stops_the_bot_cleanly(bot_process: BotProcess, user: Tele
 
 
 async def test_button_presses_are_answered_so_the_spinner_stops(
-    bot_process: BotProcess, user: TelegramUser, emulator: EmulatorClient
+    bot: BotProcess, user: TelegramUser
 ) -> None:
     await user.say("/start")
     await user.press("English")
-    assert len(await emulator.callbacks()) == 1
+    assert len(await user.callbacks()) == 1
 
 
-async def test_the_command_menu_is_registered(
-    bot_process: BotProcess, emulator: EmulatorClient
-) -> None:
+async def test_the_command_menu_is_registered(bot: BotProcess, emulator: EmulatorClient) -> None:
     commands = await emulator.commands()
     names = {c["command"] for c in commands["commands"]}
     assert {"start", "help", "language", "cancel", "me", "request", "forget"} <= names
 
 
-async def test_a_sticker_gets_a_polite_re_ask(bot_process: BotProcess, user: TelegramUser) -> None:
+async def test_a_sticker_gets_a_polite_re_ask(bot: BotProcess, user: TelegramUser) -> None:
     await user.say("/start")
     await user.press("English")
     answer = await user.send_other("sticker")
@@ -101,9 +102,10 @@ async def test_a_failing_command_menu_is_a_warning_not_a_crash(
     await emulator.set_faults()
     assert "could not register the command menu" in bot_process.output()
     await user.say("/start")
-    assert "English" in user.labels()
+    assert "✓ English" in user.labels()
 
 
+@pytest.mark.own_bot
 async def test_webhook_mode_end_to_end(
     emulator: EmulatorClient, database_url: str, tmp_path: Path, framework: str
 ) -> None:
@@ -118,9 +120,9 @@ async def test_webhook_mode_end_to_end(
         WEBHOOK_LISTEN=f"127.0.0.1:{port}",
     )
     try:
-        user = TelegramUser(emulator, user_id=7100)
+        user = new_user(emulator)
         await user.say("/start")
-        assert "English" in user.labels()
+        assert "✓ English" in user.labels()
         stats = await emulator.stats()
         assert stats["webhook"]["deliveries"] >= 1
         async with aiohttp.ClientSession() as http:

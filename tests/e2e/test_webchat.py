@@ -57,7 +57,7 @@ async def running_demo(
     base = f"http://127.0.0.1:{port}"
     try:
         async with EmulatorClient(base) as emulator:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 240  # only a failing start waits it out
             while time.monotonic() < deadline:
                 assert process.returncode is None, log_path.read_text(errors="replace")
                 with contextlib.suppress(Exception):

@@ -283,11 +283,11 @@ def test_match_garbage(text: str) -> None:
 
 
 def test_match_long_text_is_quick() -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: see test_speed
     for _ in range(100):
         assert match("武汉" * 5_000) == []
         assert match("x" * 10_000) == []
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_match_limit() -> None:
