@@ -150,11 +150,28 @@ def compact(replies: list[Reply]) -> list[Reply]:
 
 # C0 control characters other than tab and newline: PostgreSQL refuses NUL in text and JSON
 # ("unsupported Unicode escape sequence") and none of them means anything in an answer.
-_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10)) | {0x7F: None}
+# Nor do the invisible ones that change how text reads: the bidirectional embeddings,
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069) and marks (U+200E, U+200F, U+061C),
+# with which "Li Na" could be shown to a worker as a different order of letters, and the
+# zero-width characters (U+200B-U+200D, U+2060, U+FEFF, U+180E) that make two equal-looking
+# names differ.
+_INVISIBLE = [
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    *(0x200E, 0x200F, 0x061C),
+    *range(0x200B, 0x200E),
+    *(0x2060, 0xFEFF, 0x180E),
+]
+_CONTROL = (
+    dict.fromkeys(c for c in range(32) if c not in (9, 10))
+    | {0x7F: None}
+    | dict.fromkeys(_INVISIBLE)
+)
 
 
 def cleaned(event: Incoming) -> Incoming:
-    """The event with control characters removed from everything the person typed."""
+    """The event with control and invisible direction or zero-width characters removed from
+    everything the person typed."""
 
     def clean(value: str | None) -> str | None:
         return value.translate(_CONTROL) if value else value

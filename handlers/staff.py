@@ -37,7 +37,7 @@ from services.buttons import RECORD_ACTION
 from services.placement import ASSIGN_KIND, assign, grids_to_choose
 from services.plans import apply_stricter, clear_confirmation
 from services.records import Scope, scope_of
-from services.staff import join_with_code
+from services.staff import join_attempts_left, join_with_code
 from services.vocabulary import ACTION_LABELS, DONE_TEXTS, LEVEL_NAMES, ROLE_NAMES
 from services.wording import describe_plan
 
@@ -62,6 +62,14 @@ def staff_only(command: StaffCommand) -> Callable[[Chat], Awaitable[list[Reply]]
 
 async def join(chat: Chat) -> list[Reply]:
     turn = chat.turn
+    if await join_attempts_left(turn.session, turn.user.id, turn.now) == 0:
+        return [
+            Send(
+                turn.tr(
+                    "Too many codes tried. Please try again in an hour, or ask your administrator for a new code."
+                )
+            )
+        ]
     joined = await join_with_code(
         turn.session, turn.event.args, turn.user, turn.event.first_name, turn.now
     )

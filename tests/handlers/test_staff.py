@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -12,9 +13,10 @@ from chat.clock import FixedClock
 from models.alerts import Alert
 from models.areas import area_by_code
 from models.outbox import Outgoing
-from models.staff import Invite, Staff
+from models.staff import AuditEntry, Invite, Staff
 from services.alerts import deliver_alerts
 from services.options import Options
+from tests.conftest import POSTGRES
 from tests.handlers.test_resident import _shown_from
 from tests.services.test_plans import report_from
 from tests.support import Person
@@ -154,3 +156,64 @@ async def test_help_lists_the_worker_commands_only_for_workers(
     assert "For grid workers" in worker.last.text and "/export" in worker.last.text
     await resident.send("/help")
     assert "/forget" in resident.last.text and "For grid workers" not in resident.last.text
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the race is between PostgreSQL transactions")
+async def test_one_code_sent_at_once_by_many_makes_one_worker(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await invite(sessions, clock, "ONCE234567", GRID_2)
+    people = [Person(resident.core, user_id=6000 + i, language="en") for i in range(8)]
+    await asyncio.gather(*(p.send("/join ONCE234567") for p in people))
+    welcomed = [p for p in people if "Welcome, grid worker" in p.last.text]
+    refused = [p for p in people if "not valid or has expired" in p.last.text]
+    assert len(welcomed) == 1 and len(refused) == 7
+    async with sessions() as session:
+        (staff,) = (await session.scalars(select(Staff))).all()
+        code = (await session.scalars(select(Invite))).one()
+    assert staff.user_id == welcomed[0].user_id == code.used_by
+
+
+async def test_join_attempts_are_limited_and_each_failure_audited(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await invite(sessions, clock, "GOOD234567", GRID_2)
+    guesser = Person(resident.core, user_id=5009, language="en")
+    for guess in range(5):
+        await guesser.send(f"/join WRONG{guess}")
+        assert "not valid or has expired" in guesser.last.text
+    # The sixth attempt is refused even with the right code, and the code stays unused.
+    await guesser.send("/join GOOD234567")
+    assert "Too many codes tried" in guesser.last.text
+    async with sessions() as session:
+        failures = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "join_failed"))
+        ).all()
+        assert (await session.scalars(select(Staff))).all() == []
+    assert sorted(f.details["code"] for f in failures) == [f"WRONG{i}" for i in range(5)]
+    assert {f.actor_user_id for f in failures} == {5009}
+    # An hour on, they may try again.
+    clock.advance(timedelta(hours=1, minutes=1))
+    await guesser.send("/join GOOD234567")
+    assert "Welcome, grid worker" in guesser.last.text
+
+
+async def test_text_that_would_read_in_another_order_reaches_the_worker_plain(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """A right-to-left override (or an isolate, or a zero-width space) in a name or a message
+    would show a worker letters in another order than they are stored; they are dropped."""
+    await invite(sessions, clock, "BIDI234567", GRID_2)
+    worker = Person(resident.core, user_id=5010, language="en", first_name="Wang\u202eFang")
+    await worker.send("/join BIDI234567")
+    await report_from(resident, "南京", "Nanjing")
+    filed = next(m.text for m in resident.shown if "Your report is filed" in m.text)
+    assert "Your grid worker: WangFang" in filed
+    await resident.send("/request")
+    await resident.press("Medical help")
+    await resident.send("pills \u2067for\u2069 \u202bmy\u202c mo\u200bther\ufeff")
+    (sent,) = [s for s in await deliver(sessions, clock) if "help" in s.text.lower()]
+    assert "pills for my mother" in sent.text
+    async with sessions() as session:
+        (staff,) = (await session.scalars(select(Staff))).all()
+    assert staff.name == "WangFang"
