@@ -25,6 +25,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An engine with the settings each database needs to be safe under concurrent use."""
     parsed = make_url(url)
+    # An error's message and the logs never carry a statement's values (names, phones).
+    kwargs.setdefault("hide_parameters", True)
+    kwargs["echo"] = False
     if parsed.get_backend_name() == "sqlite":
         # Waiting on a busy database beats failing with "database is locked".
         kwargs.setdefault("connect_args", {"timeout": 30})

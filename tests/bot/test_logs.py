@@ -7,6 +7,9 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.logs import configure, mask
 from tests.handlers.test_report import domestic_journey, up_to_origin
@@ -29,8 +32,8 @@ def bot_logging() -> Iterator[None]:
 async def test_a_whole_report_logs_no_phone_or_id_number(
     resident: Person, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The bot's own set-up (to stderr, captured here), every SQL statement logged with its
-    # parameters.
+    # The bot's own set-up (to stderr, captured here) at its most talkative, and SQL
+    # statements logged as someone debugging might ask for.
     configure("DEBUG")
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
     await up_to_origin(resident)  # shares 8613812345678, types 11010519491231002X
@@ -38,13 +41,14 @@ async def test_a_whole_report_logs_no_phone_or_id_number(
     await resident.press("Submit")
     assert "Your report is filed" in "\n".join(resident.texts())
     try:
-        raise ValueError(f"cannot save {PHONE} / {ID_NUMBER} / E12345678")
+        raise ValueError(f"cannot save {PHONE}, {ID_NUMBER}, E12345678")
     except ValueError:
         logging.getLogger("returnee").exception("failed for user %s", resident.user_id)
     logged = capsys.readouterr().err
-    # The statements were logged with their parameters, and the numbers masked in them.
-    assert "INSERT INTO residents" in logged and "***78" in logged and "***2X" in logged
-    assert PHONE not in logged and ID_NUMBER not in logged and "E12345678" not in logged
+    # The statements were logged without their parameters: no name, address or number.
+    assert "INSERT INTO residents" in logged and "SQL parameters hidden" in logged
+    for personal in (PHONE, ID_NUMBER, "E12345678", "Li Na", "13栋2单元501"):
+        assert personal not in logged, personal
     assert "failed for user 1001" in logged and "ValueError: cannot save ***78" in logged
 
 
@@ -57,7 +61,43 @@ async def test_a_whole_report_logs_no_phone_or_id_number(
         ("passport E12345678", "passport ***78"),
         ("user 1001 chat 7777777777", "user 1001 chat 7777777777"),  # Telegram ids stay
         ("train G1234, plate 粤A12345", "train G1234, plate 粤A12345"),
+        # Any separator, brackets, letters glued to the number.
+        ("call 138.1234.5678 now", "call ***78 now"),
+        ("call (138)12345678", "call ***78"),
+        ("call （138）1234-5678", "call ***78"),
+        ("tel13812345678", "tel***78"),
+        ("ID11010519491231002X", "***2X"),
+        ("电话13812345678，身份证11010519491231002x", "电话***78，身份证***2x"),
+        ("138_1234_5678", "***78"),
+        ("138/1234/5678", "***78"),
+        ("138 - 1234 - 5678", "***78"),
+        ("+86 138 1234 5678", "***78"),
+        ("8613812345678", "***78"),
+        # Hong Kong, Macau and further afield; a Hong Kong ID card and a home-return permit.
+        ("+852 9123 4567", "***67"),
+        ("9123-4567", "***67"),
+        ("(852) 9123 4567", "***67"),
+        ("+853 6612 3456", "***56"),
+        ("+1 (415) 555-0123", "***23"),
+        ("+44 20 7946 0958", "***58"),
+        ("0044 20 7946 0958", "***58"),
+        ("HKID A123456(7)", "HKID ***(7)"),
+        ("permit H12345678", "permit ***78"),
+        # Not personal: dates, times, server addresses, measures, short numbers.
+        ("at 2026-07-01 10:00:00 (2026/7/1)", "at 2026-07-01 10:00:00 (2026/7/1)"),
+        ("from 127.0.0.1:8443 in 0.0123456 s", "from 127.0.0.1:8443 in 0.0123456 s"),
+        ("36.5 and 37.3, 3 of 12", "36.5 and 37.3, 3 of 12"),
     ],
 )
 def test_what_is_masked(text: str, shown: str) -> None:
     assert mask(text) == shown
+
+
+async def test_a_failing_statement_does_not_quote_its_values(engine: AsyncEngine) -> None:
+    """An error's message (which ends up in a log, or a traceback) names the statement only."""
+    with pytest.raises(DBAPIError) as failed:
+        async with engine.connect() as connection:
+            await connection.execute(
+                text("SELECT * FROM no_such_table WHERE name = :name"), {"name": "Li Na"}
+            )
+    assert "no_such_table" in str(failed.value) and "Li Na" not in str(failed.value)
