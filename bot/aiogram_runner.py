@@ -35,6 +35,7 @@ from aiohttp import web
 from bot.delivery import Rejected, RetryAfter, Transient, Unreachable
 from bot.service import Service
 from bot.settings import Settings
+from bot.webhook import guarded_app, serve
 from chat.contract import Buttons, File, Keys
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ async def run(settings: Settings, service: Service) -> None:
 def webhook_app(settings: Settings, bot: Bot, dispatcher: Dispatcher) -> web.Application:
     """The webhook endpoint; a request without the right secret gets 401 and changes nothing."""
     assert settings.webhook_secret is not None
-    app = web.Application()
+    app = guarded_app()
     handler = SimpleRequestHandler(
         dispatcher,
         bot,
@@ -231,10 +232,8 @@ def webhook_path(settings: Settings) -> str:
 async def _run_webhook(settings: Settings, bot: Bot, dispatcher: Dispatcher) -> None:
     assert settings.webhook_url and settings.webhook_secret
     app = webhook_app(settings, bot, dispatcher)
-    runner = web.AppRunner(app)
-    await runner.setup()
     host, port = settings.listen_host_port
-    await web.TCPSite(runner, host, port).start()
+    runner = await serve(app, host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -135,6 +135,14 @@ def admin() -> None:
     """Administration: areas, risk lists, staff, data."""
 
 
+@admin.command("secret")
+def secret_command() -> None:
+    """Print a new WEBHOOK_SECRET (43 random characters of Telegram's allowed set)."""
+    from bot.webhook import new_secret
+
+    click.echo(new_secret())
+
+
 @admin.group()
 def areas() -> None:
     """Our jurisdiction: city → district → street/town → community → grid."""

@@ -34,6 +34,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.delivery import Rejected, RetryAfter, Transient, Unreachable
 from bot.service import Service
 from bot.settings import Settings
+from bot.webhook import guarded_app, serve
 from chat.contract import Buttons, File, Keys
 
 log = logging.getLogger(__name__)
@@ -332,7 +333,7 @@ def webhook_app(settings: Settings, application: PtbApplication) -> web.Applicat
             return web.Response(status=500, text="the update could not be handled")
         return web.Response(text="ok")
 
-    app = web.Application()
+    app = guarded_app()
     app.router.add_post(webhook_path(settings), receive)
     return app
 
@@ -341,11 +342,9 @@ async def _serve_webhook(
     settings: Settings, application: PtbApplication, stop: asyncio.Event
 ) -> None:
     assert settings.webhook_url and settings.webhook_secret
-    runner = web.AppRunner(webhook_app(settings, application))
-    await runner.setup()
+    host, port = settings.listen_host_port
+    runner = await serve(webhook_app(settings, application), host, port)
     try:
-        host, port = settings.listen_host_port
-        await web.TCPSite(runner, host, port).start()
         await application.bot.set_webhook(
             settings.webhook_url,
             secret_token=settings.webhook_secret.get_secret_value(),

@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
-SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 SUPPORTED_DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
@@ -92,7 +92,10 @@ class Settings(BaseSettings):
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not SECRET_SHAPE.match(value.get_secret_value()):
-            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+            raise ValueError(
+                "must be 32-256 characters of A-Z, a-z, 0-9, _ and - "
+                "(`returnee admin secret` prints one)"
+            )
         return value
 
     @field_validator("webhook_listen")

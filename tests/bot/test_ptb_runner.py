@@ -34,7 +34,7 @@ from emulator import EmulatorClient
 from handlers.app import Core
 from models.chat import ChatUser
 
-SECRET = "s3cret-Token_1"
+SECRET = "s3cret-Token_1-of-the-webhook-32chars"
 # PTB's RetryAfter warns, as it is made, that `retry_after` becomes a timedelta one day.
 PTB_RETRY_AFTER_NOTICE = pytest.mark.filterwarnings(
     "ignore::telegram.warnings.PTBDeprecationWarning"

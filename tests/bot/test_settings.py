@@ -38,6 +38,18 @@ def returnee(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
         ({"BOT_TOKEN": TOKEN, "TIMEZONE": "Mars/Olympus"}, "TIMEZONE"),
         ({"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://example.org/hook"}, "WEBHOOK_SECRET"),
         ({"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "ftp://x"}, "WEBHOOK_URL"),
+        (
+            {"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://example.org/h", "WEBHOOK_SECRET": "x"},
+            "WEBHOOK_SECRET: must be 32-256 characters",
+        ),
+        (
+            {"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://e.org/h", "WEBHOOK_SECRET": "a" * 31},
+            "`returnee admin secret` prints one",
+        ),
+        (
+            {"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://e.org/h", "WEBHOOK_SECRET": "é" * 40},
+            "WEBHOOK_SECRET",
+        ),
         ({"BOT_TOKEN": TOKEN, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"BOT_TOKEN": TOKEN, "BOT_API_URL": "nowhere"}, "BOT_API_URL"),
         ({"BOT_TOKEN": TOKEN, "WEBHOOK_LISTEN": "8443"}, "WEBHOOK_LISTEN"),
@@ -112,3 +124,17 @@ def test_an_unreachable_database_is_one_line_too(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("returnee: DATABASE_URL: cannot open")
+
+
+def test_admin_secret_prints_a_webhook_secret_the_settings_accept(tmp_path: Path) -> None:
+    printed = set()
+    for _ in range(2):
+        result = returnee("admin", "secret", env={}, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        printed.add(result.stdout.strip())
+    assert len(printed) == 2  # a new one each time
+    for secret in printed:
+        settings = load_settings(
+            bot_token=TOKEN, webhook_url="https://example.org/hook", webhook_secret=secret
+        )
+        assert settings.webhook_secret is not None and len(secret) >= 32

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -9,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import webhook
 from bot.aiogram_runner import AiogramTransport, make_bot, make_dispatcher, webhook_app
 from bot.service import Service
 from bot.settings import load_settings
@@ -16,7 +19,7 @@ from emulator import EmulatorClient
 from handlers.app import Core
 from models.chat import ChatUser
 
-SECRET = "s3cret-Token_1"
+SECRET = "s3cret-Token_1-of-the-webhook-32chars"
 
 
 def update(user_id: int) -> dict[str, object]:
@@ -81,3 +84,54 @@ async def test_with_the_secret_the_update_is_handled(
     assert await users(sessions) == 1
     sent = [m for m in await emulator.messages(5) if m["from_bot"]]
     assert sent and "简体中文" in str(sent[-1]["reply_markup"])
+
+
+@pytest.fixture
+async def listening(core: Core, emulator: EmulatorClient) -> AsyncIterator[int]:
+    """The webhook server as the bot runs it, with its time-outs made short for the test."""
+    settings = load_settings(
+        bot_token="4242424242:e2e-test-token-not-a-secret-0000",
+        bot_api_url=emulator.base_url,
+        webhook_url="https://bot.example.org/telegram/hook",
+        webhook_secret=SECRET,
+    )
+    bot = make_bot(settings)
+    service = Service(core)
+    service.attach(AiogramTransport(bot))
+    app = webhook_app(settings, bot, make_dispatcher(service))
+    app[webhook._BODY_TIMEOUT] = 0.5
+    runner = await webhook.serve(app, "127.0.0.1", 0, header_timeout=0.5)
+    yield runner.addresses[0][1]
+    await runner.cleanup()
+    await bot.session.close()
+
+
+async def test_a_connection_that_never_finishes_its_headers_is_closed(listening: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", listening)
+    writer.write(b"POST /telegram/hook HTTP/1.1\r\nHost: bot.example.org\r\n")
+    await writer.drain()
+    # The server hangs up (end of stream) rather than waiting for the rest for ever.
+    assert await asyncio.wait_for(reader.read(), timeout=10) == b""
+    writer.close()
+
+
+async def test_a_body_that_never_arrives_gets_408(
+    listening: int, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    body = json.dumps(update(5)).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", listening)
+    writer.write(
+        b"POST /telegram/hook HTTP/1.1\r\nHost: bot.example.org\r\n"
+        b"Content-Type: application/json\r\nX-Telegram-Bot-Api-Secret-Token: "
+        + SECRET.encode()
+        + b"\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body[:10]
+    )
+    await writer.drain()
+    # The answer, then the server hangs up.
+    answer = await asyncio.wait_for(reader.read(), timeout=10)
+    assert answer.startswith(b"HTTP/1.1 408")
+    writer.close()
+    assert await users(sessions) == 0

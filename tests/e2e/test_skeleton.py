@@ -116,7 +116,7 @@ async def test_webhook_mode_end_to_end(
         tmp_path,
         framework=framework,
         WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-        WEBHOOK_SECRET="e2e-secret",
+        WEBHOOK_SECRET="e2e-secret-of-at-least-32-characters",
         WEBHOOK_LISTEN=f"127.0.0.1:{port}",
     )
     try:
