@@ -155,13 +155,13 @@ def compact(replies: list[Reply]) -> list[Reply]:
 # with which "Li Na" could be shown to a worker as a different order of letters, and the
 # zero-width characters (U+200B-U+200D, U+2060, U+FEFF, U+180E) that make two equal-looking
 # names differ.
-_INVISIBLE = [
+_INVISIBLE = (
     *range(0x202A, 0x202F),
     *range(0x2066, 0x206A),
     *(0x200E, 0x200F, 0x061C),
     *range(0x200B, 0x200E),
     *(0x2060, 0xFEFF, 0x180E),
-]
+)
 _CONTROL = (
     dict.fromkeys(c for c in range(32) if c not in (9, 10))
     | {0x7F: None}
