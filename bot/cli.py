@@ -25,7 +25,13 @@ def fail(message: str, status: int = 2) -> NoReturn:
 
 def settings_or_exit(**overrides: Any) -> Settings:
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
+        if settings.data_key is not None:
+            # Every command reads and writes phones and ID numbers with the same keys.
+            from models.crypto import use_keys
+
+            use_keys(settings.keyring())
+        return settings
     except SettingsError as exc:
         fail(str(exc))
 
@@ -55,9 +61,11 @@ async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 
 
 def run_async(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    from models.crypto import DataKeyError
+
     try:
         asyncio.run(main())
-    except SettingsError as exc:
+    except (SettingsError, DataKeyError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         pass
@@ -141,6 +149,44 @@ def secret_command() -> None:
     from bot.webhook import new_secret
 
     click.echo(new_secret())
+
+
+@admin.command("new-key")
+def new_key_command() -> None:
+    """Print a new DATA_KEY (32 random bytes, base64). Keep it apart from the backups."""
+    from models.crypto import new_key
+
+    click.echo(new_key())
+
+
+@admin.command("rotate-key")
+@click.option("--batch", default=500, show_default=True, help="People re-encrypted at a time.")
+def rotate_key(batch: int) -> None:
+    """Re-encrypt phones and ID numbers with DATA_KEY, reading the old ones with DATA_KEY_OLD.
+
+    Set the new key as DATA_KEY and the old as DATA_KEY_OLD, restart the bot, run this (the
+    bot may keep running), then remove DATA_KEY_OLD and restart."""
+    settings = settings_or_exit()
+    if settings.data_key is None:
+        fail("DATA_KEY: missing (the new key; the old one goes in DATA_KEY_OLD)")
+
+    async def go() -> None:
+        from services.residents import reencrypt
+
+        done, last = 0, 0
+        async with database(settings) as sessions:
+            while True:
+                async with sessions.begin() as session:
+                    reached = await reencrypt(session, last, batch)
+                if reached is None:
+                    break
+                done, last = done + 1, reached
+                click.echo(f"re-encrypted people up to #{last}")
+        click.echo(
+            f"done: every phone and ID number is under the current DATA_KEY ({done} batches)"
+        )
+
+    run_async(go)
 
 
 @admin.group()
@@ -379,6 +425,11 @@ def purge_command(dry_run: bool) -> None:
                 return
             async with sessions.begin() as session:
                 done = await purge(session, now, days=days, by=ADMIN)
+            if done.people or done.conversations or done.messages:
+                from models.db import scrub_files
+
+                engine = sessions.kw["bind"]
+                await scrub_files(engine)
         click.echo(
             f"purged: {done.people} people whose data was kept {days} days "
             f"(RETENTION_DAYS); cleared {done.conversations} unfinished conversations "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ import click
 
 from bot.logs import configure
 from bot.settings import Settings, load_settings
+from models.crypto import use_keys
 
 if TYPE_CHECKING:
     from emulator.webchat import WebChatConfig
@@ -166,6 +168,25 @@ async def load_demo_data(database_url: str) -> tuple[bool, datetime | None]:
     return to_join, latest
 
 
+def demo_key(database_url: str) -> str | None:
+    """The demo's own DATA_KEY unless one is set: kept in a file beside its SQLite database
+    (`demo.db.key`, readable by its owner only), made on the first run."""
+    from dotenv import dotenv_values
+    from sqlalchemy.engine import make_url
+
+    from models.crypto import new_key
+
+    if os.environ.get("DATA_KEY") or dotenv_values(".env").get("DATA_KEY"):
+        return None
+    url = make_url(database_url)
+    name = url.database if url.get_backend_name() == "sqlite" and url.database else "demo"
+    path = Path(f"{name}.key")
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(new_key() + "\n", encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
 def run_demo(*, port: int, database_url: str) -> None:
     configure("WARNING")
     with contextlib.suppress(KeyboardInterrupt):
@@ -180,13 +201,16 @@ async def _demo(port: int, database_url: str) -> None:
     base = f"http://127.0.0.1:{port}"
     # The bot keeps the emulator's time, which the web chat's clock buttons move forward;
     # BOT_FRAMEWORK and the other settings come from the environment and .env as usual.
+    key = demo_key(database_url)
     settings = load_settings(
         bot_token=DEMO_TOKEN,
         bot_api_url=base,
         database_url=database_url,
         webhook_url=None,
         clock="emulator",
+        **({"data_key": key} if key else {}),
     )
+    use_keys(settings.keyring())
     emulator = asyncio.create_task(
         serve_emulator("127.0.0.1", port, limits=True, webchat=demo_webchat(settings))
     )

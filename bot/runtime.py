@@ -13,6 +13,7 @@ from bot.service import Service
 from bot.settings import Settings, SettingsError
 from chat.clock import Clock, SystemClock
 from handlers.app import Core
+from models.crypto import use_keys
 from models.db import make_engine, make_sessions, schema_state, upgrade
 from rules.policy import load_policy
 from services.options import Options
@@ -25,6 +26,7 @@ class SchemaOutOfDate(SettingsError):
 
 
 async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
+    use_keys(settings.keyring())
     engine = make_engine(settings.database_url)
     try:
         try:

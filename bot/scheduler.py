@@ -14,14 +14,20 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat.clock import Clock
+from models.db import scrub_files
+from models.staff import AuditEntry
 from services import alerts, arrivals, checkins, digest, papers, release, retention
 from services.options import Options
 
 log = logging.getLogger(__name__)
+SCRUB_EVERY = 3600
+# The audit log's actions that erase personal data (services/retention.py, /forget).
+ERASURES = ("forget", "purge")
 Job = Callable[[AsyncSession, datetime, ZoneInfo], Awaitable[int]]
 
 
@@ -70,6 +76,7 @@ class Scheduler:
         self.jobs = jobs
         self.scheduler = AsyncIOScheduler(timezone=zone)
         self._catching_up = asyncio.Lock()
+        self._scrubbed_at: datetime | None = None
 
     def start(self) -> None:
         for name, job, seconds in self.jobs:
@@ -85,7 +92,44 @@ class Scheduler:
                 coalesce=True,
                 max_instances=1,
             )
+        # Erased personal data's old copies out of the database's files, hourly (and at
+        # once on SQLite after /forget, handlers/app.py).
+        self.scheduler.add_job(
+            self.scrub,
+            "interval",
+            seconds=SCRUB_EVERY,
+            id="scrub_files",
+            next_run_time=datetime.now(self.zone),
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=1,
+        )
         self.scheduler.start()
+
+    async def scrub(self) -> bool:
+        """VACUUM (PostgreSQL) or a WAL checkpoint (SQLite) if anything was erased since the
+        last time (at the first run, in any case); whether it was done."""
+        engine = self.sessions.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):
+            return False
+        now = self.clock.now()
+        try:
+            if self._scrubbed_at is not None:
+                async with self.sessions() as session:
+                    erased = await session.scalar(
+                        select(func.count())
+                        .select_from(AuditEntry)
+                        .where(AuditEntry.action.in_(ERASURES), AuditEntry.at >= self._scrubbed_at)
+                    )
+                if not erased:
+                    return False
+            await scrub_files(engine)
+        except (OperationalError, DBAPIError, OSError) as exc:
+            log.error("scrubbing erased data from the files failed (%s); again in an hour", exc)
+            return False
+        self._scrubbed_at = now
+        log.info("erased data scrubbed from the database files")
+        return True
 
     async def run_job(self, name: str, job: Job) -> int:
         try:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from models.crypto import Keyring
 
 TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
@@ -37,6 +40,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8443"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The key that encrypts phones and ID numbers at rest (models/crypto.py): 32 random bytes
+    # in base64, from `returnee admin new-key`. When it is replaced, the old one goes to
+    # DATA_KEY_OLD (comma-separated) until `returnee admin rotate-key` has re-encrypted all.
+    data_key: SecretStr | None = None
+    data_key_old: SecretStr | None = None
     # The local rules: a preset (jiayuguan, qilin, lanzhou, 14+7, 7+7, 14+2) or a YAML file.
     policy: str = "jiayuguan"
     # Days personal data is kept after a person's plan ends.
@@ -96,6 +104,19 @@ class Settings(BaseSettings):
                 "must be 32-256 characters of A-Z, a-z, 0-9, _ and - "
                 "(`returnee admin secret` prints one)"
             )
+        return value
+
+    @field_validator("data_key", "data_key_old")
+    @classmethod
+    def _data_key(cls, value: SecretStr | None) -> SecretStr | None:
+        from models.crypto import DataKeyError, parse_key
+
+        if value is not None:
+            try:
+                for key in value.get_secret_value().split(","):
+                    parse_key(key)
+            except DataKeyError as problem:
+                raise ValueError(str(problem)) from None
         return value
 
     @field_validator("webhook_listen")
@@ -159,7 +180,21 @@ class Settings(BaseSettings):
             )
         if self.clock == "emulator" and self.bot_api_url.rstrip("/") == "https://api.telegram.org":
             raise ValueError("CLOCK: emulator needs BOT_API_URL to be the local emulator")
+        if self.bot_token is not None and self.data_key is None:
+            raise ValueError(
+                "DATA_KEY: required with BOT_TOKEN, to encrypt phones and ID numbers "
+                "(`returnee admin new-key` prints one; keep it apart from the database's backups)"
+            )
         return self
+
+    def keyring(self) -> Keyring:
+        """The keys phones and ID numbers are encrypted with (a SettingsError if unset)."""
+        from models.crypto import Keyring
+
+        if self.data_key is None:
+            raise SettingsError("DATA_KEY: missing (`returnee admin new-key` prints one)")
+        older = self.data_key_old.get_secret_value() if self.data_key_old else ""
+        return Keyring.from_settings(self.data_key.get_secret_value(), older)
 
     def token(self) -> str:
         """The bot token, for commands that talk to Telegram (a SettingsError if unset)."""

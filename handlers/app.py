@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat.buttons import read_answer, read_command
 from chat.clock import Clock
@@ -30,6 +30,7 @@ from handlers.resident import ARRIVED, EDIT, FORGET, HELP
 from handlers.staff import ACTION_NOTE
 from handlers.welcome import LANGUAGE, WELCOME
 from models.chat import ChatUser, Conversation, conversation_for_update
+from models.db import ERASED, is_sqlite, scrub_files
 from services.options import Options
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,12 @@ class Core:
     async def handle(self, event: Incoming) -> list[Reply]:
         event = cleaned(event)
         try:
-            async with self.sessions() as session, session.begin():
-                return compact(await self._handle(session, event))
+            async with self.sessions() as session:
+                async with session.begin():
+                    replies = compact(await self._handle(session, event))
+                if session.info.pop(ERASED, False):
+                    await self._scrub()
+                return replies
         except (OperationalError, DBAPIError, OSError) as exc:
             log.error("storage unavailable for an update of user %s: %s", event.user_id, exc)
             tr = Translator(language_from_telegram(event.language))
@@ -88,6 +93,17 @@ class Core:
                     )
                 )
             ]
+
+    async def _scrub(self) -> None:
+        """After /forget: on SQLite the erased rows' old copies leave the files at once
+        (PostgreSQL vacuums on the scheduler's time, bot/scheduler.py)."""
+        engine = self.sessions.kw.get("bind")
+        if isinstance(engine, AsyncEngine) and is_sqlite(engine):
+            try:
+                await scrub_files(engine)
+            except (OperationalError, DBAPIError, OSError) as exc:
+                # Erased all the same; the scheduler's hourly scrub takes the copies out.
+                log.warning("could not empty the write-ahead log after an erasure: %s", exc)
 
     async def _handle(self, session: AsyncSession, event: Incoming) -> list[Reply]:
         now = self.clock.now()

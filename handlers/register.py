@@ -26,7 +26,13 @@ from handlers.context import Chat, Turn
 from handlers.staff import staff_only
 from models.areas import lineage
 from models.checkins import CheckIn, TestResult
-from models.people import Arrival, Resident
+from models.people import (
+    Arrival,
+    Resident,
+    id_number_hashes,
+    normal_id,
+    phone_tail_hashes,
+)
 from models.plans import ACTIVE, HELD, RELEASED, SUPERSEDED, MonitoringPlan
 from models.staff import audit
 from services.papers import paper_by_code
@@ -374,6 +380,8 @@ async def missed_checkins(chat: Chat, scope: Scope) -> list[Reply]:
 # ----- /find -----
 
 DIGITS = re.compile(r"\D")
+# What could be an ID, passport or permit number (looked up whole).
+ID_SHAPE = re.compile(r"[A-Z0-9]{6,20}")
 
 
 @staff_only
@@ -388,11 +396,16 @@ async def find(chat: Chat, scope: Scope) -> list[Reply]:
         ]
     digits = DIGITS.sub("", wanted)
     matches = [func.lower(Resident.name).contains(wanted.lower(), autoescape=True)]
-    if len(digits) >= 4 and len(digits) >= len(wanted.replace(" ", "")) - 1:
-        matches.append(Resident.phone.contains(digits, autoescape=True))
+    by_phone = len(digits) >= 4 and len(digits) >= len(wanted.replace(" ", "")) - 1
+    # Phones and ID numbers are stored encrypted: found by their keyed hashes (a phone by
+    # its last four digits, then the phones found compared), an ID number whole.
+    if by_phone:
+        matches.append(Resident.phone_tail_hash.in_(phone_tail_hashes(digits)))
+    if ID_SHAPE.fullmatch(normal_id(wanted)):
+        matches.append(Resident.id_number_hash.in_(id_number_hashes(wanted)))
     query = people_query(scope).where(or_(*matches)).order_by(Resident.name, Resident.id)
     found = [(p, g) for p, g in (await turn.session.execute(query.limit(200))).all()]
-    found = [(p, g) for p, g in found if scope.covers(g)]
+    found = [(p, g) for p, g in found if scope.covers(g) and _found(p, wanted, digits)]
     if not found:
         return [Send(tr("No one matching “{text}” in your areas.", text=html.escape(wanted)))]
     lines = [tr("<b>Found {n}</b> for “{text}”:", n=len(found), text=html.escape(wanted))]
@@ -403,6 +416,16 @@ async def find(chat: Chat, scope: Scope) -> list[Reply]:
         (PERSON.button(f"{p.name or '?'} · {g.name}"[:60], p.id),) for p, g in found[:FIND_CAP]
     )
     return [Send("\n".join(lines), buttons=buttons)]
+
+
+def _found(person: Resident, wanted: str, digits: str) -> bool:
+    """The person matches what was typed (their name, phone digits or ID number), not only
+    the last four digits of their phone."""
+    if wanted.lower() in (person.name or "").lower():
+        return True
+    if person.id_number and normal_id(person.id_number) == normal_id(wanted):
+        return True
+    return len(digits) >= 4 and digits in DIGITS.sub("", person.phone or "")
 
 
 # ----- /person -----

@@ -44,7 +44,51 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # What is deleted or overwritten is overwritten with zeros in the file, not left in free
+    # space for a copy of the file to give away (the WAL is emptied after erasures, below).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+# Set in a session's info when personal data was erased in its transaction: once it is
+# committed, `scrub_files` takes the old copies out of the database's files.
+ERASED = "erased_personal_data"
+# The tables erasures touch, vacuumed on PostgreSQL.
+ERASABLE = (
+    "residents",
+    "households",
+    "arrivals",
+    "stays",
+    "checkins",
+    "help_requests",
+    "changes",
+    "alerts",
+    "alert_actions",
+    "outbox",
+    "conversations",
+    "audit_log",
+)
+
+
+def mark_erased(session: AsyncSession) -> None:
+    session.info[ERASED] = True
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+async def scrub_files(engine: AsyncEngine) -> None:
+    """Old copies of erased rows out of the files: SQLite copies its write-ahead log into the
+    database (where deleted content is zeroed, `secure_delete`) and truncates it; PostgreSQL
+    vacuums the tables erasures touch, so the old row versions are freed for reuse."""
+    async with engine.connect() as connection:
+        if is_sqlite(engine):
+            # Waits (busy_timeout) for readers of older snapshots, then empties the WAL.
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.exec_driver_sql(f"VACUUM {', '.join(ERASABLE)}")
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, String, Text, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base, Json
+from models.crypto import Encrypted, keyring
 
 
 class Household(Base):
@@ -43,8 +44,13 @@ class Resident(Base):
     reporter_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     relation: Mapped[str] = mapped_column(String(16), default="self")
     name: Mapped[str | None] = mapped_column(String(60), index=True)
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)
-    id_number: Mapped[str | None] = mapped_column(String(40))
+    # Encrypted at rest (models/crypto.py), each with a keyed hash for exact look-ups: the
+    # phone's last four digits (/find 5678, then the candidates' phones are compared), the
+    # whole ID number. The hashes follow the values when they are set.
+    phone: Mapped[str | None] = mapped_column(Encrypted("residents.phone"))
+    id_number: Mapped[str | None] = mapped_column(Encrypted("residents.id_number"))
+    phone_tail_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     # Set once personal data is purged after the retention period.
@@ -56,6 +62,44 @@ class Resident(Base):
     @property
     def masked_id(self) -> str:
         return mask_id(self.id_number)
+
+    @validates("phone")
+    def _phone_hash(self, _key: str, value: str | None) -> str | None:
+        self.phone_tail_hash = phone_tail_hash(value)
+        return value
+
+    @validates("id_number")
+    def _id_number_hash(self, _key: str, value: str | None) -> str | None:
+        self.id_number_hash = id_number_hash(value)
+        return value
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def phone_tail_hash(phone: str | None) -> str | None:
+    """The keyed hash stored for a phone: that of its last four digits."""
+    digits = _digits(phone or "")
+    return keyring().lookup(digits[-4:], "phone-tail") if len(digits) >= 4 else None
+
+
+def phone_tail_hashes(digits: str) -> list[str]:
+    """What to look for to find phones that end in (or contain) these digits, 4 or more: the
+    hashes of their last four under each key; the phones found are then compared."""
+    return keyring().lookups(_digits(digits)[-4:], "phone-tail")
+
+
+def id_number_hash(id_number: str | None) -> str | None:
+    return keyring().lookup(normal_id(id_number), "id-number") if id_number else None
+
+
+def id_number_hashes(id_number: str) -> list[str]:
+    return keyring().lookups(normal_id(id_number), "id-number")
+
+
+def normal_id(id_number: str) -> str:
+    return "".join(id_number.split()).replace("-", "").upper()
 
 
 def mask_id(id_number: str | None) -> str:

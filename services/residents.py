@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from models.alerts import raise_alert
+from models.crypto import keyring
 from models.help import HelpRequest
 from models.people import Arrival, Change, Resident
 
@@ -67,6 +69,10 @@ FIELDS: dict[str, Field] = {
 }
 
 
+# Fields stored encrypted (models/crypto.py), in the change log as well.
+SECRET_FIELDS = frozenset({"phone", "id_number"})
+
+
 @dataclass(frozen=True)
 class Corrected:
     """What a correction did: `changed` False when the value was already saved."""
@@ -94,6 +100,11 @@ async def correct(
         return Corrected(changed=False)
     known.write(person, value)
     person.updated_at = now
+    if field in SECRET_FIELDS:
+        # The change log keeps these encrypted too.
+        keys, column = keyring(), f"changes.{field}"
+        old = keys.encrypt(old, column) if old else old
+        value = keys.encrypt(value, column) if value else value
     session.add(
         Change(
             resident_id=person.id,
@@ -137,3 +148,42 @@ async def request_help(
         dedupe_key=f"help_request:{request.id}",
     )
     return request
+
+
+async def reencrypt(session: AsyncSession, after: int, limit: int = 500) -> int | None:
+    """Phones and ID numbers of the next `limit` people (by id, after `after`), and their
+    change log, encrypted and hashed again with the current key (`returnee admin
+    rotate-key`); the last id done, or None when there are none left. Rows are locked while
+    they are re-encrypted, so the bot may run meanwhile."""
+    people = (
+        await session.scalars(
+            select(Resident)
+            .where(
+                Resident.id > after,
+                or_(Resident.phone_tail_hash.is_not(None), Resident.id_number_hash.is_not(None)),
+            )
+            .order_by(Resident.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    ).all()
+    if not people:
+        return None
+    keys = keyring()
+    for person in people:
+        # Set again: the hashes follow (models/people.py), and the values are written anew.
+        person.phone, person.id_number = person.phone, person.id_number
+        flag_modified(person, "phone")
+        flag_modified(person, "id_number")
+    changes = await session.scalars(
+        select(Change).where(
+            Change.resident_id.in_([p.id for p in people]), Change.field.in_(SECRET_FIELDS)
+        )
+    )
+    for change in changes:
+        column = f"changes.{change.field}"
+        if isinstance(change.old, str) and change.old:
+            change.old = keys.encrypt(keys.decrypt(change.old, column), column)
+        if isinstance(change.new, str) and change.new:
+            change.new = keys.encrypt(keys.decrypt(change.new, column), column)
+    return people[-1].id

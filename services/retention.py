@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.alerts import Alert, AlertAction
 from models.chat import Conversation
 from models.checkins import CheckIn, TestResult
+from models.db import mark_erased
 from models.help import HelpRequest
 from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing
 from models.people import Arrival, Change, Household, Resident, Stay
@@ -113,6 +114,7 @@ async def purge(session: AsyncSession, now: datetime, *, days: int, by: str) -> 
         int(getattr(messages, "rowcount", 0) or 0),
     )
     if result.people or result.conversations or result.messages:
+        mark_erased(session)
         await audit(
             session,
             NOBODY,
@@ -138,6 +140,7 @@ async def erase(session: AsyncSession, ids: Sequence[int], now: datetime) -> Non
     """Erase what identifies these residents (ids of people not purged yet), keep the rest."""
     if not ids:
         return
+    mark_erased(session)
     households = set(
         (await session.scalars(select(Resident.household_id).where(Resident.id.in_(ids)))).all()
     )
@@ -149,6 +152,8 @@ async def erase(session: AsyncSession, ids: Sequence[int], now: datetime) -> Non
             name=None,
             phone=None,
             id_number=None,
+            phone_tail_hash=None,
+            id_number_hash=None,
             user_id=None,
             reporter_user_id=NOBODY,
             purged_at=now,

@@ -22,9 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from chat.clock import FixedClock
 from emulator import EmulatorClient, create_app
 from handlers.app import Core
+from models.crypto import Keyring, new_key, use_keys
 from models.db import make_engine, make_sessions, upgrade
 from services.options import Options
 from tests.support import Person
+
+# The tests' own DATA_KEY: phones and ID numbers are encrypted with it here and in the bot
+# processes the end-to-end tests start (which inherit the environment).
+os.environ.setdefault("DATA_KEY", new_key())
+use_keys(Keyring.from_settings(os.environ["DATA_KEY"]))
 
 POSTGRES = os.environ.get("TEST_DATABASE_URL", "")
 # "gw0", "gw1" … under pytest-xdist; "" in a plain run.

@@ -12,11 +12,14 @@ import pytest
 from bot.settings import SettingsError, load_settings
 
 TOKEN = "123456:" + "A" * 35
+KEY = "dGhpcnR5LXR3by1ieXRlcy1vZi1hLXRlc3Qta2V5LiE="  # 32 bytes, for these tests only
 
 
 def returnee(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "WEBHOOK_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BOT_", "DATABASE_", "WEBHOOK_", "DATA_KEY"))
     }
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
@@ -51,6 +54,10 @@ def returnee(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
             "WEBHOOK_SECRET",
         ),
         ({"BOT_TOKEN": TOKEN, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"BOT_TOKEN": TOKEN}, "DATA_KEY: required with BOT_TOKEN"),
+        ({"BOT_TOKEN": TOKEN, "DATA_KEY": "c2hvcnQ="}, "DATA_KEY: must be 32 bytes"),
+        ({"BOT_TOKEN": TOKEN, "DATA_KEY": "not base64!"}, "DATA_KEY: not base64"),
+        ({"BOT_TOKEN": TOKEN, "DATA_KEY": KEY, "DATA_KEY_OLD": "x"}, "DATA_KEY_OLD"),
         ({"BOT_TOKEN": TOKEN, "BOT_API_URL": "nowhere"}, "BOT_API_URL"),
         ({"BOT_TOKEN": TOKEN, "WEBHOOK_LISTEN": "8443"}, "WEBHOOK_LISTEN"),
     ],
@@ -107,7 +114,9 @@ def test_a_database_command_needs_no_token(tmp_path: Path) -> None:
 
 def test_run_refuses_an_out_of_date_schema_with_a_clear_message(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-    result = returnee("run", env={"DATABASE_URL": url, "BOT_TOKEN": TOKEN}, cwd=tmp_path)
+    result = returnee(
+        "run", env={"DATABASE_URL": url, "BOT_TOKEN": TOKEN, "DATA_KEY": KEY}, cwd=tmp_path
+    )
     assert result.returncode == 2
     assert "returnee db upgrade" in result.stderr and "Traceback" not in result.stderr
 
@@ -120,7 +129,9 @@ def test_load_settings_raises_one_line() -> None:
 
 def test_an_unreachable_database_is_one_line_too(tmp_path: Path) -> None:
     url = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
-    result = returnee("run", env={"DATABASE_URL": url, "BOT_TOKEN": TOKEN}, cwd=tmp_path)
+    result = returnee(
+        "run", env={"DATABASE_URL": url, "BOT_TOKEN": TOKEN, "DATA_KEY": KEY}, cwd=tmp_path
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("returnee: DATABASE_URL: cannot open")

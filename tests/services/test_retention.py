@@ -4,6 +4,7 @@ someone who never came), anonymous counts kept; /forget at once once no plan run
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -308,3 +309,28 @@ async def test_forget_of_a_pre_arrival_plan_must_wait_too(
         assert (await session.scalars(select(MonitoringPlan.status))).one() == ACTIVE
     await resident.send("/forget")
     assert "cannot be deleted yet" in resident.last.text
+
+
+async def test_after_forget_the_database_files_hold_no_copy(
+    resident: Person,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    database_url: str,
+) -> None:
+    """Not in the rows, and not in the file's free space or its write-ahead log either: the
+    bytes of every SQLite file are searched for the name, phone, ID and the address."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the files searched are SQLite's")
+    worker = await worker_of(resident, sessions, clock, GRID_2, 5002)
+    await household_at_home(resident, sessions, clock)
+    await released(sessions, clock)
+    await worker.send("/find Li Na")  # the worker looked: the audit log has it too
+    await resident.send("/forget")
+    await resident.press("Delete my data")
+    assert "your data has been deleted" in resident.last.text
+    path = Path(database_url.removeprefix("sqlite+aiosqlite:///"))
+    files = sorted(path.parent.glob(path.name + "*"))
+    assert path in files
+    marks = ("Li Na", "Li Xiaoming", "13812345678", "11010519491231002X", "3栋2单元501", "粤A12345")
+    found = {(f.name, mark) for f in files for mark in marks if mark.encode() in f.read_bytes()}
+    assert found == set()
