@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from models import crypto
+from models.crypto import Keyring, parse_key, use_keys
+from models.db import make_engine, make_sessions
 from tests.bot.test_settings import TOKEN, returnee
 
 DEMO_AREAS = Path(__file__).parents[2] / "bot" / "demo_data" / "areas.csv"
@@ -68,3 +73,70 @@ def test_a_policy_file_with_an_error_is_refused_at_start_with_its_line(tmp_path:
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("returnee: POLICY:") and "line 4" in line and "sofa" in line
+
+
+def test_new_key_then_rotate_key_re_encrypts_everyone(env: dict[str, str], tmp_path: Path) -> None:
+    old, new = (returnee("admin", "new-key", env={}, cwd=tmp_path).stdout.strip() for _ in "ab")
+    assert old != new and len(parse_key(old)) == 32
+    url = env["DATABASE_URL"]
+    asyncio.run(_people_under(url, Keyring.from_settings(old)))
+    # The old key is needed to read what it encrypted: said in one line.
+    refused = returnee("admin", "rotate-key", env={**env, "DATA_KEY": new}, cwd=tmp_path)
+    assert refused.returncode == 2 and "DATA_KEY_OLD" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    both = {**env, "DATA_KEY": new, "DATA_KEY_OLD": old}
+    rotated = returnee("admin", "rotate-key", "--batch", "2", env=both, cwd=tmp_path)
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.count("re-encrypted people up to") == 3  # 5 people, 2 a batch
+    assert "done" in rotated.stdout
+    # The new key alone reads them all now.
+    assert asyncio.run(_phones(url, Keyring.from_settings(new))) == [
+        f"+861380000000{i}" for i in range(5)
+    ]
+
+
+async def _people_under(url: str, keys: Keyring) -> None:
+    from models.areas import Area
+    from models.people import Household, Resident
+
+    before = crypto.keyring()
+    use_keys(keys)
+    engine = make_engine(url)
+    try:
+        async with make_sessions(engine).begin() as session:
+            now = datetime.now(UTC)
+            session.add(Area(id=1, code="G", name="G", level="grid", path="G"))
+            session.add(Household(id=1, grid_id=1, reporter_user_id=7, created_at=now))
+            for i in range(5):
+                session.add(
+                    Resident(
+                        household_id=1,
+                        grid_id=1,
+                        reporter_user_id=7,
+                        name=f"P{i}",
+                        phone=f"+861380000000{i}",
+                        id_number=f"E1234567{i}",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+    finally:
+        await engine.dispose()
+        use_keys(before)
+
+
+async def _phones(url: str, keys: Keyring) -> list[str]:
+    from sqlalchemy import select
+
+    from models.people import Resident
+
+    before = crypto.keyring()
+    use_keys(keys)
+    engine = make_engine(url)
+    try:
+        async with make_sessions(engine)() as session:
+            people = await session.scalars(select(Resident).order_by(Resident.id))
+            return [p.phone or "" for p in people]
+    finally:
+        await engine.dispose()
+        use_keys(before)
