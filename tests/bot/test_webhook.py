@@ -135,3 +135,16 @@ async def test_a_body_that_never_arrives_gets_408(
     assert answer.startswith(b"HTTP/1.1 408")
     writer.close()
     assert await users(sessions) == 0
+
+
+async def test_a_body_over_a_megabyte_is_refused(
+    client: TestClient,  # type: ignore[type-arg]
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    response = await client.post(
+        "/telegram/hook",
+        data=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"},
+    )
+    assert response.status == 413
+    assert await users(sessions) == 0
