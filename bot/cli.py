@@ -171,7 +171,6 @@ def rotate_key(batch: int) -> None:
         fail("DATA_KEY: missing (the new key; the old one goes in DATA_KEY_OLD)")
 
     async def go() -> None:
-        import models.all  # noqa: F401  (every table, for the mappers' foreign keys)
         from services.residents import reencrypt
 
         done, last = 0, 0

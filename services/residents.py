@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from models.alerts import raise_alert
+from models.areas import Area
 from models.crypto import keyring
 from models.help import HelpRequest
 from models.people import Arrival, Change, Resident
@@ -158,13 +159,15 @@ async def reencrypt(session: AsyncSession, after: int, limit: int = 500) -> int 
     people = (
         await session.scalars(
             select(Resident)
+            # Each in its grid (which also has the grid's table known to a lone command).
+            .join(Area, Area.id == Resident.grid_id)
             .where(
                 Resident.id > after,
                 or_(Resident.phone_tail_hash.is_not(None), Resident.id_number_hash.is_not(None)),
             )
             .order_by(Resident.id)
             .limit(limit)
-            .with_for_update()
+            .with_for_update(of=Resident)
         )
     ).all()
     if not people:
