@@ -199,7 +199,7 @@ async def escalate_by_hand(chat: Chat) -> list[Reply]:
         return [Send(turn.tr("Alert {number} is with the district already.", number=alert.id))]
     grid = await turn.session.get(Area, alert.grid_id)
     assert grid is not None  # alert_and_post found it
-    moved = await escalate(turn.session, alert, grid, turn.now, by=post)
+    moved = await escalate(turn.session, alert, grid, turn.now, by=post, zone=turn.zone)
     if moved is None:
         return [
             Send(
@@ -263,7 +263,7 @@ async def place_in_grid(chat: Chat) -> list[Reply]:
     )
     event = turn.event
     if event.message_id is not None and event.kind is Kind.BUTTON:
-        text, _ = await render_alert(turn.session, alert, turn.tr)
+        text, _ = await render_alert(turn.session, alert, turn.tr, turn.zone, turn.now)
         return [Edit(event.message_id, f"{text}\n\n✅ {done}")]
     return [Send(done)]
 
@@ -297,7 +297,7 @@ async def _settled(chat: Chat, alert: Alert, post: Staff, kind: str, note: str) 
         done += "\n" + note
     replies: list[Reply] = []
     if turn.event.kind is Kind.BUTTON and turn.event.message_id is not None:
-        text, _ = await render_alert(turn.session, alert, turn.tr)
+        text, _ = await render_alert(turn.session, alert, turn.tr, turn.zone, turn.now)
         replies.append(Edit(turn.event.message_id, f"{text}\n\n{done}"))
     else:
         replies.append(Send(done))
@@ -351,7 +351,7 @@ async def open_alerts(chat: Chat, scope: Scope) -> list[Reply]:
         return [Send(turn.tr("No open alerts in your area."))]
     replies: list[Reply] = []
     for alert in alerts:
-        text, buttons = await render_alert(turn.session, alert, turn.tr)
+        text, buttons = await render_alert(turn.session, alert, turn.tr, turn.zone, turn.now)
         replies.append(Send(text, buttons=buttons))
     return replies
 

@@ -153,7 +153,11 @@ async def record_misses(session: AsyncSession, now: datetime, zone: ZoneInfo) ->
             resident_id=resident.id,
             kind="missed_checkin",
             now=now,
-            details={"slot": checkin.slot_start.astimezone(zone).strftime("%Y-%m-%d %H:%M")},
+            details={
+                "slot": checkin.slot_start.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                "slot_at": checkin.slot_start.isoformat(),
+                "checkin": checkin.id,
+            },
             dedupe_key=f"missed_checkin:{checkin.id}",
         )
     return missed
@@ -218,6 +222,10 @@ async def record_answer(
             now=now,
             details={
                 "text": f"{temperature} °C; " + ", ".join(symptom_label(s) for s in symptoms),
+                "temperature": temperature,
+                "symptoms": list(symptoms),
+                "slot_at": checkin.slot_start.isoformat(),
+                "checkin": checkin.id,
             },
             dedupe_key=f"checkin-abnormal:{checkin.id}",
         )

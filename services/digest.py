@@ -34,6 +34,7 @@ from services.figures import (
     rollup_figures,
 )
 from services.vocabulary import DONE_TEXTS, INCIDENT_NAMES, PHASE_NAMES, TRANSPORTS
+from services.wording import day_text, moment_text, option_name, place_name
 
 ZERO_HEADING = N_("📋 Zero report (零报告)")
 DAILY_HEADING = N_("📋 Daily report (日报告)")
@@ -56,7 +57,7 @@ PER_RUN = 200
 
 def _heading(figures: DailyFigures, tr: Translator) -> str:
     name = html.escape(figures.area_name)
-    day = figures.day.isoformat()
+    day = day_text(figures.day, tr)
     heading = tr(ZERO_HEADING if figures.nothing else DAILY_HEADING)
     return f"<b>{heading}</b> · {name} · {day}"
 
@@ -68,7 +69,7 @@ def _capped(lines: list[str], tr: Translator) -> list[str]:
 
 
 def _transport(value: str, tr: Translator) -> str:
-    return next((tr(o.label) for o in TRANSPORTS if o.value == value), value)
+    return option_name(TRANSPORTS, value, tr)
 
 
 def _done(incident: Incident, tr: Translator, zone: ZoneInfo) -> str:
@@ -78,18 +79,21 @@ def _done(incident: Incident, tr: Translator, zone: ZoneInfo) -> str:
     for step in incident.done:
         what = tr(DONE_TEXTS.get(step.kind, step.kind))
         who = html.escape(step.by) if step.by else tr("the bot")
-        text = f"{what} ({who}, {step.at.astimezone(zone).strftime('%H:%M')})"
+        text = what + tr.paren(tr.clauses([who, step.at.astimezone(zone).strftime("%H:%M")]))
         if step.note:
-            text += f": {html.escape(step.note)}"
+            text = tr.label(text, html.escape(step.note))
         parts.append(text)
-    return "; ".join(parts)
+    return tr.items(parts)
 
 
 def _incidents(incidents: Sequence[Incident], tr: Translator, zone: ZoneInfo) -> list[str]:
     return _capped(
         [
-            f"  • {i.at.astimezone(zone).strftime('%H:%M')} {html.escape(i.name)}, "
-            f"{tr(INCIDENT_NAMES.get(i.kind, i.kind))}: {_done(i, tr, zone)}"
+            f"  • {i.at.astimezone(zone).strftime('%H:%M')} "
+            + tr.label(
+                tr.clauses([html.escape(i.name), tr(INCIDENT_NAMES.get(i.kind, i.kind))]),
+                _done(i, tr, zone),
+            )
             for i in incidents
         ],
         tr,
@@ -124,16 +128,27 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
     )
     lines += _capped(
         [
-            f"  • {html.escape(e.name)}: {e.at.astimezone(zone).strftime('%m-%d %H:%M')}, "
-            f"{_transport(e.transport, tr)} {html.escape(e.number)}, "
-            + tr("from {origin}", origin=html.escape(e.origin))
+            "  • "
+            + tr.label(
+                html.escape(e.name),
+                tr.clauses(
+                    [
+                        moment_text(e.at, zone, tr),
+                        f"{_transport(e.transport, tr)} {html.escape(e.number)}".strip(),
+                        tr(
+                            "from {origin}",
+                            origin=html.escape(place_name(e.origin_code, e.origin, tr)),
+                        ),
+                    ]
+                ),
+            )
             for e in figures.expected
         ],
         tr,
     )
     lines.append("🏠 " + tr("Under monitoring: {n}", n=len(figures.monitoring)))
     for kind, count in figures.by_kind.items():
-        lines.append(f"  <i>{tr(PHASE_NAMES.get(kind, kind))}: {count}</i>")
+        lines.append(f"  <i>{tr.label(tr(PHASE_NAMES.get(kind, kind)), str(count))}</i>")
         lines += _capped(
             [
                 "  • "
@@ -211,8 +226,8 @@ def render_rollup(rollup: Rollup, tr: Translator, zone: ZoneInfo) -> str:
     if total.nothing:
         lines.append(tr(ZERO_TEXT, days=EXPECTED_DAYS))
     else:
-        lines.append(f"<b>{tr(IN_ALL)}</b>: {_summary(total, tr)}")
-        kinds = ", ".join(
+        lines.append(tr.label(f"<b>{tr(IN_ALL)}</b>", _summary(total, tr)))
+        kinds = tr.clauses(
             f"{tr(PHASE_NAMES.get(kind, kind))} {count}" for kind, count in total.by_kind.items()
         )
         if kinds:
@@ -224,7 +239,7 @@ def render_rollup(rollup: Rollup, tr: Translator, zone: ZoneInfo) -> str:
         lines.append("")
         lines.append(f"<b>{tr(BY_AREA)}</b>")
         for child in rollup.children:
-            lines.append(f"• {html.escape(child.area_name)}: {_summary(child, tr)}")
+            lines.append("• " + tr.label(html.escape(child.area_name), _summary(child, tr)))
     return _fit("\n".join(lines), tr)
 
 

@@ -42,6 +42,7 @@ class Expected:
     transport: str
     number: str
     origin: str
+    origin_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,7 @@ async def _collect(
                     arrival.transport,
                     arrival.transport_number or "",
                     arrival.origin_text,
+                    arrival.origin_code,
                 )
             )
     # Under monitoring today, with the day of their present phase; plans held open.

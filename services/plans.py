@@ -144,6 +144,7 @@ async def _alerts(
 ) -> None:
     details: dict[str, Any] = {
         "plan": plan.plan_key,
+        "plan_id": plan.id,
         "origin": arrival.origin_text,
         "reason": plan.reason,
     }
@@ -166,6 +167,12 @@ async def _alerts(
         details["to_confirm"] = sorted(
             {f"{item.place} ({item.level})" for item in origin.listings + history.listings}
         )
+        details["listings"] = [
+            {"place": place, "level": level}
+            for place, level in sorted(
+                {(item.place, item.level) for item in origin.listings + history.listings}
+            )
+        ]
     for kind in kinds:
         await raise_alert(
             session,
