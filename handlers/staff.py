@@ -29,6 +29,7 @@ from services.alerts import (
     alert_and_post,
     escalate,
     render_alert,
+    settle_copies,
     tell_new_plan,
     tell_requester,
 )
@@ -107,6 +108,7 @@ async def acknowledge(chat: Chat) -> list[Reply]:
         )
     )
     await tell_requester(turn.session, alert, post, turn.now)
+    await settle_copies(turn.session, alert, turn.now, turn.zone)
     return [Send(turn.tr("Alert {number} acknowledged. Thank you.", number=alert.id))]
 
 
@@ -143,6 +145,7 @@ async def record_action(chat: Chat) -> list[Reply]:
     turn.session.add(action)
     await turn.session.flush()
     await tell_requester(turn.session, alert, post, turn.now, action)
+    await settle_copies(turn.session, alert, turn.now, turn.zone)
     recorded = Send(
         turn.tr(
             "Recorded for alert {number}: {action}.",
@@ -166,6 +169,9 @@ async def save_note(turn: Turn) -> list[Reply]:
     if not note:
         return [Send(turn.tr("All right, no note."))]
     action.note = note
+    alert = await turn.session.get(Alert, action.alert_id)
+    if alert is not None:
+        await settle_copies(turn.session, alert, turn.now, turn.zone)
     return [Send(turn.tr("Note saved with alert {number}.", number=action.alert_id))]
 
 
@@ -256,6 +262,7 @@ async def place_in_grid(chat: Chat) -> list[Reply]:
             at=turn.now,
         )
     )
+    await settle_copies(turn.session, alert, turn.now, turn.zone)
     done = turn.tr(
         "Placed in {grid}: {names}.",
         grid=html.escape(grid.name),
@@ -292,6 +299,7 @@ async def _settled(chat: Chat, alert: Alert, post: Staff, kind: str, note: str) 
     )
     turn.session.add(action)
     await turn.session.flush()
+    await settle_copies(turn.session, alert, turn.now, turn.zone)
     done = f"✅ {html.escape(turn.tr(DONE_TEXTS[kind]))}"
     if note:
         done += "\n" + note

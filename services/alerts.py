@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import html
 import re
+import zlib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.contract import Buttons, rows
@@ -21,7 +22,7 @@ from models.alerts import ACKNOWLEDGED, LEVELS, OPEN, Alert, AlertAction
 from models.areas import Area
 from models.chat import ChatUser
 from models.help import HelpRequest
-from models.outbox import enqueue
+from models.outbox import PENDING, SENT, Outgoing, enqueue
 from models.people import Arrival, Household, Resident
 from models.plans import MonitoringPlan
 from models.staff import Staff, active_staff, covers, staff_for_grid
@@ -396,6 +397,74 @@ async def render_alert(
         if household is not None and household.address:
             lines.append(e(tr.label(tr("Address"), household.address)))
     return "\n".join(lines), await buttons_for(session, alert, tr)
+
+
+def handled_text(actions: list[AlertAction], tr: Translator, zone: ZoneInfo) -> str:
+    """What was done about an alert, by whom and when, as its copies show it."""
+    parts = []
+    for action in actions:
+        what = tr(DONE_TEXTS.get(action.kind, N_("handled")))
+        if action.kind == "escalated" and action.level:
+            what = tr("escalated to the {level} level", level=tr(LEVEL_NAMES.get(action.level, "")))
+        who = action.actor_name or (tr("the bot") if action.actor_user_id is None else "?")
+        text = what + tr.paren(tr.clauses([who, moment_text(action.at, zone, tr)]))
+        if action.note:
+            text = tr.label(text, action.note)
+        parts.append("✅ " + html.escape(text))
+    return "\n".join(parts)
+
+
+async def settle_copies(
+    session: AsyncSession, alert: Alert, now: datetime, zone: ZoneInfo = DEFAULT_ZONE
+) -> int:
+    """Every copy of the alert sent to a worker (the grid's others, a level it was escalated
+    to) shows who did what and when, without its buttons: a copy not sent yet is changed
+    before it goes, one sent is edited in place through the outbox. Returns the copies
+    changed."""
+    await session.flush()
+    actions = list(
+        await session.scalars(
+            select(AlertAction)
+            .where(AlertAction.alert_id == alert.id)
+            .order_by(AlertAction.at, AlertAction.id)
+        )
+    )
+    if not any(a.kind != "escalated" for a in actions):
+        return 0
+    prefixes = ("alert", "alert-resend", "alert-escalated")
+    copies = await session.scalars(
+        select(Outgoing)
+        .where(
+            Outgoing.purpose == "alert",
+            or_(*(Outgoing.dedupe_key.like(f"{p}:{alert.id}:%") for p in prefixes)),
+        )
+        .order_by(Outgoing.id)
+    )
+    changed = 0
+    for copy in list(copies):
+        user = await session.scalar(
+            select(ChatUser).where(ChatUser.chat_id == copy.chat_id).limit(1)
+        )
+        tr = Translator(user.language if user else None)
+        text, _ = await render_alert(session, alert, tr, zone, now)
+        text = f"{text}\n\n{handled_text(actions, tr, zone)}"
+        if copy.status == PENDING and copy.edit_message_id is None:
+            copy.text, copy.buttons = text, []
+            changed += 1
+        elif copy.status == SENT and copy.message_id is not None:
+            digest = zlib.crc32(text.encode())
+            changed += int(
+                await enqueue(
+                    session,
+                    chat_id=copy.chat_id,
+                    text=text,
+                    purpose="alert_edit",
+                    dedupe_key=f"alert-edit:{copy.id}:{digest}",
+                    now=now,
+                    edit_message_id=copy.message_id,
+                )
+            )
+    return changed
 
 
 def _no_heading(tr: Translator) -> str:
