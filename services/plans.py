@@ -19,6 +19,7 @@ from rules import places
 from rules.health import abnormal
 from rules.policy import Facts, Policy
 from rules.risk import Finding, highest, risk_of
+from services.checkins import carry_over
 
 
 def arrival_day(arrival: Arrival, zone: ZoneInfo) -> date:
@@ -128,6 +129,8 @@ async def classify(
     )
     session.add(stored)
     await session.flush()
+    if previous is not None:
+        await carry_over(session, previous, stored, now, zone)
     await _alerts(session, resident, arrival, facts, stored, now, origin, history)
     return stored
 
