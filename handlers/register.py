@@ -25,9 +25,11 @@ from handlers.context import Chat, Turn
 from handlers.staff import staff_only
 from models.areas import lineage
 from models.checkins import CheckIn, TestResult
+from models.contact import TO_RESIDENT, messages_of
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, HELD, RELEASED, SUPERSEDED, MonitoringPlan
 from models.staff import audit
+from services.buttons import WRITE
 from services.papers import paper_by_code
 from services.records import (
     Record,
@@ -438,6 +440,8 @@ async def person(chat: Chat, scope: Scope) -> list[Reply]:
         for p in others
         if p.purged_at is None and p.grid_id == record.person.grid_id
     )
+    if record.person.purged_at is None:
+        buttons = ((WRITE.button(tr("💬 Write"), record.person.id),), *buttons)
     return [Send(text, buttons=buttons)]
 
 
@@ -535,6 +539,17 @@ async def describe_record(turn: Turn, record: Record) -> str:
             e(tr("Tests: {tests} ({n} negative needed)", tests=tests, n=plan.negatives_needed))
         )
     lines += ["", *checkin_history(record.checkins, turn)]
+    messages = await messages_of(turn.session, person.id)
+    if messages:
+        lines += ["", "<b>" + e(tr("Messages")) + "</b>"]
+        for message in messages:
+            if message.direction == TO_RESIDENT:
+                who_wrote = message.staff_name or tr("a worker")
+                mark = "💬"
+            else:
+                who_wrote, mark = person.name or "?", "↩️"
+            head = f"{moment_text(message.at, turn.zone, tr)} {who_wrote}"
+            lines.append(f"{mark} " + e(tr.label(head, message.text)))
     return "\n".join(lines)
 
 

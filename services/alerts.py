@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.contract import Buttons, rows
+from chat.contract import Button, Buttons, rows
 from chat.i18n import N_, Translator
 from models.alerts import ACKNOWLEDGED, LEVELS, OPEN, Alert, AlertAction
 from models.areas import Area
@@ -33,6 +33,7 @@ from services.buttons import (
     ESCALATE,
     NOT_THERE,
     RECORD_ACTION,
+    WRITE,
 )
 from services.placement import ASSIGN_KIND, grids_to_choose
 from services.records import symptom_names
@@ -189,12 +190,17 @@ async def tell_requester(
 
 
 def alert_buttons(alert: Alert, tr: Translator) -> Buttons:
+    last: tuple[Button, ...] = (ESCALATE.button(tr("⬆️ Escalate"), alert.id),)
+    if alert.resident_id is not None:
+        # Write to them in the chat: a help request is answered this way.
+        label = tr("💬 Answer") if alert.kind == "help_request" else tr("💬 Write")
+        last = (WRITE.button(label, alert.resident_id), *last)
     return (
         (
             ACKNOWLEDGE.button(tr("✅ Acknowledge"), alert.id),
             RECORD_ACTION.button(tr("📝 Record action"), alert.id),
         ),
-        (ESCALATE.button(tr("⬆️ Escalate"), alert.id),),
+        last,
     )
 
 
