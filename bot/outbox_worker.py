@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import DeliveryError, Rejected, Sender, Transient, Unreachable
 from chat.clock import Clock
-from chat.contract import Button, File, Send
+from chat.contract import Button, Edit, File, Send
 from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing, claim_due
 from services.reachability import resident_unreachable
 
@@ -72,14 +72,16 @@ class OutboxWorker:
     async def run_once(self) -> int:
         async with self.sessions.begin() as session:
             claimed = await claim_due(session, self.clock.now(), self.batch, self.lease)
-            jobs = [(row.id, row.chat_id, _as_send(row)) for row in claimed]
+            jobs = [(row.id, row.chat_id, _as_send(row), row.edit_message_id) for row in claimed]
         if not jobs:
             return 0
-        fates = await asyncio.gather(*(self._deliver(chat_id, send) for _, chat_id, send in jobs))
+        fates = await asyncio.gather(
+            *(self._deliver(chat_id, send, edit) for _, chat_id, send, edit in jobs)
+        )
         async with self.sessions.begin() as session:
             now = self.clock.now()
             unreachable: set[int] = set()
-            for (row_id, _, _), (status, message_id, error) in zip(jobs, fates, strict=True):
+            for (row_id, _, _, _), (status, message_id, error) in zip(jobs, fates, strict=True):
                 row = await session.get(Outgoing, row_id)
                 if row is None:
                     continue
@@ -98,8 +100,18 @@ class OutboxWorker:
                 await resident_unreachable(session, chat_id, now)
         return len(jobs)
 
-    async def _deliver(self, chat_id: int, send: Send) -> tuple[str, int | None, str | None]:
+    async def _deliver(
+        self, chat_id: int, send: Send, edit: int | None = None
+    ) -> tuple[str, int | None, str | None]:
         try:
+            if edit is not None:
+                # An edit of a message sent before: already as wanted, or gone, is done.
+                try:
+                    await self.sender.edit(chat_id, Edit(edit, send.text, send.buttons))
+                except Rejected as exc:
+                    if not (exc.not_modified or exc.message_gone):
+                        raise
+                return SENT, edit, None
             return SENT, await self.sender.send(chat_id, send), None
         except Unreachable as exc:
             log.warning("chat %s is unreachable: %s", chat_id, exc)

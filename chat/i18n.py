@@ -86,6 +86,26 @@ class Translator:
         "2 negative tests"; Chinese has one form."""
         return self._texts.ngettext(singular, plural, n).format(n=n, **values)
 
+    @property
+    def chinese(self) -> bool:
+        return self.language.startswith("zh")
+
     def join(self, items: Iterable[str]) -> str:
         """A list as the reader writes it: 王小明、王小红 / Wang Fang, Li Na."""
-        return ("、" if self.language.startswith("zh") else ", ").join(items)
+        return ("、" if self.chinese else ", ").join(items)
+
+    def clauses(self, items: Iterable[str]) -> str:
+        """Parts of a sentence one after another: 38.1 °C，咳嗽 / 38.1 °C, cough."""
+        return ("，" if self.chinese else ", ").join(items)
+
+    def items(self, items: Iterable[str]) -> str:
+        """Separate statements on one line: 已联系；已上门 / called; visited."""
+        return ("；" if self.chinese else "; ").join(items)
+
+    def label(self, label: str, value: str) -> str:
+        """A label and its value: 地址：… / Address: …"""
+        return f"{label}{'：' if self.chinese else ': '}{value}"
+
+    def paren(self, text: str) -> str:
+        """An aside in brackets, after a word: （逾期补报） / " (late)"."""
+        return f"（{text}）" if self.chinese else f" ({text})"

@@ -24,6 +24,7 @@ from chat.i18n import Translator, language_from_telegram
 from chat.state import Chat, Command
 from handlers.checkin import CHECKIN
 from handlers.commands import COMMANDS, idle, unknown_command
+from handlers.contact import REPLY_FLOW, WRITE_FLOW
 from handlers.context import Flow, Turn
 from handlers.report import COMPANION, PLACE_VISITED, REPORT
 from handlers.resident import ARRIVED, EDIT, FORGET, HELP
@@ -48,6 +49,8 @@ FLOWS: tuple[Flow, ...] = (
     FORGET,
     CHECKIN,
     ACTION_NOTE,
+    WRITE_FLOW,
+    REPLY_FLOW,
 )
 
 

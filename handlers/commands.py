@@ -5,10 +5,12 @@ from __future__ import annotations
 from chat.contract import Reply, Send
 from chat.forms import PAUSED, RESUME, ask
 from chat.state import Command
-from handlers import checkin, export, notify, register, resident, staff
+from handlers import checkin, contact, export, notify, register, resident, staff
 from handlers.context import Chat, Turn
 from models.staff import active_staff
 from services import buttons
+from services.contact import phone_line
+from services.residents import people_of
 
 
 async def start(chat: Chat) -> list[Reply]:
@@ -62,6 +64,10 @@ async def help_(chat: Chat) -> list[Reply]:
             )
         )
     ]
+    mine = await people_of(chat.turn.session, chat.turn.user.id)
+    phone = await phone_line(chat.turn.session, [p.grid_id for p in mine], tr)
+    if phone:
+        replies.append(Send(phone))
     if await active_staff(chat.turn.session, chat.turn.user.id):
         replies.append(
             Send(
@@ -137,4 +143,6 @@ COMMANDS: dict[str, Command[Turn]] = {
     notify.CANCEL.name: notify.notify_cancel,
     "export": export.export,
     "verify": register.verify,
+    buttons.WRITE.name: contact.write,
+    buttons.REPLY.name: contact.reply,
 }

@@ -20,12 +20,12 @@ from sqlalchemy import func, or_, select
 
 from chat.buttons import CommandData
 from chat.contract import Buttons, Edit, Kind, Reply, Send
-from chat.forms import label_of
 from chat.i18n import N_, Translator
 from handlers.context import Chat, Turn
 from handlers.staff import staff_only
 from models.areas import lineage
 from models.checkins import CheckIn, TestResult
+from models.contact import TO_RESIDENT, messages_of
 from models.people import (
     Arrival,
     Resident,
@@ -35,6 +35,7 @@ from models.people import (
 )
 from models.plans import ACTIVE, HELD, RELEASED, SUPERSEDED, MonitoringPlan
 from models.staff import audit
+from services.buttons import WRITE
 from services.papers import paper_by_code
 from services.records import (
     Record,
@@ -59,7 +60,16 @@ from services.vocabulary import (
     TEST_ANSWERS,
     TRANSPORTS,
 )
-from services.wording import day_text, phase_text
+from services.wording import (
+    day_text,
+    moment_text,
+    option_name,
+    phase_text,
+    place_name,
+    reason_text,
+    slot_text,
+    temperature_text,
+)
 
 PERSON = CommandData("person")
 
@@ -76,8 +86,8 @@ def who(person: Resident) -> str:
     return f"#{person.id} " + html.escape(" · ".join(p for p in parts if p))
 
 
-def labelled(label: str, value: str) -> str:
-    return f"{html.escape(label)}: {html.escape(value)}"
+def labelled(tr: Translator, label: str, value: str) -> str:
+    return html.escape(tr.label(label, value))
 
 
 def clock_time(moment: datetime | None, turn: Turn) -> str:
@@ -85,7 +95,7 @@ def clock_time(moment: datetime | None, turn: Turn) -> str:
 
 
 def stamp(moment: datetime | None, turn: Turn) -> str:
-    return moment.astimezone(turn.zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return moment_text(moment, turn.zone, turn.tr) if moment else ""
 
 
 def today_of(turn: Turn) -> date:
@@ -97,7 +107,7 @@ def start_of(day: date, turn: Turn) -> datetime:
 
 
 def where(scope: Scope, limit: int = 300) -> str:
-    names = ", ".join(a.name for a in scope.areas)
+    names = "、".join(a.name for a in scope.areas)
     return html.escape(names if len(names) <= limit else names[: limit - 1] + "…")
 
 
@@ -185,7 +195,10 @@ async def today(chat: Chat, scope: Scope) -> list[Reply]:
     )
     answered = [c for c, _ in slots if c.answered_at is not None]
     abnormal = [
-        f"• {who(person)}: {html.escape(_checkin_health(checkin, tr))} ({clock_time(checkin.slot_start, turn)})"
+        f"• {who(person)}: "
+        + html.escape(
+            _checkin_health(checkin, tr) + tr.paren(slot_text(checkin.slot_start, turn.zone, tr))
+        )
         for checkin, person in slots
         if abnormal_checkin(checkin)
     ]
@@ -195,7 +208,7 @@ async def today(chat: Chat, scope: Scope) -> list[Reply]:
         if abnormal_arrival(arrival)
     ]
     abnormal += [
-        f"• {who(person)}: " + html.escape(tr("positive test") + f" ({day_text(test.day, tr)})")
+        f"• {who(person)}: " + html.escape(tr("positive test") + tr.paren(day_text(test.day, tr)))
         for test, person in await scoped(
             session,
             scope,
@@ -206,7 +219,7 @@ async def today(chat: Chat, scope: Scope) -> list[Reply]:
         )
     ]
     misses = [
-        f"• {who(person)}: {clock_time(checkin.slot_start, turn)}"
+        f"• {who(person)}: {html.escape(slot_text(checkin.slot_start, turn.zone, tr))}"
         for checkin, person in slots
         if missed(checkin, turn.now) and checkin.answered_at is None
     ]
@@ -233,15 +246,15 @@ async def today(chat: Chat, scope: Scope) -> list[Reply]:
 
 
 def _checkin_health(checkin: CheckIn, tr: Translator) -> str:
-    parts = [f"{checkin.temperature} °C" if checkin.temperature is not None else ""]
+    parts = [temperature_text(checkin.temperature)]
     parts.append(symptom_names(checkin.symptoms, tr))
-    return ", ".join(p for p in parts if p)
+    return tr.clauses(p for p in parts if p)
 
 
 def _arrival_health(arrival: Arrival, tr: Translator) -> str:
-    parts = [f"{arrival.temperature} °C" if arrival.temperature is not None else ""]
+    parts = [temperature_text(arrival.temperature)]
     parts.append(symptom_names(arrival.symptoms, tr))
-    return ", ".join(p for p in parts if p)
+    return tr.clauses(p for p in parts if p)
 
 
 # ----- /arrivals -----
@@ -250,10 +263,11 @@ def _arrival_health(arrival: Arrival, tr: Translator) -> str:
 def _journey(arrival: Arrival, tr: Translator) -> str:
     how = " ".join(
         x
-        for x in (label_of(TRANSPORTS, arrival.transport, tr), arrival.transport_number or "")
+        for x in (option_name(TRANSPORTS, arrival.transport, tr), arrival.transport_number or "")
         if x
     )
-    return html.escape(tr("from {origin} · {how}", origin=arrival.origin_text, how=how))
+    origin = place_name(arrival.origin_code, arrival.origin_text, tr)
+    return html.escape(tr("from {origin} · {how}", origin=origin, how=how))
 
 
 @staff_only
@@ -328,7 +342,7 @@ async def monitoring(chat: Chat, scope: Scope) -> list[Reply]:
         HELD: tr("Held open: negative tests missing"),
     }
     entries = [
-        Entry(f"{html.escape(headings.get(kind, kind))} ({len(lines)})", line)
+        Entry(html.escape(headings.get(kind, kind) + tr.paren(str(len(lines)))), line)
         for kind, lines in groups.items()
         for line in lines
     ]
@@ -362,7 +376,7 @@ async def missed_checkins(chat: Chat, scope: Scope) -> list[Reply]:
     for checkin, person in rows:
         local = checkin.slot_start.astimezone(turn.zone)
         heading = tr("Today") if local.date() == day else html.escape(day_text(local.date(), tr))
-        line = f"{who(person)}: {local.strftime('%H:%M')}"
+        line = f"{who(person)}: {html.escape(slot_text(checkin.slot_start, turn.zone, tr))}"
         if checkin.answered_at is not None:
             line += " " + html.escape(
                 tr("(answered late, {time})", time=clock_time(checkin.answered_at, turn))
@@ -449,6 +463,8 @@ async def person(chat: Chat, scope: Scope) -> list[Reply]:
         for p in others
         if p.purged_at is None and p.grid_id == record.person.grid_id
     )
+    if record.person.purged_at is None:
+        buttons = ((WRITE.button(tr("💬 Write"), record.person.id),), *buttons)
     return [Send(text, buttons=buttons)]
 
 
@@ -458,9 +474,9 @@ async def describe_record(turn: Turn, record: Record) -> str:
     person, arrival, plan = record.person, record.arrival, record.plan
     lines = [f"<b>#{person.id} {e(person.name or '?')}</b>"]
     if person.phone:
-        lines.append(labelled(tr("Phone"), person.phone))
+        lines.append(labelled(tr, tr("Phone"), person.phone))
     if person.id_number:
-        lines.append(labelled(tr("ID number"), person.masked_id))
+        lines.append(labelled(tr, tr("ID number"), person.masked_id))
     if person.relation != "self":
         relation = tr(RELATION_NAMES.get(person.relation, person.relation))
         reporter = next((p for p in record.household if p.relation == "self"), None)
@@ -474,9 +490,9 @@ async def describe_record(turn: Turn, record: Record) -> str:
             )
         )
     path = " › ".join(a.name for a in await lineage(turn.session, record.grid))
-    lines.append(labelled(tr("Where"), path))
+    lines.append(labelled(tr, tr("Where"), path))
     if person.household.address:
-        lines.append(labelled(tr("Address"), person.household.address))
+        lines.append(labelled(tr, tr("Address"), person.household.address))
     if arrival is not None:
         lines.append("")
         if arrival.status == "expected":
@@ -489,7 +505,7 @@ async def describe_record(turn: Turn, record: Record) -> str:
             journey += ", " + e(tr("seat {seat}", seat=arrival.seat))
         lines.append(journey)
         if arrival.entry_port:
-            lines.append(labelled(tr("Port of entry"), arrival.entry_port))
+            lines.append(labelled(tr, tr("Port of entry"), arrival.entry_port))
         if arrival.quarantine_ended_on:
             lines.append(
                 e(
@@ -500,27 +516,33 @@ async def describe_record(turn: Turn, record: Record) -> str:
                 )
             )
         if arrival.stays:
-            places = "; ".join(
-                f"{s.place_text} ({day_text(s.from_date, tr)}–{day_text(s.to_date, tr)})"
-                for s in arrival.stays[:8]
-            ) + ("; …" if len(arrival.stays) > 8 else "")
-            lines.append(labelled(tr("Travel history"), places))
+            places = tr.items(
+                [
+                    place_name(s.place_code, s.place_text, tr)
+                    + tr.paren(f"{day_text(s.from_date, tr)}–{day_text(s.to_date, tr)}")
+                    for s in arrival.stays[:8]
+                ]
+                + (["…"] if len(arrival.stays) > 8 else [])
+            )
+            lines.append(labelled(tr, tr("Travel history"), places))
         health = [_arrival_health(arrival, tr) or tr("no symptoms")]
         if arrival.health_code:
-            health.append(tr("code: {code}", code=label_of(HEALTH_CODES, arrival.health_code, tr)))
+            health.append(
+                tr("code: {code}", code=option_name(HEALTH_CODES, arrival.health_code, tr))
+            )
         if arrival.test_result and arrival.test_result != "none":
             test = tr(TEST_ANSWERS.get(arrival.test_result, arrival.test_result))
             if arrival.test_date:
-                test += f" ({day_text(arrival.test_date, tr)})"
+                test += tr.paren(day_text(arrival.test_date, tr))
             health.append(tr("last test: {test}", test=test))
-        lines.append(labelled(tr("At arrival"), "; ".join(health)))
+        lines.append(labelled(tr, tr("At arrival"), tr.items(health)))
     if plan is not None:
         lines += [
             "",
             "<b>"
             + e(tr("Plan"))
             + "</b> "
-            + e(f"({tr(PLAN_STATES.get(plan.status, plan.status))})"),
+            + e(tr.paren(tr(PLAN_STATES.get(plan.status, plan.status)))),
         ]
         for phase in plan.phases:
             lines.append("• " + e(phase_text(phase, tr)))
@@ -528,10 +550,10 @@ async def describe_record(turn: Turn, record: Record) -> str:
             lines.append("• " + e(tr("referred to a fever clinic at arrival")))
         if plan.needs_confirmation:
             lines.append("• " + e(tr("the risk-area match needs your confirmation")))
-        lines.append(labelled(tr("Why"), plan.reason))
+        lines.append(labelled(tr, tr("Why"), reason_text(plan.reason, tr)))
     if plan is not None and plan.test_days:
         results = {t.day.isoformat(): t.result for t in record.tests}
-        tests = "; ".join(
+        tests = tr.items(
             f"{day_text(date.fromisoformat(d), tr)} "
             + tr(TEST_ANSWERS.get(results.get(d, ""), "") or N_("no result yet"))
             for d in plan.test_days
@@ -540,6 +562,17 @@ async def describe_record(turn: Turn, record: Record) -> str:
             e(tr("Tests: {tests} ({n} negative needed)", tests=tests, n=plan.negatives_needed))
         )
     lines += ["", *checkin_history(record.checkins, turn)]
+    messages = await messages_of(turn.session, person.id)
+    if messages:
+        lines += ["", "<b>" + e(tr("Messages")) + "</b>"]
+        for message in messages:
+            if message.direction == TO_RESIDENT:
+                who_wrote = message.staff_name or tr("a worker")
+                mark = "💬"
+            else:
+                who_wrote, mark = person.name or "?", "↩️"
+            head = f"{moment_text(message.at, turn.zone, tr)} {who_wrote}"
+            lines.append(f"{mark} " + e(tr.label(head, message.text)))
     return "\n".join(lines)
 
 
@@ -563,7 +596,7 @@ def checkin_history(checkins: Sequence[CheckIn], turn: Turn, last: int = 10) -> 
     ]
     begun = [c for c in checkins if c.slot_start <= turn.now]
     for checkin in begun[-last:]:
-        when = stamp(checkin.slot_start, turn)
+        when = slot_text(checkin.slot_start, turn.zone, tr)
         if checkin.answered_at is None:
             gone = missed(checkin, turn.now)
             state = tr("missed") if gone else tr("open")
@@ -571,9 +604,9 @@ def checkin_history(checkins: Sequence[CheckIn], turn: Turn, last: int = 10) -> 
             continue
         text = _checkin_health(checkin, tr) or "?"
         if checkin.went_out:
-            text += "; " + tr("went out: {where}", where=checkin.where or "?")
+            text = tr.items([text, tr("went out: {where}", where=checkin.where or "?")])
         if checkin.late:
-            text += " " + tr("(late)")
+            text += ("" if tr.chinese else " ") + tr("(late)")
         lines.append(f"{'⚠️' if abnormal_checkin(checkin) else '✅'} {when}: {e(text)}")
     if len(begun) > last:
         lines.append(e(tr("…and {n} earlier", n=len(begun) - last)))

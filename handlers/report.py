@@ -54,6 +54,7 @@ from handlers.context import Flow, Step, Turn, Widget
 from handlers.widgets import AreaPicker, Naming, PlacePicker
 from models.people import mask_id
 from rules import places
+from services.contact import phone_line
 from services.filing import file_report
 from services.vocabulary import HEALTH_CODES, RELATIONS, SYMPTOMS, TEST_RESULTS, TRANSPORTS
 from services.wording import describe_plan
@@ -514,9 +515,11 @@ async def submitted(turn: Turn) -> list[Reply]:
             + tr("/me shows your record and plan; /edit corrects it.")
         )
     ]
-    for resident, plan in filed.people:
+    phone = await phone_line(turn.session, [r.grid_id for r, _ in filed.people], tr)
+    for n, (resident, plan) in enumerate(filed.people, start=1):
         title = f"<b>{html.escape(resident.name or '')}</b>\n" if len(filed.people) > 1 else ""
-        replies.append(Send(title + describe_plan(plan, tr)))
+        last = f"\n\n{phone}" if phone and n == len(filed.people) else ""
+        replies.append(Send(title + describe_plan(plan, tr) + last))
     return replies
 
 

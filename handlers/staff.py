@@ -29,6 +29,7 @@ from services.alerts import (
     alert_and_post,
     escalate,
     render_alert,
+    settle_copies,
     tell_new_plan,
     tell_requester,
 )
@@ -115,6 +116,7 @@ async def acknowledge(chat: Chat) -> list[Reply]:
         )
     )
     await tell_requester(turn.session, alert, post, turn.now)
+    await settle_copies(turn.session, alert, turn.now, turn.zone)
     return [Send(turn.tr("Alert {number} acknowledged. Thank you.", number=alert.id))]
 
 
@@ -151,6 +153,7 @@ async def record_action(chat: Chat) -> list[Reply]:
     turn.session.add(action)
     await turn.session.flush()
     await tell_requester(turn.session, alert, post, turn.now, action)
+    await settle_copies(turn.session, alert, turn.now, turn.zone)
     recorded = Send(
         turn.tr(
             "Recorded for alert {number}: {action}.",
@@ -174,6 +177,9 @@ async def save_note(turn: Turn) -> list[Reply]:
     if not note:
         return [Send(turn.tr("All right, no note."))]
     action.note = note
+    alert = await turn.session.get(Alert, action.alert_id)
+    if alert is not None:
+        await settle_copies(turn.session, alert, turn.now, turn.zone)
     return [Send(turn.tr("Note saved with alert {number}.", number=action.alert_id))]
 
 
@@ -207,7 +213,7 @@ async def escalate_by_hand(chat: Chat) -> list[Reply]:
         return [Send(turn.tr("Alert {number} is with the district already.", number=alert.id))]
     grid = await turn.session.get(Area, alert.grid_id)
     assert grid is not None  # alert_and_post found it
-    moved = await escalate(turn.session, alert, grid, turn.now, by=post)
+    moved = await escalate(turn.session, alert, grid, turn.now, by=post, zone=turn.zone)
     if moved is None:
         return [
             Send(
@@ -264,6 +270,7 @@ async def place_in_grid(chat: Chat) -> list[Reply]:
             at=turn.now,
         )
     )
+    await settle_copies(turn.session, alert, turn.now, turn.zone)
     done = turn.tr(
         "Placed in {grid}: {names}.",
         grid=html.escape(grid.name),
@@ -271,7 +278,7 @@ async def place_in_grid(chat: Chat) -> list[Reply]:
     )
     event = turn.event
     if event.message_id is not None and event.kind is Kind.BUTTON:
-        text, _ = await render_alert(turn.session, alert, turn.tr)
+        text, _ = await render_alert(turn.session, alert, turn.tr, turn.zone, turn.now)
         return [Edit(event.message_id, f"{text}\n\n✅ {done}")]
     return [Send(done)]
 
@@ -300,12 +307,13 @@ async def _settled(chat: Chat, alert: Alert, post: Staff, kind: str, note: str) 
     )
     turn.session.add(action)
     await turn.session.flush()
+    await settle_copies(turn.session, alert, turn.now, turn.zone)
     done = f"✅ {html.escape(turn.tr(DONE_TEXTS[kind]))}"
     if note:
         done += "\n" + note
     replies: list[Reply] = []
     if turn.event.kind is Kind.BUTTON and turn.event.message_id is not None:
-        text, _ = await render_alert(turn.session, alert, turn.tr)
+        text, _ = await render_alert(turn.session, alert, turn.tr, turn.zone, turn.now)
         replies.append(Edit(turn.event.message_id, f"{text}\n\n{done}"))
     else:
         replies.append(Send(done))
@@ -359,7 +367,7 @@ async def open_alerts(chat: Chat, scope: Scope) -> list[Reply]:
         return [Send(turn.tr("No open alerts in your area."))]
     replies: list[Reply] = []
     for alert in alerts:
-        text, buttons = await render_alert(turn.session, alert, turn.tr)
+        text, buttons = await render_alert(turn.session, alert, turn.tr, turn.zone, turn.now)
         replies.append(Send(text, buttons=buttons))
     return replies
 

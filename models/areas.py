@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,6 +46,9 @@ class Area(Base):
     # For a grid: the buildings and compounds it takes ("1-10|阳光小区"), so a resident's
     # address places them in it (rules/addresses.py); None: a worker assigns.
     buildings: Mapped[str | None] = mapped_column(String(400))
+    # A public phone number residents may call (the community office's, the grid's hotline);
+    # residents see the nearest one above their grid.
+    phone: Mapped[str | None] = mapped_column(String(32))
 
 
 async def children_of(session: AsyncSession, parent_id: int | None) -> list[Area]:
@@ -99,11 +103,14 @@ class ImportResult:
 AREA_COLUMNS = ("code", "name", "level", "parent_code")
 # Optional: for a grid, the buildings and compounds it takes ("1-10|15|阳光小区").
 BUILDINGS = "buildings"
+# Optional: the area's public phone number, shown to residents ("0937-6221234").
+PHONE = "phone"
+_PHONE = re.compile(r"^\+?[\d\- ]{3,31}$")
 
 
 async def import_areas(session: AsyncSession, text: str) -> ImportResult:
-    """Import or update areas from CSV (code,name,level,parent_code[,buildings]), all or
-    nothing.
+    """Import or update areas from CSV (code,name,level,parent_code[,buildings][,phone]), all
+    or nothing.
 
     The caller's transaction makes it all-or-nothing: any ImportProblem leaves it to roll back.
     """
@@ -123,6 +130,9 @@ async def import_areas(session: AsyncSession, text: str) -> ImportResult:
         level = (row.get("level") or "").strip().lower()
         parent_code = (row.get("parent_code") or "").strip()
         buildings = (row.get(BUILDINGS) or "").strip() or None
+        phone = (row.get(PHONE) or "").strip() or None
+        if phone is not None and not _PHONE.match(phone):
+            raise ImportProblem(line, f"phone {phone!r} is not a phone number")
         if not code or not name:
             raise ImportProblem(line, "code and name are required")
         if len(code) > 32 or "/" in code:
@@ -148,7 +158,9 @@ async def import_areas(session: AsyncSession, text: str) -> ImportResult:
         path = f"{parent.path}/{code}" if parent else code
         area = existing.get(code)
         if area is None:
-            area = Area(code=code, name=name, level=level, path=path, buildings=buildings)
+            area = Area(
+                code=code, name=name, level=level, path=path, buildings=buildings, phone=phone
+            )
             area.parent_id = parent.id if parent else None
             session.add(area)
             await session.flush()
@@ -159,8 +171,10 @@ async def import_areas(session: AsyncSession, text: str) -> ImportResult:
             raise ImportProblem(
                 line, f"{code} exists as a {area.level} at {area.path}; it cannot move"
             )
-        if area.name != name or area.buildings != buildings:
-            area.name, area.buildings = name, buildings
+        # A file without the phone column leaves the numbers as they are.
+        keep = area.phone if PHONE not in (reader.fieldnames or []) else phone
+        if area.name != name or area.buildings != buildings or area.phone != keep:
+            area.name, area.buildings, area.phone = name, buildings, keep
             renamed += 1
         else:
             unchanged += 1

@@ -43,6 +43,8 @@ class Outgoing(Base):
     file_name: Mapped[str | None] = mapped_column(String(100))
     file_kind: Mapped[str | None] = mapped_column(String(16))  # photo | document
     file_content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Set: the row edits that message of the chat (text and buttons) instead of sending one.
+    edit_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 async def enqueue(
@@ -56,6 +58,7 @@ async def enqueue(
     dedupe_key: str | None = None,
     due_at: datetime | None = None,
     file: tuple[str, str, bytes] | None = None,
+    edit_message_id: int | None = None,
 ) -> bool:
     """Queue a message; False if one with the same dedupe key exists already.
 
@@ -70,6 +73,7 @@ async def enqueue(
         "due_at": due_at or now,
         "status": PENDING,
         "attempts": 0,
+        "edit_message_id": edit_message_id,
     }
     if file is not None:
         values["file_name"], values["file_kind"], values["file_content"] = file

@@ -7,21 +7,23 @@ buttons (handlers/staff.py) alike."""
 from __future__ import annotations
 
 import html
+import re
+import zlib
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.contract import Buttons, rows
-from chat.i18n import Translator
+from chat.contract import Button, Buttons, rows
+from chat.i18n import N_, Translator
 from models.alerts import ACKNOWLEDGED, LEVELS, OPEN, Alert, AlertAction
 from models.areas import Area
 from models.chat import ChatUser
 from models.help import HelpRequest
-from models.outbox import enqueue
-from models.people import Household, Resident
+from models.outbox import PENDING, SENT, Outgoing, enqueue
+from models.people import Arrival, Household, Resident
 from models.plans import MonitoringPlan
 from models.staff import Staff, active_staff, covers, staff_for_grid
 from services.buttons import (
@@ -31,11 +33,35 @@ from services.buttons import (
     ESCALATE,
     NOT_THERE,
     RECORD_ACTION,
+    WRITE,
 )
 from services.placement import ASSIGN_KIND, grids_to_choose
-from services.vocabulary import ALERT_TITLES, DONE_TEXTS, LEVEL_NAMES
-from services.wording import describe_plan, whose
+from services.records import symptom_names
+from services.vocabulary import (
+    ALERT_TITLES,
+    DONE_TEXTS,
+    HEALTH_CODES,
+    HELP_KINDS,
+    LEVEL_NAMES,
+    PLAN_STATES,
+    TRANSPORTS,
+)
+from services.wording import (
+    day_text,
+    describe_plan,
+    listing_text,
+    moment_text,
+    option_name,
+    phone_link,
+    place_name,
+    plan_name,
+    slot_text,
+    temperature_text,
+    whose,
+)
 
+# The zone alerts tell time in when none is given (the TIMEZONE setting's default).
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 # A place someone reported may be a listed risk area: the worker confirms or clears it.
 CONFIRM_KIND = "confirm_match"
 
@@ -54,6 +80,7 @@ async def escalate(
     *,
     by: Staff | None = None,
     late: timedelta | None = None,
+    zone: ZoneInfo = DEFAULT_ZONE,
 ) -> tuple[str, int] | None:
     """Hand the alert to the nearest level above with staff, and send it to them (once each).
 
@@ -97,7 +124,7 @@ async def escalate(
     told = 0
     for worker in workers:
         told += await _send_alert(
-            session, alert, worker, now, f"alert-escalated:{alert.id}:{level}", heading
+            session, alert, worker, now, f"alert-escalated:{alert.id}:{level}", heading, zone
         )
     return level, told
 
@@ -163,12 +190,17 @@ async def tell_requester(
 
 
 def alert_buttons(alert: Alert, tr: Translator) -> Buttons:
+    last: tuple[Button, ...] = (ESCALATE.button(tr("⬆️ Escalate"), alert.id),)
+    if alert.resident_id is not None:
+        # Write to them in the chat: a help request is answered this way.
+        label = tr("💬 Answer") if alert.kind == "help_request" else tr("💬 Write")
+        last = (WRITE.button(label, alert.resident_id), *last)
     return (
         (
             ACKNOWLEDGE.button(tr("✅ Acknowledge"), alert.id),
             RECORD_ACTION.button(tr("📝 Record action"), alert.id),
         ),
-        (ESCALATE.button(tr("⬆️ Escalate"), alert.id),),
+        last,
     )
 
 
@@ -187,28 +219,258 @@ async def buttons_for(session: AsyncSession, alert: Alert, tr: Translator) -> Bu
     return alert_buttons(alert, tr)
 
 
-async def render_alert(session: AsyncSession, alert: Alert, tr: Translator) -> tuple[str, Buttons]:
-    lines = [f"<b>{html.escape(tr(ALERT_TITLES.get(alert.kind, alert.kind)))}</b> #{alert.id}"]
-    resident = await session.get(Resident, alert.resident_id) if alert.resident_id else None
-    if resident is not None:
-        who = " · ".join(x for x in (resident.name or "", resident.phone or "") if x)
-        lines.append(html.escape(who))
-    grid = await session.get(Area, alert.grid_id)
-    if grid is not None:
-        lines.append(html.escape(grid.name))
+# A listing stored before alerts kept the level apart: "北京市朝阳区 (medium)".
+_OLD_LISTING = re.compile(r"^(.*) \((high|medium|low)\)$")
+
+
+def _old_slot(text: str, zone: ZoneInfo) -> datetime | None:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=zone)
+    except ValueError:
+        return None
+
+
+async def _plan_of(
+    session: AsyncSession, alert: Alert, resident: Resident | None
+) -> MonitoringPlan | None:
+    plan_id = (alert.details or {}).get("plan_id")
+    if isinstance(plan_id, int):
+        plan = await session.get(MonitoringPlan, plan_id)
+        if plan is not None:
+            return plan
+    if resident is None:
+        return None
+    query = (
+        select(MonitoringPlan)
+        .where(MonitoringPlan.resident_id == resident.id)
+        .order_by(MonitoringPlan.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def _arrival_of(session: AsyncSession, resident: Resident) -> Arrival | None:
+    query = (
+        select(Arrival)
+        .where(Arrival.resident_id == resident.id)
+        .order_by(Arrival.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+def plan_line(plan: MonitoringPlan, today: date, tr: Translator) -> str:
+    """The plan by name, and which day of it today is: 居家隔离14天，第3天/共14天."""
+    name = plan_name(plan.phases, tr, plan.refer_to_clinic)
+    total = (plan.ends_on - plan.starts_on).days + 1
+    n = (today - plan.starts_on).days + 1
+    if plan.status == "active" and 1 <= n <= total:
+        name = tr.clauses([name, tr("day {n} of {total}", n=n, total=total)])
+    elif plan.status != "active":
+        name += tr.paren(tr(PLAN_STATES.get(plan.status, N_("replaced by a newer plan"))))
+    return name
+
+
+async def render_alert(
+    session: AsyncSession,
+    alert: Alert,
+    tr: Translator,
+    zone: ZoneInfo = DEFAULT_ZONE,
+    now: datetime | None = None,
+) -> tuple[str, Buttons]:
+    """An alert as a worker reads it, in their language, with everything they need to act
+    without opening /person: who (name, phone to tap, address), what and when (the reading,
+    the slot, arrival, the plan and its day), and what has been done about it."""
+    e = html.escape
     details = alert.details or {}
-    for key in ("origin", "plan", "code", "text", "slot"):
-        if details.get(key):
-            lines.append(f"{html.escape(key)}: {html.escape(str(details[key]))}")
-    if details.get("names"):
-        lines.append(html.escape(", ".join(details["names"])))
-    if details.get("to_confirm"):
-        lines.append(html.escape("; ".join(details["to_confirm"])))
-    if alert.kind == ASSIGN_KIND and resident is not None:
+    lines = [f"<b>{e(tr(ALERT_TITLES.get(alert.kind, N_('Alert'))))}</b> #{alert.id}"]
+    resident = await session.get(Resident, alert.resident_id) if alert.resident_id else None
+    grid = await session.get(Area, alert.grid_id)
+    today = (now or alert.created_at).astimezone(zone).date()
+    if resident is not None:
+        who = f"<b>{e(resident.name or '?')}</b>"
+        if resident.phone:
+            who += " · " + phone_link(resident.phone)
+        lines.append(who)
         household = await session.get(Household, resident.household_id)
+        place = household.address if household is not None and household.address else ""
+        if grid is not None:
+            place = f"{place}{tr.paren(grid.name)}" if place else grid.name
+        if place:
+            lines.append(e(tr.label(tr("Address"), place)))
+    elif grid is not None:
+        lines.append(e(grid.name))
+    # What happened, and when.
+    reading = ""
+    if details.get("temperature") is not None or details.get("symptoms"):
+        temperature = details.get("temperature")
+        parts = [temperature_text(float(temperature)) if temperature is not None else ""]
+        parts.append(symptom_names(details.get("symptoms") or [], tr))
+        reading = tr.clauses(p for p in parts if p)
+    elif alert.kind in ("fever", "symptoms") and details.get("text"):
+        reading = str(details["text"])
+    if reading:
+        lines.append(e(tr.label(tr("Reading"), reading)))
+    slot: datetime | None = None
+    if isinstance(details.get("slot_at"), str):
+        slot = datetime.fromisoformat(details["slot_at"])
+    elif isinstance(details.get("slot"), str):
+        slot = _old_slot(details["slot"], zone)
+    if slot is not None:
+        lines.append(e(tr.label(tr("Check-in"), slot_text(slot, zone, tr))))
+    if alert.kind == "help_request":
+        kind = option_name(HELP_KINDS, details.get("help_kind"), tr)
+        note = details.get("note")
+        if note is None and isinstance(details.get("text"), str):
+            note = details["text"].partition(": ")[2] or details["text"]
+        if kind:
+            lines.append(e(tr.label(tr("Needs"), kind)))
+        if note:
+            lines.append(e(tr.label(tr("In their words"), str(note))))
+    if alert.kind == "positive_test":
+        day = details.get("day") or details.get("text")
+        if isinstance(day, str):
+            try:
+                lines.append(e(tr.label(tr("Test day"), day_text(date.fromisoformat(day), tr))))
+            except ValueError:
+                pass
+    if alert.kind == "release_held" and "negatives" in details:
+        lines.append(
+            e(
+                tr(
+                    "Negative tests: {n} of {needed}",
+                    n=details["negatives"],
+                    needed=details.get("needed", "?"),
+                )
+            )
+        )
+    if details.get("code"):
+        lines.append(e(tr.label(tr("Health code"), option_name(HEALTH_CODES, details["code"], tr))))
+    if details.get("place") and alert.kind == "rescreen":
+        lines.append(e(tr.label(tr("Newly listed"), str(details["place"]))))
+    # The journey and the plan.
+    if resident is not None:
+        arrival = await _arrival_of(session, resident)
+        if arrival is not None:
+            origin = place_name(arrival.origin_code, arrival.origin_text, tr)
+            journey = [tr.label(tr("From"), origin)] if origin else []
+            how = " ".join(
+                x
+                for x in (
+                    option_name(TRANSPORTS, arrival.transport, tr),
+                    arrival.transport_number or "",
+                )
+                if x
+            )
+            if how:
+                journey.append(how)
+            if arrival.arrived_at is not None:
+                journey.append(tr.label(tr("Arrived"), moment_text(arrival.arrived_at, zone, tr)))
+            elif arrival.expected_at is not None:
+                journey.append(tr.label(tr("Expected"), moment_text(arrival.expected_at, zone, tr)))
+            if journey:
+                lines.append(e(tr.clauses(journey)))
+        plan = await _plan_of(session, alert, resident)
+        if plan is not None:
+            lines.append(e(tr.label(tr("Plan"), plan_line(plan, today, tr))))
+    if details.get("names"):
+        lines.append(e(tr.join(str(n) for n in details["names"])))
+    listings = details.get("listings")
+    if isinstance(listings, list):
+        lines.append(
+            e(
+                tr.label(
+                    tr("To confirm"),
+                    tr.join(listing_text(i["place"], i["level"], tr) for i in listings),
+                )
+            )
+        )
+    elif details.get("to_confirm"):
+        found = [_OLD_LISTING.match(str(item)) for item in details["to_confirm"]]
+        lines.append(
+            e(
+                tr.label(
+                    tr("To confirm"),
+                    tr.join(
+                        listing_text(m.group(1), m.group(2), tr) if m else str(item)
+                        for m, item in zip(found, details["to_confirm"], strict=True)
+                    ),
+                )
+            )
+        )
+    if alert.kind == ASSIGN_KIND and resident is None and details.get("household"):
+        household = await session.get(Household, details["household"])
         if household is not None and household.address:
-            lines.append(html.escape(household.address))
+            lines.append(e(tr.label(tr("Address"), household.address)))
     return "\n".join(lines), await buttons_for(session, alert, tr)
+
+
+def handled_text(actions: list[AlertAction], tr: Translator, zone: ZoneInfo) -> str:
+    """What was done about an alert, by whom and when, as its copies show it."""
+    parts = []
+    for action in actions:
+        what = tr(DONE_TEXTS.get(action.kind, N_("handled")))
+        if action.kind == "escalated" and action.level:
+            what = tr("escalated to the {level} level", level=tr(LEVEL_NAMES.get(action.level, "")))
+        who = action.actor_name or (tr("the bot") if action.actor_user_id is None else "?")
+        text = what + tr.paren(tr.clauses([who, moment_text(action.at, zone, tr)]))
+        if action.note:
+            text = tr.label(text, action.note)
+        parts.append("✅ " + html.escape(text))
+    return "\n".join(parts)
+
+
+async def settle_copies(
+    session: AsyncSession, alert: Alert, now: datetime, zone: ZoneInfo = DEFAULT_ZONE
+) -> int:
+    """Every copy of the alert sent to a worker (the grid's others, a level it was escalated
+    to) shows who did what and when, without its buttons: a copy not sent yet is changed
+    before it goes, one sent is edited in place through the outbox. Returns the copies
+    changed."""
+    await session.flush()
+    actions = list(
+        await session.scalars(
+            select(AlertAction)
+            .where(AlertAction.alert_id == alert.id)
+            .order_by(AlertAction.at, AlertAction.id)
+        )
+    )
+    if not any(a.kind != "escalated" for a in actions):
+        return 0
+    prefixes = ("alert", "alert-resend", "alert-escalated")
+    copies = await session.scalars(
+        select(Outgoing)
+        .where(
+            Outgoing.purpose == "alert",
+            or_(*(Outgoing.dedupe_key.like(f"{p}:{alert.id}:%") for p in prefixes)),
+        )
+        .order_by(Outgoing.id)
+    )
+    changed = 0
+    for copy in list(copies):
+        user = await session.scalar(
+            select(ChatUser).where(ChatUser.chat_id == copy.chat_id).limit(1)
+        )
+        tr = Translator(user.language if user else None)
+        text, _ = await render_alert(session, alert, tr, zone, now)
+        text = f"{text}\n\n{handled_text(actions, tr, zone)}"
+        if copy.status == PENDING and copy.edit_message_id is None:
+            copy.text, copy.buttons = text, []
+            changed += 1
+        elif copy.status == SENT and copy.message_id is not None:
+            digest = zlib.crc32(text.encode())
+            changed += int(
+                await enqueue(
+                    session,
+                    chat_id=copy.chat_id,
+                    text=text,
+                    purpose="alert_edit",
+                    dedupe_key=f"alert-edit:{copy.id}:{digest}",
+                    now=now,
+                    edit_message_id=copy.message_id,
+                )
+            )
+    return changed
 
 
 def _no_heading(tr: Translator) -> str:
@@ -222,11 +484,12 @@ async def _send_alert(
     now: datetime,
     key: str,
     heading: Callable[[Translator], str] = _no_heading,
+    zone: ZoneInfo = DEFAULT_ZONE,
 ) -> int:
     """Queue the alert for one worker, in their language, under `key`:WORKER (once)."""
     user = await session.get(ChatUser, worker.user_id)
     tr = Translator(user.language if user else None)
-    text, buttons = await render_alert(session, alert, tr)
+    text, buttons = await render_alert(session, alert, tr, zone, now)
     top = heading(tr)
     return int(
         await enqueue(
@@ -241,7 +504,7 @@ async def _send_alert(
     )
 
 
-async def deliver_alerts(session: AsyncSession, now: datetime, zone: object) -> int:
+async def deliver_alerts(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
     """Send each new alert to its grid's workers (once each). A grid with no worker (not yet
     joined, or revoked) hands it to the nearest level above that has someone: an alert no one
     receives is the silence a worker must never mistake for "all is well". With nobody at any
@@ -265,7 +528,7 @@ async def deliver_alerts(session: AsyncSession, now: datetime, zone: object) -> 
             continue
         alert.level = level
         for worker in workers:
-            queued += await _send_alert(session, alert, worker, now, f"alert:{alert.id}")
+            queued += await _send_alert(session, alert, worker, now, f"alert:{alert.id}", zone=zone)
         alert.notified_at = now
     return queued
 
@@ -297,7 +560,13 @@ async def resend_alerts(
             continue
         for worker in await staff_for_grid(session, grid, alert.level):
             queued += await _send_alert(
-                session, alert, worker, now, f"alert-resend:{alert.id}:{alert.level}", _reminder
+                session,
+                alert,
+                worker,
+                now,
+                f"alert-resend:{alert.id}:{alert.level}",
+                _reminder,
+                zone,
             )
     return queued
 
@@ -321,7 +590,7 @@ async def escalate_alerts(
         grid = await session.get(Area, alert.grid_id)
         if grid is None:
             continue
-        if await escalate(session, alert, grid, now, late=after) is not None:
+        if await escalate(session, alert, grid, now, late=after, zone=zone) is not None:
             escalated += 1
     return escalated
 

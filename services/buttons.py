@@ -16,3 +16,6 @@ ESCALATE = CommandData("escalate")
 ASSIGN_GRID = CommandData("grid")
 APPLY_STRICTER = CommandData("confirm")
 NOT_THERE = CommandData("clear")
+# A worker writes to one resident (/write RESIDENT); the resident replies (/reply MESSAGE).
+WRITE = CommandData("write")
+REPLY = CommandData("reply")

@@ -67,8 +67,12 @@ async def open_checkins(
     )
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     reporters: set[int] = set()
+    # Someone re-screened during the slot keeps the check-in they had (answered or not).
+    asked = set(
+        await session.scalars(select(CheckIn.resident_id).where(CheckIn.slot_start == start))
+    )
     for plan, resident in (await session.execute(query)).all():
-        if not at_home_on(plan, day):
+        if not at_home_on(plan, day) or resident.id in asked:
             continue
         statement = (
             insert(CheckIn)
@@ -136,6 +140,31 @@ async def _ask_reporters(
     return queued
 
 
+def is_closed(checkin: CheckIn) -> bool:
+    """A check-in of a plan superseded while it was open by one that asks none that day:
+    neither due nor missed."""
+    return bool((checkin.extra or {}).get("closed"))
+
+
+async def carry_over(
+    session: AsyncSession,
+    previous: MonitoringPlan,
+    plan: MonitoringPlan,
+    now: datetime,
+    zone: ZoneInfo,
+) -> None:
+    """A plan superseded: its check-ins still open go on under the new plan if that one asks
+    them that day, else they are closed (not missed)."""
+    query = select(CheckIn).where(
+        CheckIn.plan_id == previous.id, CheckIn.answered_at.is_(None), CheckIn.slot_end > now
+    )
+    for checkin in await session.scalars(query):
+        if at_home_on(plan, checkin.slot_start.astimezone(zone).date()):
+            checkin.plan_id = plan.id
+        else:
+            checkin.extra = {**(checkin.extra or {}), "closed": now.isoformat()}
+
+
 async def record_misses(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
     """A slot that ended unanswered is a missed check-in, and the grid worker is told."""
     query = (
@@ -145,6 +174,8 @@ async def record_misses(session: AsyncSession, now: datetime, zone: ZoneInfo) ->
     )
     missed = 0
     for checkin, resident in (await session.execute(query)).all():
+        if is_closed(checkin):
+            continue
         checkin.missed_at = now
         missed += 1
         await raise_alert(
@@ -153,7 +184,11 @@ async def record_misses(session: AsyncSession, now: datetime, zone: ZoneInfo) ->
             resident_id=resident.id,
             kind="missed_checkin",
             now=now,
-            details={"slot": checkin.slot_start.astimezone(zone).strftime("%Y-%m-%d %H:%M")},
+            details={
+                "slot": checkin.slot_start.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                "slot_at": checkin.slot_start.isoformat(),
+                "checkin": checkin.id,
+            },
             dedupe_key=f"missed_checkin:{checkin.id}",
         )
     return missed
@@ -173,7 +208,8 @@ async def due_for(session: AsyncSession, user_id: int, now: datetime) -> list[Ch
     )
     newest: dict[int, CheckIn] = {}
     for checkin in await session.scalars(query):
-        newest.setdefault(checkin.resident_id, checkin)
+        if not is_closed(checkin):
+            newest.setdefault(checkin.resident_id, checkin)
     return list(newest.values())
 
 
@@ -218,6 +254,10 @@ async def record_answer(
             now=now,
             details={
                 "text": f"{temperature} °C; " + ", ".join(symptom_label(s) for s in symptoms),
+                "temperature": temperature,
+                "symptoms": list(symptoms),
+                "slot_at": checkin.slot_start.isoformat(),
+                "checkin": checkin.id,
             },
             dedupe_key=f"checkin-abnormal:{checkin.id}",
         )

@@ -24,6 +24,7 @@ from models.outbox import Outgoing, enqueue
 from models.staff import Staff, covers
 from services.chart import cjk_font, render_chart
 from services.figures import (
+    DEFAULT_AT,
     EXPECTED_DAYS,
     DailyFigures,
     DayPoint,
@@ -34,6 +35,7 @@ from services.figures import (
     rollup_figures,
 )
 from services.vocabulary import DONE_TEXTS, INCIDENT_NAMES, PHASE_NAMES, TRANSPORTS
+from services.wording import day_text, moment_text, option_name, place_name
 
 ZERO_HEADING = N_("📋 Zero report (零报告)")
 DAILY_HEADING = N_("📋 Daily report (日报告)")
@@ -54,11 +56,21 @@ PER_RUN = 200
 # ----- rendering (pure) -----
 
 
-def _heading(figures: DailyFigures, tr: Translator) -> str:
+def _heading(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
     name = html.escape(figures.area_name)
-    day = figures.day.isoformat()
+    day = day_text(figures.day, tr)
     heading = tr(ZERO_HEADING if figures.nothing else DAILY_HEADING)
-    return f"<b>{heading}</b> · {name} · {day}"
+    lines = [f"<b>{heading}</b> · {name} · {day}"]
+    if figures.start is not None and figures.end is not None:
+        lines.append(
+            "🕗 "
+            + tr(
+                "From {start} to {end}",
+                start=moment_text(figures.start, zone, tr),
+                end=moment_text(figures.end, zone, tr),
+            )
+        )
+    return "\n".join(lines)
 
 
 def _capped(lines: list[str], tr: Translator) -> list[str]:
@@ -68,7 +80,7 @@ def _capped(lines: list[str], tr: Translator) -> list[str]:
 
 
 def _transport(value: str, tr: Translator) -> str:
-    return next((tr(o.label) for o in TRANSPORTS if o.value == value), value)
+    return option_name(TRANSPORTS, value, tr)
 
 
 def _done(incident: Incident, tr: Translator, zone: ZoneInfo) -> str:
@@ -78,18 +90,21 @@ def _done(incident: Incident, tr: Translator, zone: ZoneInfo) -> str:
     for step in incident.done:
         what = tr(DONE_TEXTS.get(step.kind, step.kind))
         who = html.escape(step.by) if step.by else tr("the bot")
-        text = f"{what} ({who}, {step.at.astimezone(zone).strftime('%H:%M')})"
+        text = what + tr.paren(tr.clauses([who, step.at.astimezone(zone).strftime("%H:%M")]))
         if step.note:
-            text += f": {html.escape(step.note)}"
+            text = tr.label(text, html.escape(step.note))
         parts.append(text)
-    return "; ".join(parts)
+    return tr.items(parts)
 
 
 def _incidents(incidents: Sequence[Incident], tr: Translator, zone: ZoneInfo) -> list[str]:
     return _capped(
         [
-            f"  • {i.at.astimezone(zone).strftime('%H:%M')} {html.escape(i.name)}, "
-            f"{tr(INCIDENT_NAMES.get(i.kind, i.kind))}: {_done(i, tr, zone)}"
+            f"  • {i.at.astimezone(zone).strftime('%H:%M')} "
+            + tr.label(
+                tr.clauses([html.escape(i.name), tr(INCIDENT_NAMES.get(i.kind, i.kind))]),
+                _done(i, tr, zone),
+            )
             for i in incidents
         ],
         tr,
@@ -97,23 +112,66 @@ def _incidents(incidents: Sequence[Incident], tr: Translator, zone: ZoneInfo) ->
 
 
 ZERO_TEXT = N_(
-    "Nothing to report today: no reports received, no arrivals expected in the next "
-    "{days} days, no one under monitoring, no check-ins due, nothing abnormal, no missed "
-    "check-ins, no releases."
+    "Nothing to report: no reports received, no arrivals expected in the next {days} days "
+    "and no one expected who has not come, no one under monitoring, no check-ins due, "
+    "nothing abnormal, no missed check-ins, no releases, and no alert left open."
 )
 
 
 def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
     """One area's report in detail (a grid worker's): each figure with the names behind it,
     and what was done about each abnormal report and missed check-in."""
-    lines = [_heading(figures, tr)]
+    lines = [_heading(figures, tr, zone)]
     if figures.nothing:
         lines.append(tr(ZERO_TEXT, days=EXPECTED_DAYS))
         return "\n".join(lines)
+    if figures.still_open:
+        lines.append(
+            "❗ "
+            + tr(
+                "Still open from earlier, no action recorded: {n}",
+                n=len(figures.still_open),
+            )
+        )
+        lines += _capped(
+            [
+                "  • "
+                + tr.label(
+                    tr.clauses(
+                        [
+                            moment_text(i.at, zone, tr),
+                            html.escape(i.name),
+                            tr(INCIDENT_NAMES.get(i.kind, i.kind)),
+                        ]
+                    ),
+                    _done(i, tr, zone),
+                )
+                for i in figures.still_open
+            ],
+            tr,
+        )
+    if figures.no_shows:
+        lines.append("🚫 " + tr("Expected but not arrived: {n}", n=len(figures.no_shows)))
+        lines += _capped(
+            [
+                "  • "
+                + tr.label(
+                    html.escape(e.name),
+                    tr.clauses(
+                        [
+                            tr("expected {when}", when=moment_text(e.at, zone, tr)),
+                            f"{_transport(e.transport, tr)} {html.escape(e.number)}".strip(),
+                        ]
+                    ),
+                )
+                for e in figures.no_shows
+            ],
+            tr,
+        )
     lines.append(
         "📝 "
         + tr(
-            "Reports received today: {reports}; arrived today: {arrived}",
+            "Reports received: {reports}; arrived: {arrived}",
             reports=figures.reports,
             arrived=figures.arrived,
         )
@@ -124,16 +182,27 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
     )
     lines += _capped(
         [
-            f"  • {html.escape(e.name)}: {e.at.astimezone(zone).strftime('%m-%d %H:%M')}, "
-            f"{_transport(e.transport, tr)} {html.escape(e.number)}, "
-            + tr("from {origin}", origin=html.escape(e.origin))
+            "  • "
+            + tr.label(
+                html.escape(e.name),
+                tr.clauses(
+                    [
+                        moment_text(e.at, zone, tr),
+                        f"{_transport(e.transport, tr)} {html.escape(e.number)}".strip(),
+                        tr(
+                            "from {origin}",
+                            origin=html.escape(place_name(e.origin_code, e.origin, tr)),
+                        ),
+                    ]
+                ),
+            )
             for e in figures.expected
         ],
         tr,
     )
     lines.append("🏠 " + tr("Under monitoring: {n}", n=len(figures.monitoring)))
     for kind, count in figures.by_kind.items():
-        lines.append(f"  <i>{tr(PHASE_NAMES.get(kind, kind))}: {count}</i>")
+        lines.append(f"  <i>{tr.label(tr(PHASE_NAMES.get(kind, kind)), str(count))}</i>")
         lines += _capped(
             [
                 "  • "
@@ -153,9 +222,10 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
     lines.append(
         "🌡 "
         + tr(
-            "Check-ins today: {answered} of {due} answered, {missed} missed",
+            "Check-ins ended: {due} due, {answered} on time, {late} late, {missed} missed",
             answered=figures.checkins_answered,
             due=figures.checkins_due,
+            late=figures.checkins_late,
             missed=figures.checkins_missed,
         )
     )
@@ -177,7 +247,7 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
         )
     )
     lines += _incidents(figures.missed, tr, zone)
-    lines.append("✅ " + tr("Released today: {n}", n=len(figures.releases)))
+    lines.append("✅ " + tr("Released: {n}", n=len(figures.releases)))
     lines += _capped([f"  • {html.escape(name)}" for name in figures.releases], tr)
     return _fit("\n".join(lines), tr)
 
@@ -187,14 +257,19 @@ def _summary(figures: DailyFigures, tr: Translator) -> str:
     if figures.nothing:
         return tr("zero report (零报告): nothing to report")
     return tr(
-        "reports {reports}, arrived {arrived}, expected {expected}, under monitoring "
-        "{monitoring}, check-ins {answered}/{due}, abnormal {abnormal} ({abnormal_handled} "
-        "with action), missed {missed} ({missed_handled} with action), released {released}",
+        "reports {reports}, arrived {arrived}, expected {expected}, not arrived {no_shows}, "
+        "under monitoring {monitoring}, check-ins {due} due ({answered} on time, {late} late), "
+        "abnormal {abnormal} ({abnormal_handled} with action), missed {missed} "
+        "({missed_handled} with action), released {released}, still open from earlier "
+        "{still_open}",
         reports=figures.reports,
         arrived=figures.arrived,
         expected=len(figures.expected),
+        no_shows=len(figures.no_shows),
         monitoring=len(figures.monitoring),
         answered=figures.checkins_answered,
+        late=figures.checkins_late,
+        still_open=len(figures.still_open),
         due=figures.checkins_due,
         abnormal=len(figures.abnormal),
         abnormal_handled=sum(i.handled for i in figures.abnormal),
@@ -207,24 +282,26 @@ def _summary(figures: DailyFigures, tr: Translator) -> str:
 def render_rollup(rollup: Rollup, tr: Translator, zone: ZoneInfo) -> str:
     """A higher level's report: the totals, then one line per area directly below."""
     total = rollup.total
-    lines = [_heading(total, tr)]
+    lines = [_heading(total, tr, zone)]
     if total.nothing:
         lines.append(tr(ZERO_TEXT, days=EXPECTED_DAYS))
     else:
-        lines.append(f"<b>{tr(IN_ALL)}</b>: {_summary(total, tr)}")
-        kinds = ", ".join(
+        lines.append(tr.label(f"<b>{tr(IN_ALL)}</b>", _summary(total, tr)))
+        kinds = tr.clauses(
             f"{tr(PHASE_NAMES.get(kind, kind))} {count}" for kind, count in total.by_kind.items()
         )
         if kinds:
             lines.append("🏠 " + kinds)
-        unhandled = [i for i in (*total.abnormal, *total.missed) if not i.handled]
+        unhandled = [
+            i for i in (*total.abnormal, *total.missed, *total.still_open) if not i.handled
+        ]
         if unhandled:
             lines.append("⚠️ " + tr("No action recorded yet: {n}", n=len(unhandled)))
     if rollup.children:
         lines.append("")
         lines.append(f"<b>{tr(BY_AREA)}</b>")
         for child in rollup.children:
-            lines.append(f"• {html.escape(child.area_name)}: {_summary(child, tr)}")
+            lines.append("• " + tr.label(html.escape(child.area_name), _summary(child, tr)))
     return _fit("\n".join(lines), tr)
 
 
@@ -257,12 +334,17 @@ def chart_png(points: Sequence[DayPoint], area_name: str, tr: Translator) -> byt
 
 
 async def report_for(
-    session: AsyncSession, area: Area, day: date, zone: ZoneInfo, tr: Translator
+    session: AsyncSession,
+    area: Area,
+    day: date,
+    zone: ZoneInfo,
+    tr: Translator,
+    at: time = DEFAULT_AT,
 ) -> str:
     """The report a worker posted at `area` reads: detailed for a grid, rolled up above."""
     if area.level == Level.GRID:
-        return render_daily(await daily_figures(session, area, day, zone), tr, zone)
-    return render_rollup(await rollup_figures(session, area, day, zone), tr, zone)
+        return render_daily(await daily_figures(session, area, day, zone, at), tr, zone)
+    return render_rollup(await rollup_figures(session, area, day, zone, at), tr, zone)
 
 
 async def daily_reports(
@@ -290,7 +372,7 @@ async def daily_reports(
             continue
         if queued >= PER_RUN:
             break
-        queued += await _report_one(session, user_id, theirs, day, now, zone)
+        queued += await _report_one(session, user_id, theirs, day, now, zone, at)
     return queued
 
 
@@ -314,6 +396,7 @@ async def _report_one(
     day: date,
     now: datetime,
     zone: ZoneInfo,
+    at: time = DEFAULT_AT,
 ) -> int:
     # A post under another of the same worker's posts is in that one's report already.
     areas = [
@@ -325,7 +408,7 @@ async def _report_one(
     user = await session.get(ChatUser, user_id)
     tr = Translator(user.language if user else None)
     chat_id = posts[0][0].chat_id
-    text = "\n\n".join([await report_for(session, area, day, zone, tr) for area in areas])
+    text = "\n\n".join([await report_for(session, area, day, zone, tr, at) for area in areas])
     queued = int(
         await enqueue(
             session,

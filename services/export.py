@@ -21,7 +21,6 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.forms import label_of
 from chat.i18n import N_, Translator
 from models.areas import Area, Level, children_of
 from models.plans import ACTIVE, HELD, RELEASED
@@ -37,11 +36,18 @@ from services.records import (
 from services.vocabulary import (
     ARRIVAL_STATES,
     HEALTH_CODES,
-    PHASE_NAMES,
     PLAN_STATES,
     RELATION_NAMES,
     TEST_ANSWERS,
     TRANSPORTS,
+)
+from services.wording import (
+    day_text,
+    option_name,
+    place_name,
+    plan_name,
+    slot_text,
+    temperature_text,
 )
 
 Cell = str | int | float | date | datetime | None
@@ -132,41 +138,38 @@ def row_for(record: Record, now: datetime, zone: ZoneInfo, tr: Translator) -> di
         if arrival.test_result and arrival.test_result != "none":
             test = tr(TEST_ANSWERS.get(arrival.test_result, arrival.test_result))
             if arrival.test_date:
-                test += f" {arrival.test_date.isoformat()}"
+                test += " " + day_text(arrival.test_date, tr)
         row.update(
             status=tr(ARRIVAL_STATES.get(arrival.status, arrival.status)),
             expected_at=_local(arrival.expected_at, zone),
             arrived_at=_local(arrival.arrived_at, zone),
             reported_at=_local(arrival.reported_at, zone),
-            origin=arrival.origin_text,
-            transport=label_of(TRANSPORTS, arrival.transport, tr),
+            origin=place_name(arrival.origin_code, arrival.origin_text, tr),
+            transport=option_name(TRANSPORTS, arrival.transport, tr),
             transport_number=arrival.transport_number,
             seat=arrival.seat,
             entry_port=arrival.entry_port,
             quarantine_ended_on=arrival.quarantine_ended_on,
-            history="; ".join(
-                f"{s.place_text} {s.from_date.isoformat()}–{s.to_date.isoformat()}"
+            history=tr.items(
+                f"{place_name(s.place_code, s.place_text, tr)} "
+                f"{day_text(s.from_date, tr)}–{day_text(s.to_date, tr)}"
                 for s in arrival.stays
             ),
             temperature=arrival.temperature,
             symptoms=symptom_names(arrival.symptoms, tr),
-            health_code=label_of(HEALTH_CODES, arrival.health_code, tr)
-            if arrival.health_code
-            else "",
+            health_code=option_name(HEALTH_CODES, arrival.health_code, tr),
             last_test=test,
         )
     if plan is not None:
         results = {t.day.isoformat(): t.result for t in record.tests if t.plan_id == plan.id}
         row.update(
-            plan=" + ".join(
-                f"{tr(PHASE_NAMES.get(p['kind'], p['kind']))} {p['first']}–{p['last']}"
-                for p in plan.phases
-            ),
+            plan=plan_name(plan.phases, tr, plan.refer_to_clinic),
             plan_status=tr(PLAN_STATES.get(plan.status, plan.status)),
             plan_from=plan.starts_on,
             plan_to=plan.ends_on,
-            tests="; ".join(
-                f"{day} {tr(TEST_ANSWERS.get(results.get(day, ''), '') or N_('no result yet'))}"
+            tests=tr.items(
+                f"{day_text(date.fromisoformat(day), tr)} "
+                + tr(TEST_ANSWERS.get(results.get(day, ""), "") or N_("no result yet"))
                 for day in plan.test_days
             ),
             negatives=sum(1 for r in results.values() if r == "negative"),
@@ -181,8 +184,15 @@ def row_for(record: Record, now: datetime, zone: ZoneInfo, tr: Translator) -> di
         checkins_late=summary.late,
         checkins_abnormal=summary.abnormal,
         last_checkin=(
-            f"{_local(last.slot_start, zone):%Y-%m-%d %H:%M} {last.temperature} °C"
-            + (f", {symptom_names(last.symptoms, tr)}" if last.symptoms else "")
+            tr.clauses(
+                x
+                for x in (
+                    slot_text(last.slot_start, zone, tr),
+                    temperature_text(last.temperature),
+                    symptom_names(last.symptoms, tr),
+                )
+                if x
+            )
             if last is not None
             else ""
         ),

@@ -1,5 +1,13 @@
-"""The figures of the daily report (日报告) for one area and one local day, and the same per
+"""The figures of the daily report (日报告) for one area and one report, and the same per
 area directly below it (the roll-up a community, street or district worker gets).
+
+A report covers the 24 hours that end at its time (DAILY_REPORT_AT on its day), so that the
+reports follow one another and nothing falls between two of them. A check-in slot counts once
+it has ended, as answered on time, late or missed (whatever the jobs did, and in whatever
+order); a check-in of a plan superseded while it was open is closed, neither due nor missed.
+Only a person's action counts as action (an escalation by the bot does not). Alerts still
+without action from before the window, and people expected who have not come, are listed on
+every report until they are handled: a zero report means that nothing is open.
 
 Each figure is one query over every grid under the area, grouped by grid, then added up per
 child area: a district's roll-up costs the same handful of queries as one grid's report.
@@ -42,6 +50,7 @@ class Expected:
     transport: str
     number: str
     origin: str
+    origin_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class Done:
     by: str
     note: str | None
     at: datetime
+    # Done by a person (False: the bot escalated it on its own).
+    by_person: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,8 @@ class Incident:
 
     @property
     def handled(self) -> bool:
-        return bool(self.done)
+        """Some person acted on it (acknowledged, called, escalated by hand…)."""
+        return any(step.by_person for step in self.done)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,9 @@ class DailyFigures:
     area_name: str
     level: str
     day: date
+    # The window the report covers: [start, end).
+    start: datetime | None = None
+    end: datetime | None = None
     # Reports (before or on arrival) received today, and people who arrived today.
     reports: int = 0
     arrived: int = 0
@@ -91,12 +106,18 @@ class DailyFigures:
     monitoring: tuple[Monitored, ...] = ()
     # Plans past their end still waiting for the negatives they need.
     held: int = 0
+    # Check-in slots that ended in the window: due = answered on time + late + missed.
     checkins_due: int = 0
     checkins_answered: int = 0
     checkins_missed: int = 0
+    checkins_late: int = 0
     abnormal: tuple[Incident, ...] = ()
     missed: tuple[Incident, ...] = ()
     releases: tuple[str, ...] = ()
+    # Alerts raised before the window that no person has acted on yet, oldest first.
+    still_open: tuple[Incident, ...] = ()
+    # People expected before the end of the window who have not arrived.
+    no_shows: tuple[Expected, ...] = ()
 
     @property
     def by_kind(self) -> dict[str, int]:
@@ -121,6 +142,8 @@ class DailyFigures:
             or self.abnormal
             or self.missed
             or self.releases
+            or self.still_open
+            or self.no_shows
         )
 
 
@@ -154,16 +177,21 @@ class _Tally:
     checkins_due: int = 0
     checkins_answered: int = 0
     checkins_missed: int = 0
+    checkins_late: int = 0
     abnormal: list[Incident] = field(default_factory=list)
     missed: list[Incident] = field(default_factory=list)
     releases: list[str] = field(default_factory=list)
+    still_open: list[Incident] = field(default_factory=list)
+    no_shows: list[Expected] = field(default_factory=list)
 
-    def freeze(self, area: Area, day: date) -> DailyFigures:
+    def freeze(self, area: Area, day: date, window: tuple[datetime, datetime]) -> DailyFigures:
         return DailyFigures(
             area_code=area.code,
             area_name=area.name,
             level=area.level,
             day=day,
+            start=window[0],
+            end=window[1],
             reports=self.reports,
             arrived=self.arrived,
             expected=tuple(sorted(self.expected, key=lambda e: (e.at, e.name))),
@@ -174,14 +202,27 @@ class _Tally:
             checkins_due=self.checkins_due,
             checkins_answered=self.checkins_answered,
             checkins_missed=self.checkins_missed,
-            abnormal=tuple(sorted(self.abnormal, key=lambda i: i.at)),
-            missed=tuple(sorted(self.missed, key=lambda i: i.at)),
+            checkins_late=self.checkins_late,
+            abnormal=tuple(sorted(self.abnormal, key=lambda i: (i.at, i.name))),
+            missed=tuple(sorted(self.missed, key=lambda i: (i.at, i.name))),
             releases=tuple(sorted(self.releases)),
+            still_open=tuple(sorted(self.still_open, key=lambda i: (i.at, i.name))),
+            no_shows=tuple(sorted(self.no_shows, key=lambda e: (e.at, e.name))),
         )
 
 
 def _phase_rank(kind: str) -> int:
     return PHASE_ORDER.index(kind) if kind in PHASE_ORDER else len(PHASE_ORDER)
+
+
+# When the daily report is made when no time is given (the DAILY_REPORT_AT setting's default).
+DEFAULT_AT = time(20, 0)
+
+
+def window_of(day: date, zone: ZoneInfo, at: time = DEFAULT_AT) -> tuple[datetime, datetime]:
+    """The 24 hours a report covers: from the previous report's time to this one's."""
+    end = datetime.combine(day, at, tzinfo=zone)
+    return end - timedelta(days=1), end
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -200,40 +241,70 @@ def grids_under(area: Area) -> Select[Any]:
 
 
 async def daily_figures(
-    session: AsyncSession, area: Area, day: date, zone: ZoneInfo = DEFAULT_ZONE
+    session: AsyncSession,
+    area: Area,
+    day: date,
+    zone: ZoneInfo = DEFAULT_ZONE,
+    at: time = DEFAULT_AT,
 ) -> DailyFigures:
-    """The day's figures for everything at or under `area` (one grid, or all of a district)."""
-    tallies = await _collect(session, area, day, zone, {area.code: area})
-    return tallies[area.code].freeze(area, day)
+    """The report's figures for everything at or under `area` (one grid, or all of a
+    district): the 24 hours ending at `at` on `day`."""
+    window = window_of(day, zone, at)
+    tallies = await _collect(session, area, day, zone, {area.code: area}, window)
+    return tallies[area.code].freeze(area, day, window)
 
 
 async def rollup_figures(
-    session: AsyncSession, area: Area, day: date, zone: ZoneInfo = DEFAULT_ZONE
+    session: AsyncSession,
+    area: Area,
+    day: date,
+    zone: ZoneInfo = DEFAULT_ZONE,
+    at: time = DEFAULT_AT,
 ) -> Rollup:
-    """The day's figures for each area directly below `area`, and in all."""
+    """The report's figures for each area directly below `area`, and in all."""
+    window = window_of(day, zone, at)
     children = await children_of(session, area.id)
     keyed = {child.code: child for child in children}
-    tallies = await _collect(session, area, day, zone, keyed)
-    parts = tuple(tallies[child.code].freeze(child, day) for child in children)
+    tallies = await _collect(session, area, day, zone, keyed, window)
+    parts = tuple(tallies[child.code].freeze(child, day, window) for child in children)
     total = _Tally()
     for code in keyed:
         _add(total, tallies[code])
-    return Rollup(total.freeze(area, day), parts)
+    return Rollup(total.freeze(area, day, window), parts)
 
 
 def _add(into: _Tally, part: _Tally) -> None:
-    counts = ("reports", "arrived", "held", "checkins_due", "checkins_answered", "checkins_missed")
+    counts = (
+        "reports",
+        "arrived",
+        "held",
+        "checkins_due",
+        "checkins_answered",
+        "checkins_missed",
+        "checkins_late",
+    )
     for name in counts:
         setattr(into, name, getattr(into, name) + getattr(part, name))
-    for name in ("expected", "monitoring", "abnormal", "missed", "releases"):
+    lists = ("expected", "monitoring", "abnormal", "missed", "releases", "still_open", "no_shows")
+    for name in lists:
         getattr(into, name).extend(getattr(part, name))
 
 
+def closed(checkin: CheckIn) -> bool:
+    """A check-in of a plan superseded while it was open: neither due nor missed."""
+    return bool((checkin.extra or {}).get("closed"))
+
+
 async def _collect(
-    session: AsyncSession, area: Area, day: date, zone: ZoneInfo, keyed: dict[str, Area]
+    session: AsyncSession,
+    area: Area,
+    day: date,
+    zone: ZoneInfo,
+    keyed: dict[str, Area],
+    window: tuple[datetime, datetime],
 ) -> dict[str, _Tally]:
     """A tally per key area (the area itself, or each child), from one pass of queries."""
-    start, end = day_bounds(day, zone)
+    start, end = window
     depth = len(area.path.split("/"))
     grid_key: dict[int, str] = {}
     for grid_id, path in (
@@ -253,7 +324,7 @@ async def _collect(
         return tallies[key] if key is not None else None
 
     people = Resident.grid_id.in_(grids)
-    # Reports received today, and arrivals today.
+    # Reports received in the window, and arrivals in it.
     for column, target in ((Arrival.reported_at, "reports"), (Arrival.arrived_at, "arrived")):
         query = (
             select(Resident.grid_id, func.count())
@@ -265,30 +336,30 @@ async def _collect(
         for grid_id, count in (await session.execute(query)).all():
             if (t := tally(grid_id)) is not None:
                 setattr(t, target, getattr(t, target) + count)
-    # Expected arrivals: today (not arrived yet) and the next days.
-    horizon = day_bounds(day + timedelta(days=EXPECTED_DAYS), zone)[1]
+    # Expected: in the next days after the report, and those due before it who have not come.
+    horizon = end + timedelta(days=EXPECTED_DAYS)
     expected = (
         select(Arrival, Resident.name, Resident.grid_id)
         .join(Resident, Resident.id == Arrival.resident_id)
         .where(
             people,
+            Resident.purged_at.is_(None),
             Arrival.status == "expected",
-            Arrival.expected_at >= start,
             Arrival.expected_at < horizon,
         )
     )
     for arrival, name, grid_id in (await session.execute(expected)).all():
         if (t := tally(grid_id)) is not None and arrival.expected_at is not None:
-            t.expected.append(
-                Expected(
-                    name or "?",
-                    arrival.expected_at,
-                    arrival.transport,
-                    arrival.transport_number or "",
-                    arrival.origin_text,
-                )
+            item = Expected(
+                name or "?",
+                arrival.expected_at,
+                arrival.transport,
+                arrival.transport_number or "",
+                arrival.origin_text,
+                arrival.origin_code,
             )
-    # Under monitoring today, with the day of their present phase; plans held open.
+            (t.expected if arrival.expected_at >= end else t.no_shows).append(item)
+    # Under monitoring on the report's day, with the day of their present phase; plans held.
     plans = (
         select(MonitoringPlan.status, MonitoringPlan.phases, Resident.name, Resident.grid_id)
         .join(Resident, Resident.id == MonitoringPlan.resident_id)
@@ -312,51 +383,107 @@ async def _collect(
         if phase is not None:
             kind, n, total = phase
             t.monitoring.append(Monitored(name or "?", kind, n, total))
-    # Today's check-ins: due (opened), answered, missed.
-    checkins = (
-        select(
-            Resident.grid_id,
-            func.count(),
-            func.count(CheckIn.answered_at),
-            func.count(CheckIn.missed_at),
+    # What was done about the alerts of the report, by whom.
+    kinds = (*ABNORMAL_KINDS, MISSED_KIND)
+
+    async def actions_of(*where: ColumnElement[bool]) -> dict[int, list[Done]]:
+        done: dict[int, list[Done]] = defaultdict(list)
+        query = (
+            select(AlertAction)
+            .join(Alert, Alert.id == AlertAction.alert_id)
+            .where(*where)
+            .order_by(AlertAction.at, AlertAction.id)
         )
-        .select_from(CheckIn)
+        for action in await session.scalars(query):
+            done[action.alert_id].append(
+                Done(
+                    action.kind,
+                    action.actor_name,
+                    action.note,
+                    action.at,
+                    action.actor_user_id is not None,
+                )
+            )
+        return done
+
+    # Check-in slots that ended in the window: on time, late or missed, as they stand now.
+    checkins = (
+        select(CheckIn, Resident.name, Resident.grid_id)
         .join(Resident, Resident.id == CheckIn.resident_id)
-        .where(people, CheckIn.slot_start >= start, CheckIn.slot_start < end)
-        .group_by(Resident.grid_id)
+        .where(people, CheckIn.slot_end > start, CheckIn.slot_end <= end)
     )
-    for grid_id, due, answered, missed in (await session.execute(checkins)).all():
+    missed_ids: dict[int, tuple[CheckIn, str, int]] = {}
+    for checkin, name, grid_id in (await session.execute(checkins)).all():
+        if (t := tally(grid_id)) is None or closed(checkin):
+            continue
+        t.checkins_due += 1
+        if checkin.answered_at is None:
+            t.checkins_missed += 1
+            missed_ids[checkin.id] = (checkin, name or "?", grid_id)
+        elif checkin.late:
+            t.checkins_late += 1
+        else:
+            t.checkins_answered += 1
+    # Each missed check-in once, with what was done about its alert (if it was raised yet).
+    missed_keys = {f"{MISSED_KIND}:{i}": i for i in missed_ids}
+    missed_alerts: dict[int, int] = {}
+    for chunk in _chunks(list(missed_keys), 500):
+        found = select(Alert.id, Alert.dedupe_key).where(Alert.dedupe_key.in_(chunk))
+        for found_id, found_key in (await session.execute(found)).all():
+            if found_key in missed_keys:
+                missed_alerts[missed_keys[found_key]] = found_id
+    missed_done = (
+        await actions_of(Alert.id.in_(list(missed_alerts.values()))) if missed_alerts else {}
+    )
+    for checkin_id, (checkin, name, grid_id) in missed_ids.items():
         if (t := tally(grid_id)) is not None:
-            t.checkins_due += due
-            t.checkins_answered += answered
-            t.checkins_missed += missed
-    # Abnormal reports and missed check-ins raised today, with what was done about them.
+            missed_alert = missed_alerts.get(checkin_id)
+            steps = tuple(missed_done.get(missed_alert, ())) if missed_alert is not None else ()
+            t.missed.append(Incident(MISSED_KIND, name, checkin.slot_start, steps))
+    # Abnormal reports raised in the window, with what was done about them.
     raised = (
         Alert.grid_id.in_(grids),
-        Alert.kind.in_((*ABNORMAL_KINDS, MISSED_KIND)),
+        Alert.kind.in_(ABNORMAL_KINDS),
         Alert.created_at >= start,
         Alert.created_at < end,
     )
-    done: dict[int, list[Done]] = defaultdict(list)
-    actions = (
-        select(AlertAction)
-        .join(Alert, Alert.id == AlertAction.alert_id)
-        .where(*raised)
-        .order_by(AlertAction.at, AlertAction.id)
-    )
-    for action in await session.scalars(actions):
-        done[action.alert_id].append(Done(action.kind, action.actor_name, action.note, action.at))
+    done_raised = await actions_of(*raised)
     alerts = (
         select(Alert, Resident.name)
         .outerjoin(Resident, Resident.id == Alert.resident_id)
         .where(*raised)
     )
     for alert, name in (await session.execute(alerts)).all():
-        if (t := tally(alert.grid_id)) is None:
+        if (t := tally(alert.grid_id)) is not None:
+            t.abnormal.append(
+                Incident(alert.kind, name or "?", alert.created_at, tuple(done_raised[alert.id]))
+            )
+    # Every other alert still without a person's action (from before the window, or a miss
+    # raised late), unless the check-in it was about was answered late after all.
+    listed = set(missed_alerts.values())
+    acted = select(AlertAction.alert_id).where(AlertAction.actor_user_id.is_not(None))
+    earlier = (
+        Alert.grid_id.in_(grids),
+        Alert.kind.in_(kinds),
+        Alert.created_at < end,
+        Alert.id.not_in(acted),
+        or_(Alert.created_at < start, Alert.kind == MISSED_KIND),
+    )
+    done_earlier = await actions_of(*earlier)
+    alerts = (
+        select(Alert, Resident.name)
+        .outerjoin(Resident, Resident.id == Alert.resident_id)
+        .where(*earlier)
+    )
+    for alert, name in (await session.execute(alerts)).all():
+        if alert.id in listed or (t := tally(alert.grid_id)) is None:
             continue
-        incident = Incident(alert.kind, name or "?", alert.created_at, tuple(done[alert.id]))
-        (t.missed if alert.kind == MISSED_KIND else t.abnormal).append(incident)
-    # Released today.
+        if alert.kind == MISSED_KIND and await _settled_miss(session, alert):
+            continue
+        t.still_open.append(
+            Incident(alert.kind, name or "?", alert.created_at, tuple(done_earlier[alert.id]))
+        )
+    # Released in the window.
     released = (
         select(Resident.name, Resident.grid_id)
         .join(MonitoringPlan, MonitoringPlan.resident_id == Resident.id)
@@ -371,6 +498,18 @@ async def _collect(
         if (t := tally(grid_id)) is not None:
             t.releases.append(name or "?")
     return tallies
+
+
+async def _settled_miss(session: AsyncSession, alert: Alert) -> bool:
+    """A missed check-in answered late after all, or closed with its plan."""
+    key = alert.dedupe_key or ""
+    number = key.rpartition(":")[2]
+    checkin = await session.get(CheckIn, int(number)) if number.isdigit() else None
+    return checkin is not None and (checkin.answered_at is not None or closed(checkin))
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def phase_on(phases: list[dict[str, Any]], day: date) -> tuple[str, int, int] | None:

@@ -19,6 +19,7 @@ from rules import places
 from rules.health import abnormal
 from rules.policy import Facts, Policy
 from rules.risk import Finding, highest, risk_of
+from services.checkins import carry_over
 
 
 def arrival_day(arrival: Arrival, zone: ZoneInfo) -> date:
@@ -128,6 +129,8 @@ async def classify(
     )
     session.add(stored)
     await session.flush()
+    if previous is not None:
+        await carry_over(session, previous, stored, now, zone)
     await _alerts(session, resident, arrival, facts, stored, now, origin, history)
     return stored
 
@@ -144,6 +147,7 @@ async def _alerts(
 ) -> None:
     details: dict[str, Any] = {
         "plan": plan.plan_key,
+        "plan_id": plan.id,
         "origin": arrival.origin_text,
         "reason": plan.reason,
     }
@@ -166,6 +170,12 @@ async def _alerts(
         details["to_confirm"] = sorted(
             {f"{item.place} ({item.level})" for item in origin.listings + history.listings}
         )
+        details["listings"] = [
+            {"place": place, "level": level}
+            for place, level in sorted(
+                {(item.place, item.level) for item in origin.listings + history.listings}
+            )
+        ]
     for kind in kinds:
         await raise_alert(
             session,

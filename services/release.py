@@ -146,7 +146,7 @@ async def save_test_result(
             resident_id=resident.id,
             kind="positive_test",
             now=now,
-            details={"text": day.isoformat()},
+            details={"text": day.isoformat(), "day": day.isoformat()},
             dedupe_key=f"positive:{plan.id}:{day.isoformat()}",
         )
         return TestSaved(result)
@@ -192,7 +192,7 @@ async def _try_release(
         resident_id=resident.id,
         kind="released",
         now=now,
-        details={"plan": plan.plan_key},
+        details={"plan": plan.plan_key, "plan_id": plan.id},
         dedupe_key=f"released:{plan.id}",
     )
     return True
@@ -215,7 +215,12 @@ async def end_plans(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int
             resident_id=resident.id,
             kind="release_held",
             now=now,
-            details={"text": f"{await _negatives(session, plan)}/{plan.negatives_needed}"},
+            details={
+                "text": f"{await _negatives(session, plan)}/{plan.negatives_needed}",
+                "negatives": await _negatives(session, plan),
+                "needed": plan.negatives_needed,
+                "plan_id": plan.id,
+            },
             dedupe_key=f"held:{plan.id}",
         )
     return ended

@@ -145,7 +145,12 @@ async def request_help(
         resident_id=own.id,
         kind="help_request",
         now=now,
-        details={"text": f"{request.kind}: {request.text}", "request": request.id},
+        details={
+            "text": f"{request.kind}: {request.text}",
+            "help_kind": request.kind,
+            "note": request.text,
+            "request": request.id,
+        },
         dedupe_key=f"help_request:{request.id}",
     )
     return request

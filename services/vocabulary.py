@@ -91,6 +91,45 @@ PLAN_STATES = {
     "released": N_("released"),
 }
 
+# The risk levels of listed areas, as a worker reads them.
+RISK_NAMES = {
+    "high": N_("high risk"),
+    "medium": N_("medium risk"),
+    "low": N_("low risk"),
+}
+# Why a plan was chosen: each condition of the policy's rule as the worker reads it, by the
+# policy file's key and value (rules/policy.py writes a decision's reason as "risk=high").
+REASON_TEXTS = {
+    "risk=high": N_("a high-risk area in their origin or travel history"),
+    "risk=medium": N_("a medium-risk area in their origin or travel history"),
+    "risk=low": N_("a low-risk area in their origin or travel history"),
+    "risk=none": N_("no listed risk area in their origin or travel history"),
+    "abroad=true": N_("arriving from abroad"),
+    "abroad=false": N_("not arriving from abroad"),
+    "close_contact=true": N_("a close contact"),
+    "close_contact=false": N_("not a close contact"),
+    "contact_of_contact=true": N_("a contact of a close contact"),
+    "contact_of_contact=false": N_("not a contact of a close contact"),
+    "released_elsewhere=true": N_("quarantine already completed elsewhere"),
+    "released_elsewhere=false": N_("no quarantine completed elsewhere"),
+    "health_code=green": N_("green health code"),
+    "health_code=yellow": N_("yellow health code"),
+    "health_code=red": N_("red health code"),
+    "health_code=none": N_("no health code"),
+    "symptoms=true": N_("fever or symptoms at arrival"),
+    "symptoms=false": N_("no fever or symptoms at arrival"),
+    "can_stay_home=true": N_("can stay at home"),
+    "can_stay_home=false": N_("cannot stay at home"),
+    "otherwise": N_("none of the stricter rules applies"),
+}
+# A check-in slot by the local hour it opens at: 12月1日 早上打卡.
+SLOT_TEXTS = (
+    (11, N_("{day} morning check-in")),
+    (14, N_("{day} midday check-in")),
+    (18, N_("{day} afternoon check-in")),
+    (24, N_("{day} evening check-in")),
+)
+
 # ----- staff and alerts -----
 
 ROLE_NAMES = {
@@ -166,9 +205,12 @@ __all__ = [
     "PHASE_NAMES",
     "PHASE_TEXTS",
     "PLAN_STATES",
+    "REASON_TEXTS",
     "RELATIONS",
     "RELATION_NAMES",
+    "RISK_NAMES",
     "ROLE_NAMES",
+    "SLOT_TEXTS",
     "SYMPTOMS",
     "TEST_ANSWERS",
     "TEST_RESULTS",

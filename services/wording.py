@@ -5,20 +5,126 @@ messages it starts (a re-screening, a phase change) and in its replies (after a 
 from __future__ import annotations
 
 import html
-from datetime import date
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 
-from chat.i18n import Translator
+from chat.forms import Option
+from chat.i18n import N_, Translator
 from models.people import Resident
 from models.plans import MonitoringPlan
-from services.vocabulary import PHASE_TEXTS
+from rules import places
+from services.vocabulary import (
+    PHASE_NAMES,
+    PHASE_TEXTS,
+    REASON_TEXTS,
+    RISK_NAMES,
+    SLOT_TEXTS,
+)
+
+# A leading emoji (with its variation selector) and the space after it.
+_EMOJI = re.compile(r"^[^\w\s(（]+\s*")
 
 
 def day_text(day: date, tr: Translator) -> str:
     """A day as the reader writes it: 7月1日, 7月1日 (zh_Hant), 1 Jul."""
     locale = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_HK"}.get(tr.language, "en_GB")
     return str(format_skeleton("MMMd", day, locale=locale))
+
+
+def place_name(code: str | None, text: str, tr: Translator) -> str:
+    """A place as the reader names it (the gazetteer's name in their language), whatever
+    language the person who reported it wrote in; what they typed if it is not known."""
+    if code:
+        try:
+            return places.place(code).display(tr.language)
+        except KeyError:
+            pass
+    return text
+
+
+def moment_text(moment: datetime, zone: ZoneInfo, tr: Translator) -> str:
+    """A local date and time: 12月1日 08:00 / 1 Dec 08:00."""
+    local = moment.astimezone(zone)
+    return f"{day_text(local.date(), tr)} {local:%H:%M}"
+
+
+def slot_text(start: datetime, zone: ZoneInfo, tr: Translator) -> str:
+    """A check-in slot by its day and time of day: 12月1日 早上打卡 / 1 Dec morning check-in."""
+    local = start.astimezone(zone)
+    text = next(t for hour, t in SLOT_TEXTS if local.hour < hour)
+    return tr(text, day=day_text(local.date(), tr))
+
+
+def plain(label: str) -> str:
+    """A label without its leading emoji, for registers and lists: 🚄 火车 → 火车."""
+    return _EMOJI.sub("", label, count=1) or label
+
+
+def option_name(options: Sequence[Option], value: str | None, tr: Translator) -> str:
+    """The plain word for a stored option code (no emoji); the code itself if unknown."""
+    if not value:
+        return ""
+    return next((plain(tr(o.label)) for o in options if o.value == value), value)
+
+
+def temperature_text(value: float | None) -> str:
+    return f"{value:.1f} °C" if value is not None else ""
+
+
+def plan_name(phases: Sequence[dict[str, Any]], tr: Translator, refer: bool = False) -> str:
+    """A plan by what it is: 集中隔离14天 + 居家健康监测7天 / Centralised quarantine 14 days + …"""
+    parts = []
+    for phase in phases:
+        days = (date.fromisoformat(phase["last"]) - date.fromisoformat(phase["first"])).days + 1
+        name = tr(PHASE_NAMES.get(phase["kind"], phase["kind"]))
+        parts.append(tr.ngettext("{name} {n} day", "{name} {n} days", days, name=name))
+    if refer:
+        parts.insert(0, tr("fever clinic first"))
+    return " + ".join(parts)
+
+
+def reason_text(reason: str, tr: Translator) -> str:
+    """Why the policy chose a plan ("risk=high", "abroad=true,released_elsewhere=false"), in
+    words: 来自或到过高风险地区."""
+    parts = [
+        tr(REASON_TEXTS[part]) if part in REASON_TEXTS else tr(N_("a rule of the local policy"))
+        for part in (p.strip() for p in reason.split(","))
+        if part
+    ]
+    return tr.clauses(dict.fromkeys(parts))
+
+
+def risk_text(level: str | None, tr: Translator) -> str:
+    return tr(RISK_NAMES[level]) if level in RISK_NAMES else ""
+
+
+def listing_text(place: str, level: str | None, tr: Translator) -> str:
+    """A listed place with its risk: 北京市朝阳区（中风险）."""
+    risk = risk_text(level, tr)
+    return f"{place}{tr.paren(risk)}" if risk else place
+
+
+def masked_phone(phone: str | None) -> str:
+    """A phone number with its middle hidden: +86138****5678."""
+    if not phone:
+        return ""
+    if len(phone) < 9:
+        return phone
+    return phone[:-8] + "****" + phone[-4:]
+
+
+def phone_link(phone: str | None) -> str:
+    """The masked number, tappable to call (tel: link), as HTML."""
+    if not phone:
+        return ""
+    digits = re.sub(r"[^\d+]", "", phone)
+    target = digits if digits.startswith("+") else "+" + digits
+    return f'<a href="tel:{html.escape(target)}">{html.escape(masked_phone(phone))}</a>'
 
 
 def phase_text(phase: dict[str, str], tr: Translator) -> str:

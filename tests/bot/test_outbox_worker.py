@@ -16,6 +16,7 @@ from bot.aiogram_runner import AiogramTransport
 from bot.delivery import Limits, Sender
 from bot.outbox_worker import OutboxWorker
 from chat.clock import FixedClock
+from chat.contract import Button
 from chat.i18n import Translator
 from emulator import EmulatorClient
 from emulator.media import tiny_png
@@ -168,3 +169,45 @@ async def test_a_queued_photo_arrives_as_a_photo_with_its_caption(
     await deliver_all(OutboxWorker(sessions, Sender(AiogramTransport(bot)), clock), sessions)
     (photo,) = [m for m in await emulator.messages(78) if m["from_bot"]]
     assert photo["kind"] == "photo" and photo["caption"] == "Last 14 days"
+
+
+async def test_a_queued_edit_changes_the_message_in_place(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    emulator: EmulatorClient,
+    bot: Bot,
+) -> None:
+    """An alert handled by someone else: its copy is edited, not sent again, and loses its
+    buttons; an edit of a message already so, or gone, is done, not retried."""
+    await emulator.send(79, "hi")
+    async with sessions.begin() as session:
+        await enqueue(
+            session,
+            chat_id=79,
+            text="🌡 Fever",
+            purpose="alert",
+            now=clock.now(),
+            buttons=((Button("✅ Acknowledge", "/ack 1"),),),
+        )
+    worker = OutboxWorker(sessions, Sender(AiogramTransport(bot)), clock)
+    await deliver_all(worker, sessions)
+    (sent,) = [m for m in await emulator.messages(79) if m["from_bot"]]
+    assert sent["reply_markup"]
+    async with sessions.begin() as session:
+        for key, message_id in (("edit", sent["message_id"]), ("gone", 999_999)):
+            await enqueue(
+                session,
+                chat_id=79,
+                text="🌡 Fever\n✅ acknowledged (Wang, 1 Jul 10:00)",
+                purpose="alert_edit",
+                now=clock.now(),
+                dedupe_key=key,
+                edit_message_id=message_id,
+            )
+    await deliver_all(worker, sessions)
+    (edited,) = [m for m in await emulator.messages(79) if m["from_bot"]]
+    assert edited["message_id"] == sent["message_id"]
+    assert "acknowledged (Wang" in (edited["text"] or "") and not edited["reply_markup"]
+    async with sessions() as session:
+        fates = {o.dedupe_key: o.status for o in await session.scalars(select(Outgoing))}
+    assert fates["edit"] == SENT and fates["gone"] == SENT

@@ -217,3 +217,53 @@ async def test_text_that_would_read_in_another_order_reaches_the_worker_plain(
     async with sessions() as session:
         (staff,) = (await session.scalars(select(Staff))).all()
     assert staff.name == "WangFang"
+
+
+async def test_every_copy_of_an_alert_shows_who_handled_it(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """One worker acknowledges and records a call: the copies the others got are edited in
+    place (or, not sent yet, changed before they go) to say who did what and when, and lose
+    their buttons."""
+    first = await worker_of(resident, sessions, clock, GRID_2, 5001)
+    await worker_of(resident, sessions, clock, GRID_2, 5002)
+    third = Person(resident.core, user_id=5003, language="zh-hans", first_name="王网格")
+    await invite(sessions, clock, "CODE5003", GRID_2)
+    await third.send("/join code5003")
+    await report_from(resident, "南京", "Nanjing", symptoms="Cough")
+    copies = {o.chat_id: o for o in await deliver(sessions, clock)}
+    assert set(copies) == {5001, 5002, 5003} and all(o.buttons for o in copies.values())
+    async with sessions.begin() as session:
+        for chat_id, message_id in ((5001, 701), (5002, 702)):  # the third is not sent yet
+            row = await session.get(Outgoing, copies[chat_id].id)
+            assert row is not None
+            row.status, row.message_id = "sent", message_id
+    first.shown.append(_shown_from(copies[5001]))
+    await first.press("Acknowledge")
+
+    async def edits() -> dict[int, list[Outgoing]]:
+        async with sessions() as session:
+            rows = await session.scalars(
+                select(Outgoing).where(Outgoing.purpose == "alert_edit").order_by(Outgoing.id)
+            )
+            found: dict[int, list[Outgoing]] = {}
+            for row in rows:
+                found.setdefault(row.chat_id, []).append(row)
+            return found
+
+    edited = await edits()
+    assert set(edited) == {5001, 5002}
+    (to_second,) = edited[5002]
+    assert to_second.edit_message_id == 702 and to_second.buttons == []
+    assert "Li Na" in to_second.text and "acknowledged (Worker5001, 1 Jul" in to_second.text
+    async with sessions() as session:
+        pending = await session.get(Outgoing, copies[5003].id)
+    assert pending is not None and pending.buttons == [] and pending.status == "pending"
+    assert "✅ 已确认（Worker5001，7月1日" in pending.text
+    # A call recorded with a note: the sent copies are edited again, with both steps.
+    await first.press("Record action")
+    await first.press("Called")
+    await first.send("no fever now")
+    latest = (await edits())[5002][-1]
+    assert "acknowledged (Worker5001" in latest.text and "called (Worker5001" in latest.text
+    assert "no fever now" in latest.text and latest.edit_message_id == 702

@@ -135,19 +135,19 @@ async def test_the_figures_and_report_of_a_seeded_day(
     (report,) = await queued(sessions, "daily_report")
     assert report.chat_id == worker.user_id and report.dedupe_key == "daily-report:5001:2026-07-01"
     text = report.text
-    assert "Daily report (日报告)</b> · 新华南路社区第二网格 · 2026-07-01" in text
-    assert "Reports received today: 4; arrived today: 3" in text
-    assert "Expected in the next 3 days: 1" in text and "Chen Jie: 07-02 14:00" in text
+    assert "Daily report (日报告)</b> · 新华南路社区第二网格 · 1 Jul" in text
+    assert "Reports received: 4; arrived: 3" in text
+    assert "Expected in the next 3 days: 1" in text and "Chen Jie: 2 Jul 14:00" in text
     assert "G1234" in text and "from Shanghai" in text
     assert "Under monitoring: 2" in text and "Home isolation: 2" in text
     assert "Wang Fang: day 1 of 14" in text
-    assert "Check-ins today: 1 of 2 answered, 1 missed" in text
+    assert "Check-ins ended: 2 due, 1 on time, 0 late, 1 missed" in text
     assert "Abnormal: 1 (1 with action)" in text
     assert "Wang Fang, fever at check-in: called (Worker5001, 1" in text
     assert "no fever at 15:00" in text
     assert "Missed check-ins: 1 (0 with action)" in text
-    assert "Zhao Lei, missed check-in: no action recorded yet" in text
-    assert "Released today: 1" in text and "Sun Li" in text
+    assert "08:00 Zhao Lei, missed check-in: no action recorded yet" in text
+    assert "Released: 1" in text and "Sun Li" in text
     # Not a Monday: no chart.
     assert await queued(sessions, "daily_chart") == []
     # The next day at 20:00 it comes again, for that day.
@@ -163,8 +163,8 @@ async def test_a_day_with_nothing_is_the_zero_report(
     at(clock, 20, 30)
     assert await reports(sessions, clock) == 2
     grid, community = await queued(sessions, "daily_report")
-    assert "Zero report (零报告)</b> · 新华南路社区第一网格 · 2026-07-01" in grid.text
-    assert "Nothing to report today: no reports received" in grid.text
+    assert "Zero report (零报告)</b> · 新华南路社区第一网格 · 1 Jul" in grid.text
+    assert "Nothing to report: no reports received" in grid.text
     assert "nothing abnormal" in grid.text
     assert "Zero report (零报告)</b> · 新华南路社区" in community.text
     assert "第一网格: zero report (零报告): nothing to report" in community.text
@@ -199,10 +199,11 @@ async def test_a_street_worker_gets_the_roll_up_per_community(
     (text,) = [
         r.text for r in await queued(sessions, "daily_report") if r.chat_id == street.user_id
     ]
-    assert "Daily report (日报告)</b> · 新华街道 · 2026-07-01" in text
+    assert "Daily report (日报告)</b> · 新华街道 · 1 Jul" in text
     assert (
-        "<b>In all</b>: reports 4, arrived 3, expected 1, under monitoring 2, check-ins 1/2, "
-        "abnormal 1 (1 with action), missed 1 (0 with action), released 1"
+        "<b>In all</b>: reports 4, arrived 3, expected 1, not arrived 0, under monitoring 2, "
+        "check-ins 2 due (1 on time, 0 late), abnormal 1 (1 with action), missed 1 "
+        "(0 with action), released 1, still open from earlier 0"
     ) in text
     assert "Home isolation 2" in text and "No action recorded yet: 1" in text
     assert "• 新华南路社区: reports 4, arrived 3" in text

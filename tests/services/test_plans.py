@@ -230,4 +230,4 @@ async def test_a_yellow_or_red_code_alerts_the_worker_whatever_the_plan(
     async with sessions() as session:
         for alert in await session.scalars(select(Alert).where(Alert.kind == "health_code")):
             text, _ = await render_alert(session, alert, Translator("en"))
-            assert "Yellow or red health code" in text and f"code: {code.lower()}" in text
+            assert "Yellow or red health code" in text and f"Health code: {code}" in text
