@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     # Whose time the bot keeps: the system's, or the local emulator's (the demo and the tests,
     # which move it forward to see a week of check-ins in minutes).
     clock: Literal["system", "emulator"] = "system"
+    # `returnee api`: where it listens, the address the dashboard is reached at (the sign-in
+    # links /web sends; none: /web says the dashboard is not set up), and how many calls a
+    # minute each API token may make.
+    api_listen: str = "127.0.0.1:8080"
+    web_url: str | None = None
+    api_rate_per_minute: int = Field(default=120, ge=1, le=100_000)
 
     @field_validator("bot_token")
     @classmethod
@@ -63,7 +69,7 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token (123456:ABC…, from @BotFather)")
         return value
 
-    @field_validator("bot_api_url", "webhook_url")
+    @field_validator("bot_api_url", "webhook_url", "web_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -95,7 +101,7 @@ class Settings(BaseSettings):
             raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "api_listen")
     @classmethod
     def _listen(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")

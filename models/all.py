@@ -1,6 +1,7 @@
 """Imports every model module, so the metadata (and Alembic) sees every table."""
 
 from models import (
+    access,
     alerts,
     areas,
     chat,
@@ -15,6 +16,7 @@ from models import (
 )
 
 __all__ = [
+    "access",
     "alerts",
     "areas",
     "chat",

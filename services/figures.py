@@ -229,13 +229,10 @@ def _add(into: _Tally, part: _Tally) -> None:
         getattr(into, name).extend(getattr(part, name))
 
 
-async def _collect(
-    session: AsyncSession, area: Area, day: date, zone: ZoneInfo, keyed: dict[str, Area]
-) -> dict[str, _Tally]:
-    """A tally per key area (the area itself, or each child), from one pass of queries."""
-    start, end = day_bounds(day, zone)
+async def grid_keys(session: AsyncSession, area: Area, keyed: dict[str, Area]) -> dict[int, str]:
+    """Each grid at or under `area`, to the key area (the area itself, or a child) it counts in."""
     depth = len(area.path.split("/"))
-    grid_key: dict[int, str] = {}
+    found: dict[int, str] = {}
     for grid_id, path in (
         await session.execute(
             select(Area.id, Area.path).where(Area.level == Level.GRID, under(area))
@@ -244,7 +241,16 @@ async def _collect(
         codes = path.split("/")
         key = area.code if area.code in keyed else (codes[depth] if len(codes) > depth else "")
         if key in keyed:
-            grid_key[grid_id] = key
+            found[grid_id] = key
+    return found
+
+
+async def _collect(
+    session: AsyncSession, area: Area, day: date, zone: ZoneInfo, keyed: dict[str, Area]
+) -> dict[str, _Tally]:
+    """A tally per key area (the area itself, or each child), from one pass of queries."""
+    start, end = day_bounds(day, zone)
+    grid_key = await grid_keys(session, area, keyed)
     tallies = {code: _Tally() for code in keyed}
     grids = grids_under(area)
 
@@ -429,3 +435,46 @@ async def history(
             )
         )
     return tuple(points)
+
+
+@dataclass(frozen=True)
+class AlertCounts:
+    """Alerts at the end of a day (or now, for today): still open, acknowledged during the
+    day, and open for longer than they may be (overdue)."""
+
+    open: int = 0
+    acknowledged: int = 0
+    overdue: int = 0
+
+
+async def alert_counts(
+    session: AsyncSession,
+    area: Area,
+    day: date,
+    keyed: dict[str, Area],
+    *,
+    zone: ZoneInfo = DEFAULT_ZONE,
+    overdue_after: timedelta,
+    now: datetime,
+) -> dict[str, AlertCounts]:
+    """Per key area (the area itself, or each child): the day's alert counts."""
+    start, end = day_bounds(day, zone)
+    at = min(end, now)
+    grid_key = await grid_keys(session, area, keyed)
+    counts = {code: [0, 0, 0] for code in keyed}
+    query = select(Alert.grid_id, Alert.created_at, Alert.acknowledged_at).where(
+        Alert.grid_id.in_(grids_under(area)),
+        Alert.created_at < end,
+        Alert.created_at <= now,
+        or_(Alert.acknowledged_at.is_(None), Alert.acknowledged_at >= start),
+    )
+    for grid_id, created, acknowledged in (await session.execute(query)).all():
+        key = grid_key.get(grid_id)
+        if key is None:
+            continue
+        if acknowledged is None or acknowledged >= end or acknowledged > now:
+            counts[key][0] += 1
+            counts[key][2] += created <= at - overdue_after
+        else:
+            counts[key][1] += 1
+    return {code: AlertCounts(*values) for code, values in counts.items()}
