@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import fhir
+from api import dashboard, fhir
 from api.schemas import (
     AlertOut,
     AlertsPage,
@@ -469,4 +469,5 @@ def create_app(
         return JSONResponse(error_body(422, "; ".join(parts)), status_code=422)
 
     app.include_router(router)
+    app.include_router(dashboard.router)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chat.contract import Reply, Send
 from chat.forms import PAUSED, RESUME, ask
 from chat.state import Command
-from handlers import checkin, export, notify, register, resident, staff
+from handlers import checkin, export, notify, register, resident, staff, web
 from handlers.context import Chat, Turn
 from models.staff import active_staff
 from services import buttons
@@ -77,7 +77,8 @@ async def help_(chat: Chat) -> list[Reply]:
                     "/stats: cumulative figures\n"
                     "/notify TEXT: a notice to every resident of your area\n"
                     "/export: the register as a spreadsheet\n"
-                    "/verify CODE: check a resident's plan notice or release certificate"
+                    "/verify CODE: check a resident's plan notice or release certificate\n"
+                    "/web: a sign-in link to the dashboard in the browser"
                 )
             )
         )
@@ -137,4 +138,5 @@ COMMANDS: dict[str, Command[Turn]] = {
     notify.CANCEL.name: notify.notify_cancel,
     "export": export.export,
     "verify": register.verify,
+    "web": web.web,
 }

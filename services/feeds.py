@@ -59,6 +59,8 @@ async def figures_over(
     """Day by day from `first` to `last`: the area's figures (in all), and with `below` also
     those of each area directly below it."""
     found: list[AreaDay] = []
+    # A grid has nothing below it: its own figures are all there is.
+    below = below and bool(await _children(session, area))
     day = first
     while day <= last:
         if below:

@@ -31,4 +31,7 @@ class Options:
     web_url: str | None = None
 
     def facts(self) -> dict[str, Any]:
-        return {"retention_days": self.retention_days}
+        facts: dict[str, Any] = {"retention_days": self.retention_days}
+        if self.web_url:
+            facts["web_url"] = self.web_url
+        return facts

@@ -13,6 +13,7 @@ from api.app import ApiConfig, create_app
 from chat.clock import FixedClock
 from handlers.app import Core
 from services.access import create_token
+from services.options import Options
 from tests.services.test_alerts import ZONE
 from tests.services.test_digest import seed_day
 from tests.support import Person
@@ -21,6 +22,15 @@ DISTRICT_A = "620201"  # 雄关区: where the seeded day's people are (grid 2)
 DISTRICT_B = "620202"  # 镜铁区: nobody
 
 Issue = Callable[..., Awaitable[str]]
+
+
+WEB_URL = "http://dashboard.test"
+
+
+@pytest.fixture
+def core(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> Core:
+    """The bot's core, with the dashboard's address set (for the links /web sends)."""
+    return Core(sessions, clock, Options(web_url=WEB_URL))
 
 
 @pytest.fixture
