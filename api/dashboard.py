@@ -80,7 +80,7 @@ MISSED = N_("Missed check-ins")
 MONITORING = N_("Under monitoring")
 ANSWERED = N_("Check-ins answered")
 ARRIVED = N_("Arrived")
-AS_OF = N_("As of {time} ({zone}); the figures are those of the daily report.")
+AS_OF = N_("As of {time} local time; the figures are those of the daily report.")
 OPEN_N = N_("Open alerts: {n}")
 LINK_USED = N_(
     "This sign-in link has been used or has expired. Send /web to the bot for a new one."
@@ -146,10 +146,12 @@ def chart(points: Sequence[DayPoint], tr: Translator) -> str:
         f"{top_value}</text>",
         f'<text x="{left - 4}" y="{y(0) + 4:.1f}" class="tick" text-anchor="end">0</text>',
     ]
+    last = len(points) - 1
     for i, point in enumerate(points):
-        if i % 2 == len(points) % 2 or i == len(points) - 1:
+        if (last - i) % 2 == 0:
+            anchor = "end" if i == last else "middle"
             parts.append(
-                f'<text x="{x(i):.1f}" y="{height - 6}" class="tick" text-anchor="middle">'
+                f'<text x="{x(i):.1f}" y="{height - 6}" class="tick" text-anchor="{anchor}">'
                 f"{point.day:%m-%d}</text>"
             )
     for key, _, colour in TREND:
@@ -181,7 +183,7 @@ grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.6rem;background:n
 box-shadow:none;padding:0}.card{background:#fff;border-radius:10px;padding:.7rem .8rem;
 box-shadow:0 1px 2px rgba(0,0,0,.06)}.card b{display:block;font-size:1.7rem;line-height:1.2}
 .card small{font-size:.8rem}.up{color:#b91c1c}.down{color:#047857}.same{color:#6b7280}
-.chart{width:100%;height:auto}.axis{stroke:#9ca3af}.tick{font-size:11px;fill:#6b7280}
+.chart{width:100%;height:auto}.axis{stroke:#9ca3af}.tick{font-size:12px;fill:#6b7280}
 .legend span{margin-right:1rem;white-space:nowrap}.legend i{display:inline-block;width:.8rem;
 height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:-1px}
 table{width:100%;border-collapse:collapse;font-size:.92rem}th,td{padding:.4rem .35rem;
@@ -213,7 +215,7 @@ def language_links(path: str, tr: Translator) -> str:
     )
 
 
-def render(view: Overview, tr: Translator, now: datetime, zone_name: str) -> str:
+def render(view: Overview, tr: Translator, now: datetime) -> str:
     e = html.escape
     area, today, yesterday = view.area, view.today, view.yesterday
     path = f"/web/area/{area.code}"
@@ -288,7 +290,7 @@ def render(view: Overview, tr: Translator, now: datetime, zone_name: str) -> str
         f"{chart(view.trend, tr)}</section>"
         f"<section><h2>{e(tr(OPEN_N, n=view.open_count))}</h2>{alerts}</section>"
         f"{below}"
-        f'<p class="note">{e(tr(AS_OF, time=now.strftime("%H:%M"), zone=zone_name))}</p>'
+        f'<p class="note">{e(tr(AS_OF, time=now.strftime("%H:%M")))}</p>'
     )
     return page(f"{area.name} · returnee", body, tr, language_links(path, tr))
 
@@ -375,7 +377,7 @@ async def area_page(
             session, area, now=now, zone=config.zone, overdue_after=config.overdue_after
         )
         await audit(session, scope.user_id, "web_view", f"area:{code}", now)
-    text = render(view, tr, now.astimezone(config.zone), str(config.zone))
+    text = render(view, tr, now.astimezone(config.zone))
     response = HTMLResponse(text, headers=HEADERS)
     if lang in LANGUAGES:
         response.set_cookie(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import socket
+from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +18,15 @@ from chat.clock import Clock, SystemClock
 from models.db import make_engine, make_sessions, schema_state
 
 log = logging.getLogger("returnee.api")
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn inside a process that handles its own signals (the demo): stopped by
+    cancelling its task, never by taking over Ctrl-C."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class SchemaNotReady(Exception):
@@ -47,7 +60,10 @@ async def serve(
     rate_per_minute: int,
     public_url: str,
     clock: Clock | None = None,
+    embedded: bool = False,
 ) -> None:
+    """Serve until stopped: by Ctrl-C (uvicorn's own handling), or, `embedded`, by
+    cancelling the task, which shuts the server down before the database is let go."""
     engine = await ready_engine(database_url)
     try:
         config = ApiConfig(
@@ -58,10 +74,17 @@ async def serve(
             public_url=public_url,
         )
         app = create_app(make_sessions(engine), config)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-        )
+        settings = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        server = (EmbeddedServer if embedded else uvicorn.Server)(settings)
         log.info("returnee api on http://%s:%d", host, port)
-        await server.serve()
+        # Bound here, so a port in use is said in one line (uvicorn would exit on its own).
+        with socket.create_server((host, port)) as listening:
+            running = asyncio.ensure_future(server.serve(sockets=[listening]))
+            try:
+                await asyncio.shield(running)
+            except asyncio.CancelledError:
+                server.should_exit = True
+                await running
+                raise
     finally:
         await engine.dispose()

@@ -85,7 +85,7 @@ def run(upgrade: bool) -> None:
 
 
 @main.command()
-@click.option("--listen", default=None, help="HOST:PORT (default: API_LISTEN, 127.0.0.1:8080)")
+@click.option("--listen", default=None, help="HOST:PORT (default: API_LISTEN, 127.0.0.1:8090)")
 def api(listen: str | None) -> None:
     """Run the read API and the dashboard (a process of its own on the bot's database)."""
     settings = settings_or_exit(**({"api_listen": listen} if listen else {}))
@@ -627,11 +627,15 @@ def chat(user_id: int, base_url: str, language: str) -> None:
 @main.command()
 @click.option("--port", default=8080, show_default=True, type=int, help="The emulator's port.")
 @click.option("--database", default="sqlite+aiosqlite:///demo.db", show_default=True)
-def demo(port: int, database: str) -> None:
-    """The emulator, the bot against it and demo data, in one go (no token needed)."""
+@click.option(
+    "--api-port", default=8090, show_default=True, type=int, help="The API and dashboard's port."
+)
+def demo(port: int, database: str, api_port: int) -> None:
+    """The emulator, the bot against it, the API and dashboard, and demo data, in one go (no
+    token needed)."""
     from bot.demo import run_demo
 
-    run_demo(port=port, database_url=database)
+    run_demo(port=port, database_url=database, api_port=api_port)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     # `returnee api`: where it listens, the address the dashboard is reached at (the sign-in
     # links /web sends; none: /web says the dashboard is not set up), and how many calls a
     # minute each API token may make.
-    api_listen: str = "127.0.0.1:8080"
+    api_listen: str = "127.0.0.1:8090"
     web_url: str | None = None
     api_rate_per_minute: int = Field(default=120, ge=1, le=100_000)
 

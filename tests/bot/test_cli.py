@@ -106,3 +106,17 @@ def test_the_api_refuses_to_start_on_an_old_schema_in_one_line(tmp_path: Path) -
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("returnee: DATABASE_URL: schema at")
+
+
+def test_the_api_says_in_one_line_when_its_port_is_taken(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = returnee("api", "--listen", f"127.0.0.1:{port}", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"returnee: API_LISTEN: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in result.stderr
