@@ -268,7 +268,12 @@ def list_filters(
 
 
 Filtering = Annotated[feeds.Filters, Depends(list_filters)]
-PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+After = Annotated[
+    int,
+    Query(
+        ge=0, description="Where the page starts: the next_after of the page before (0: the start)"
+    ),
+]
 PerPage = Annotated[int, Query(ge=1, le=feeds.MAX_PER_PAGE)]
 
 
@@ -277,13 +282,8 @@ def check_status(filters: feeds.Filters, allowed: tuple[str, ...]) -> None:
         raise problem(422, f"status is one of {', '.join(allowed)}.")
 
 
-def paging(page: int, per_page: int, more: bool, config: ApiConfig) -> dict[str, Any]:
-    return {
-        "page": page,
-        "per_page": per_page,
-        "next_page": page + 1 if more else None,
-        "as_of": config.clock.now(),
-    }
+def paging(found: feeds.Page[Any], config: ApiConfig) -> dict[str, Any]:
+    return {"per_page": found.per_page, "next_after": found.next_after, "as_of": config.clock.now()}
 
 
 @router.get(
@@ -297,18 +297,18 @@ async def people(
     who: Calling,
     request: Request,
     filters: Filtering,
-    page: PageNumber = 1,
+    after: After = 0,
     per_page: PerPage = 100,
 ) -> PeoplePage:
     needs_people(who)
     check_status(filters, feeds.PERSON_STATUSES)
     config = get_config(request)
     scope = Scope(0, (await area_of(who, code),))
-    found = await feeds.people_page(who.session, scope, filters, page, per_page, config.zone)
+    found = await feeds.people_page(who.session, scope, filters, after, per_page, config.zone)
     rows(request, len(found.items))
     return PeoplePage(
         items=[PersonOut.of(r) for r in found.items],
-        **paging(found.page, found.per_page, found.more, config),
+        **paging(found, config),
     )
 
 
@@ -323,18 +323,18 @@ async def plans(
     who: Calling,
     request: Request,
     filters: Filtering,
-    page: PageNumber = 1,
+    after: After = 0,
     per_page: PerPage = 100,
 ) -> PlansPage:
     needs_people(who)
     check_status(filters, feeds.PLAN_STATUSES)
     config = get_config(request)
     scope = Scope(0, (await area_of(who, code),))
-    found = await feeds.plans_page(who.session, scope, filters, page, per_page, config.zone)
+    found = await feeds.plans_page(who.session, scope, filters, after, per_page, config.zone)
     rows(request, len(found.items))
     return PlansPage(
         items=[PlanOut.of(*r) for r in found.items],
-        **paging(found.page, found.per_page, found.more, config),
+        **paging(found, config),
     )
 
 
@@ -349,18 +349,18 @@ async def checkins(
     who: Calling,
     request: Request,
     filters: Filtering,
-    page: PageNumber = 1,
+    after: After = 0,
     per_page: PerPage = 100,
 ) -> CheckInsPage:
     needs_people(who)
     check_status(filters, feeds.CHECKIN_STATUSES)
     config = get_config(request)
     scope = Scope(0, (await area_of(who, code),))
-    found = await feeds.checkins_page(who.session, scope, filters, page, per_page, config.zone)
+    found = await feeds.checkins_page(who.session, scope, filters, after, per_page, config.zone)
     rows(request, len(found.items))
     return CheckInsPage(
         items=[CheckInOut.of(*r) for r in found.items],
-        **paging(found.page, found.per_page, found.more, config),
+        **paging(found, config),
     )
 
 
@@ -375,18 +375,18 @@ async def alerts(
     who: Calling,
     request: Request,
     filters: Filtering,
-    page: PageNumber = 1,
+    after: After = 0,
     per_page: PerPage = 100,
 ) -> AlertsPage:
     needs_people(who)
     check_status(filters, feeds.ALERT_STATUSES)
     config = get_config(request)
     scope = Scope(0, (await area_of(who, code),))
-    found = await feeds.alerts_page(who.session, scope, filters, page, per_page, config.zone)
+    found = await feeds.alerts_page(who.session, scope, filters, after, per_page, config.zone)
     rows(request, len(found.items))
     return AlertsPage(
         items=[AlertOut.of(*r) for r in found.items],
-        **paging(found.page, found.per_page, found.more, config),
+        **paging(found, config),
     )
 
 
@@ -401,18 +401,18 @@ async def test_results(
     who: Calling,
     request: Request,
     filters: Filtering,
-    page: PageNumber = 1,
+    after: After = 0,
     per_page: PerPage = 100,
 ) -> TestResultsPage:
     needs_people(who)
     check_status(filters, feeds.TEST_STATUSES)
     config = get_config(request)
     scope = Scope(0, (await area_of(who, code),))
-    found = await feeds.tests_page(who.session, scope, filters, page, per_page, config.zone)
+    found = await feeds.tests_page(who.session, scope, filters, after, per_page, config.zone)
     rows(request, len(found.items))
     return TestResultsPage(
         items=[TestResultOut.of(*r) for r in found.items],
-        **paging(found.page, found.per_page, found.more, config),
+        **paging(found, config),
     )
 
 

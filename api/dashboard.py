@@ -91,19 +91,19 @@ router = APIRouter(prefix="/web", include_in_schema=False)
 
 
 def figure(row: AreaDay, key: str) -> int:
-    f, a = row.figures, row.alerts
+    c = row.counts
     values = {
-        "reports": f.reports,
-        "arrived": f.arrived,
-        "expected": len(f.expected),
-        "monitoring": len(f.monitoring),
-        "checkins": f.checkins_answered,
-        "checkins_due": f.checkins_due,
-        "missed": f.checkins_missed,
-        "abnormal": len(f.abnormal),
-        "released": len(f.releases),
-        "alerts_open": a.open,
-        "alerts_overdue": a.overdue,
+        "reports": c.reports,
+        "arrived": c.arrived,
+        "expected": c.expected,
+        "monitoring": c.monitoring,
+        "checkins": c.checkins_answered,
+        "checkins_due": c.checkins_due,
+        "missed": c.checkins_missed,
+        "abnormal": c.abnormal,
+        "released": c.released,
+        "alerts_open": c.alerts.open,
+        "alerts_overdue": c.alerts.overdue,
     }
     return values[key]
 
@@ -235,7 +235,7 @@ def render(view: Overview, tr: Translator, now: datetime) -> str:
         )
     kinds = ", ".join(
         f"{e(tr(PHASE_NAMES.get(kind, kind)))} {count}"
-        for kind, count in today.figures.by_kind.items()
+        for kind, count in today.counts.by_kind.items()
     )
     ages = [0] * len(AGES)
     for alert in view.open_alerts:
@@ -264,11 +264,14 @@ def render(view: Overview, tr: Translator, now: datetime) -> str:
         rows = "".join(
             f'<tr data-area="{child.area.code}"><td><a href="/web/area/{child.area.code}">'
             f"{e(child.area.name)}</a></td>"
-            f'<td class="n{" hot" if child.alerts.overdue else ""}">{child.alerts.overdue}</td>'
-            f'<td class="n">{child.alerts.open}</td><td class="n">{child.figures.checkins_missed}</td>'
-            f'<td class="n hide-narrow">{len(child.figures.monitoring)}</td>'
-            f'<td class="n hide-narrow">{child.figures.checkins_answered}/{child.figures.checkins_due}</td>'
-            f'<td class="n hide-narrow">{child.figures.arrived}</td></tr>'
+            f'<td class="n{" hot" if child.counts.alerts.overdue else ""}">'
+            f"{child.counts.alerts.overdue}</td>"
+            f'<td class="n">{child.counts.alerts.open}</td>'
+            f'<td class="n">{child.counts.checkins_missed}</td>'
+            f'<td class="n hide-narrow">{child.counts.monitoring}</td>'
+            f'<td class="n hide-narrow">{child.counts.checkins_answered}/'
+            f"{child.counts.checkins_due}</td>"
+            f'<td class="n hide-narrow">{child.counts.arrived}</td></tr>'
             for child, _ in view.below
         )
         below = (

@@ -77,29 +77,29 @@ class Figures(BaseModel):
 
     @classmethod
     def of(cls, row: AreaDay) -> Figures:
-        f = row.figures
+        c = row.counts
         return cls(
             area=row.area.code,
             area_name=row.area.name,
             level=row.area.level,
-            day=f.day,
-            reports=f.reports,
-            arrived=f.arrived,
-            expected=len(f.expected),
-            monitoring=len(f.monitoring),
-            monitoring_by_kind=f.by_kind,
-            held=f.held,
-            checkins_due=f.checkins_due,
-            checkins_answered=f.checkins_answered,
-            checkins_missed=f.checkins_missed,
-            abnormal=len(f.abnormal),
-            abnormal_handled=sum(i.handled for i in f.abnormal),
-            missed=len(f.missed),
-            missed_handled=sum(i.handled for i in f.missed),
-            released=len(f.releases),
-            alerts_open=row.alerts.open,
-            alerts_acknowledged=row.alerts.acknowledged,
-            alerts_overdue=row.alerts.overdue,
+            day=row.day,
+            reports=c.reports,
+            arrived=c.arrived,
+            expected=c.expected,
+            monitoring=c.monitoring,
+            monitoring_by_kind=c.by_kind,
+            held=c.held,
+            checkins_due=c.checkins_due,
+            checkins_answered=c.checkins_answered,
+            checkins_missed=c.checkins_missed,
+            abnormal=c.abnormal,
+            abnormal_handled=c.abnormal_handled,
+            missed=c.missed,
+            missed_handled=c.missed_handled,
+            released=c.released,
+            alerts_open=c.alerts.open,
+            alerts_acknowledged=c.alerts.acknowledged,
+            alerts_overdue=c.alerts.overdue,
         )
 
 
@@ -113,9 +113,10 @@ class FiguresOut(BaseModel):
 
 
 class PageInfo(BaseModel):
-    page: int
     per_page: int
-    next_page: int | None = Field(description="The next page's number, or null on the last.")
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page (items in id order); null on the last."
+    )
     as_of: datetime = Field(
         description="When this was read: pass it as changed_since next time to pull only "
         "what changed since."

@@ -50,9 +50,9 @@ class Overview:
 def _most_overdue(pair: tuple[AreaDay, AreaDay]) -> tuple[int, int, int, str]:
     today = pair[0]
     return (
-        -today.alerts.overdue,
-        -len(today.figures.missed),
-        -today.alerts.open,
+        -today.counts.alerts.overdue,
+        -today.counts.checkins_missed,
+        -today.counts.alerts.open,
         today.area.code,
     )
 
@@ -76,8 +76,8 @@ async def overview(
         overdue_after=overdue_after,
         now=now,
     )
-    yesterday_rows = {r.area.code: r for r in rows if r.figures.day < day}
-    today_rows = [r for r in rows if r.figures.day == day]
+    yesterday_rows = {r.area.code: r for r in rows if r.day < day}
+    today_rows = [r for r in rows if r.day == day]
     today, children = today_rows[0], today_rows[1:]
     below = sorted(
         ((child, yesterday_rows[child.area.code]) for child in children), key=_most_overdue

@@ -21,14 +21,8 @@ from models.areas import Area
 from models.checkins import CheckIn, TestResult
 from models.people import Arrival, Resident
 from models.plans import MonitoringPlan
-from services.figures import (
-    AlertCounts,
-    DailyFigures,
-    alert_counts,
-    daily_figures,
-    day_bounds,
-    rollup_figures,
-)
+from services.counts import Counts, counts_over
+from services.figures import day_bounds
 from services.records import Scope
 
 # The longest date range one call of the figures may cover.
@@ -41,8 +35,8 @@ class AreaDay:
     """One area's figures for one day: the daily report's, and its alerts."""
 
     area: Area
-    figures: DailyFigures
-    alerts: AlertCounts
+    day: date
+    counts: Counts
 
 
 async def figures_over(
@@ -57,41 +51,23 @@ async def figures_over(
     now: datetime,
 ) -> list[AreaDay]:
     """Day by day from `first` to `last`: the area's figures (in all), and with `below` also
-    those of each area directly below it."""
+    those of each area directly below it (a grid has none)."""
+    children = await _children(session, area) if below else []
+    keyed = {c.code: c for c in children} if children else {area.code: area}
+    counted = await counts_over(
+        session, area, first, last, keyed, zone=zone, overdue_after=overdue_after, now=now
+    )
     found: list[AreaDay] = []
-    # A grid has nothing below it: its own figures are all there is.
-    below = below and bool(await _children(session, area))
-    day = first
-    while day <= last:
-        if below:
-            rollup = await rollup_figures(session, area, day, zone)
-            keyed = {f.area_code: f for f in rollup.children}
-            children = {c.code: c for c in await _children(session, area)}
-            counts = await alert_counts(
-                session, area, day, children, zone=zone, overdue_after=overdue_after, now=now
-            )
-            total = AlertCounts(
-                sum(c.open for c in counts.values()),
-                sum(c.acknowledged for c in counts.values()),
-                sum(c.overdue for c in counts.values()),
-            )
-            found.append(AreaDay(area, rollup.total, total))
-            found += [
-                AreaDay(children[code], figures, counts[code]) for code, figures in keyed.items()
-            ]
-        else:
-            figures = await daily_figures(session, area, day, zone)
-            counts = await alert_counts(
-                session,
-                area,
-                day,
-                {area.code: area},
-                zone=zone,
-                overdue_after=overdue_after,
-                now=now,
-            )
-            found.append(AreaDay(area, figures, counts[area.code]))
-        day += timedelta(days=1)
+    for i in range((last - first).days + 1):
+        day = first + timedelta(days=i)
+        if not children:
+            found.append(AreaDay(area, day, counted[area.code][i]))
+            continue
+        total = Counts()
+        for child in children:
+            total.add(counted[child.code][i])
+        found.append(AreaDay(area, day, total))
+        found += [AreaDay(child, day, counted[child.code][i]) for child in children]
     return found
 
 
@@ -119,10 +95,11 @@ Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """Up to `per_page` items in id order, and where the next page starts (None: the end)."""
+
     items: list[T]
-    page: int
     per_page: int
-    more: bool
+    next_after: int | None
 
 
 # What each list's status filter means (the values it takes are documented in the API).
@@ -133,14 +110,16 @@ ALERT_STATUSES = ("open", "acknowledged")
 TEST_STATUSES = ("negative", "positive", "pending")
 
 
-def _paged(query: Query, page: int, per_page: int) -> Query:
+def _paged(query: Query, id_column: Any, after: int, per_page: int) -> Query:
+    """The page after the id `after` (keyset paging: as fast deep in a city as at its start)."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
-    return query.offset((max(page, 1) - 1) * per_page).limit(per_page + 1)
+    return query.where(id_column > after).order_by(id_column).limit(per_page + 1)
 
 
-def _page(rows: Sequence[T], page: int, per_page: int) -> Page[T]:
+def _page(rows: Sequence[Any], found: list[T], ids: list[int], per_page: int) -> Page[T]:
     per_page = max(1, min(per_page, MAX_PER_PAGE))
-    return Page(list(rows[:per_page]), max(page, 1), per_page, len(rows) > per_page)
+    more = len(rows) > per_page
+    return Page(found, per_page, ids[per_page - 1] if more else None)
 
 
 def _in_scope(scope: Scope) -> tuple[ColumnElement[bool], ...]:
@@ -180,7 +159,7 @@ async def people_page(
     session: AsyncSession,
     scope: Scope,
     filters: Filters,
-    page: int,
+    after: int,
     per_page: int,
     zone: ZoneInfo,
 ) -> Page[PersonRow]:
@@ -209,7 +188,6 @@ async def people_page(
         .outerjoin(MonitoringPlan, MonitoringPlan.id == current)
         .where(*_in_scope(scope))
         .where(*_changed((Resident.updated_at, Resident.created_at), filters.changed_since))
-        .order_by(Resident.id)
     )
     if filters.plan:
         query = query.where(MonitoringPlan.plan_key == filters.plan)
@@ -223,9 +201,10 @@ async def people_page(
                 and_(~arrived, *_days(Arrival.expected_at, filters, zone)),
             )
         )
-    rows = (await session.execute(_paged(query, page, per_page))).all()
-    found = [PersonRow(p, g, a, m) for p, g, a, m in rows if scope.covers(g)]
-    return _page(found, page, per_page)
+    rows = (await session.execute(_paged(query, Resident.id, after, per_page))).all()
+    kept = rows[:per_page]
+    found = [PersonRow(p, g, a, m) for p, g, a, m in kept if scope.covers(g)]
+    return _page(rows, found, [p.id for p, *_ in kept], per_page)
 
 
 async def _records(
@@ -233,7 +212,7 @@ async def _records(
     scope: Scope,
     entity: Any,
     conditions: Sequence[ColumnElement[bool]],
-    page: int,
+    after: int,
     per_page: int,
     *,
     plan: str | None = None,
@@ -243,7 +222,6 @@ async def _records(
         .join(Resident, Resident.id == entity.resident_id)
         .join(Area, Area.id == Resident.grid_id)
         .where(*_in_scope(scope), *conditions)
-        .order_by(entity.id)
     )
     if plan:
         plans = select(MonitoringPlan.id).where(MonitoringPlan.plan_key == plan)
@@ -257,12 +235,14 @@ async def _records(
                     select(MonitoringPlan.resident_id).where(MonitoringPlan.plan_key == plan)
                 )
             )
-    rows = (await session.execute(_paged(query, page, per_page))).all()
-    return _page([(r, p, g) for r, p, g in rows if scope.covers(g)], page, per_page)
+    rows = (await session.execute(_paged(query, entity.id, after, per_page))).all()
+    kept = rows[:per_page]
+    found = [(r, p, g) for r, p, g in kept if scope.covers(g)]
+    return _page(rows, found, [r.id for r, *_ in kept], per_page)
 
 
 async def plans_page(
-    session: AsyncSession, scope: Scope, filters: Filters, page: int, per_page: int, zone: ZoneInfo
+    session: AsyncSession, scope: Scope, filters: Filters, after: int, per_page: int, zone: ZoneInfo
 ) -> Page[tuple[MonitoringPlan, Resident, Area]]:
     conditions = [
         *_days(MonitoringPlan.starts_on, filters, zone, is_date=True),
@@ -271,12 +251,12 @@ async def plans_page(
     if filters.status:
         conditions.append(MonitoringPlan.status == filters.status)
     return await _records(
-        session, scope, MonitoringPlan, conditions, page, per_page, plan=filters.plan
+        session, scope, MonitoringPlan, conditions, after, per_page, plan=filters.plan
     )
 
 
 async def checkins_page(
-    session: AsyncSession, scope: Scope, filters: Filters, page: int, per_page: int, zone: ZoneInfo
+    session: AsyncSession, scope: Scope, filters: Filters, after: int, per_page: int, zone: ZoneInfo
 ) -> Page[tuple[CheckIn, Resident, Area]]:
     conditions = [
         *_days(CheckIn.slot_start, filters, zone),
@@ -290,11 +270,11 @@ async def checkins_page(
         conditions.append(CheckIn.missed_at.is_not(None))
     elif filters.status == "open":
         conditions += [CheckIn.answered_at.is_(None), CheckIn.missed_at.is_(None)]
-    return await _records(session, scope, CheckIn, conditions, page, per_page, plan=filters.plan)
+    return await _records(session, scope, CheckIn, conditions, after, per_page, plan=filters.plan)
 
 
 async def alerts_page(
-    session: AsyncSession, scope: Scope, filters: Filters, page: int, per_page: int, zone: ZoneInfo
+    session: AsyncSession, scope: Scope, filters: Filters, after: int, per_page: int, zone: ZoneInfo
 ) -> Page[tuple[Alert, Resident, Area]]:
     conditions = [
         *_days(Alert.created_at, filters, zone),
@@ -304,11 +284,11 @@ async def alerts_page(
     ]
     if filters.status:
         conditions.append(Alert.status == filters.status)
-    return await _records(session, scope, Alert, conditions, page, per_page, plan=filters.plan)
+    return await _records(session, scope, Alert, conditions, after, per_page, plan=filters.plan)
 
 
 async def tests_page(
-    session: AsyncSession, scope: Scope, filters: Filters, page: int, per_page: int, zone: ZoneInfo
+    session: AsyncSession, scope: Scope, filters: Filters, after: int, per_page: int, zone: ZoneInfo
 ) -> Page[tuple[TestResult, Resident, Area]]:
     conditions = [
         *_days(TestResult.day, filters, zone, is_date=True),
@@ -316,4 +296,6 @@ async def tests_page(
     ]
     if filters.status:
         conditions.append(TestResult.result == filters.status)
-    return await _records(session, scope, TestResult, conditions, page, per_page, plan=filters.plan)
+    return await _records(
+        session, scope, TestResult, conditions, after, per_page, plan=filters.plan
+    )
