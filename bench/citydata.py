@@ -144,6 +144,30 @@ async def measure(run: CityRun) -> list[Figure]:
             digits=1,
         ),
         Figure(
+            f"city.api_figures.{db}",
+            f"city ({tag}): API, the whole city's figures over 14 days (with each district)",
+            got["api_figures"] * 1000,
+            ms,
+            aim="< 200 ms",
+            meets=lambda v: v < 200,
+        ),
+        Figure(
+            f"city.api_people.{db}",
+            f"city ({tag}): API, one page of 100 people of the city (median, pages anywhere)",
+            got["api_people"] * 1000,
+            ms,
+            aim="< 50 ms",
+            meets=lambda v: v < 50,
+            digits=1,
+        ),
+        Figure(
+            f"city.api_people_first.{db}",
+            f"city ({tag}): API, the first page of 100 people",
+            got["api_people_first"] * 1000,
+            ms,
+            digits=1,
+        ),
+        Figure(
             f"city.memory.{db}",
             f"city ({tag}): peak memory, aiogram runner's process",
             got["peak_mb"],
@@ -277,10 +301,70 @@ async def _child(url: str, runner: str, timed: bool) -> dict[str, float]:
 
         results["find"] = await finds(lambda p: STAFF_USERS + p.grid_id)
         results["find_district"] = await finds(lambda p: STAFF_USERS + district.id)
+        # The bot's memory, before the API (a process of its own) is loaded here too.
+        results["peak_mb"] = _peak_mb()
+        results.update(await _api(sessions, top, len(grids) * 200))
     finally:
         await engine.dispose()
-    results["peak_mb"] = _peak_mb()
     return results
+
+
+async def _api(sessions: Any, city: Any, residents: int) -> dict[str, float]:
+    """`returnee api` called over HTTP (in process, through its ASGI app, so the figures are
+    the app's and not the network's): the whole city's figures over 14 days, with each
+    district; and one page of 100 people of the city, the median of 10 pages anywhere in it."""
+    from datetime import timedelta
+
+    import httpx
+
+    from api.app import ApiConfig, create_app
+    from chat.clock import FixedClock
+    from services.access import create_token
+
+    async with sessions.begin() as session:
+        tokens = {
+            scope: (
+                await create_token(
+                    session,
+                    area_code=city.code,
+                    scope=scope,
+                    expires=timedelta(days=1),
+                    now=NOW,
+                    label="bench",
+                )
+            ).secret
+            for scope in ("figures", "people")
+        }
+    app = create_app(sessions, ApiConfig(zone=ZONE, clock=FixedClock(NOW), rate_per_minute=10**5))
+    transport = httpx.ASGITransport(app=app)
+    found: dict[str, float] = {}
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+
+        async def call(path: str, scope: str, **params: Any) -> float:
+            headers = {"Authorization": f"Bearer {tokens[scope]}"}
+            started = time.perf_counter()
+            answer = await http.get(path, params=params, headers=headers)
+            took = time.perf_counter() - started
+            assert answer.status_code == 200, answer.text
+            return took
+
+        figures = f"/api/v1/areas/{city.code}/figures"
+        span = {"from": (TODAY - timedelta(days=13)).isoformat(), "to": TODAY.isoformat()}
+        await call(figures, "figures", below="true", **span)
+        found["api_figures"] = statistics.median(
+            [await call(figures, "figures", below="true", **span) for _ in range(3)]
+        )
+        people = f"/api/v1/areas/{city.code}/people"
+        await call(people, "people", per_page=100)
+        rng = random.Random(2)
+        found["api_people"] = statistics.median(
+            [
+                await call(people, "people", per_page=100, after=rng.randint(0, residents))
+                for _ in range(10)
+            ]
+        )
+        found["api_people_first"] = await call(people, "people", per_page=100)
+    return found
 
 
 if __name__ == "__main__":

@@ -92,6 +92,42 @@ def run(upgrade: bool) -> None:
     run_async(lambda: serve(settings, upgrade_schema=upgrade))
 
 
+@main.command()
+@click.option("--listen", default=None, help="HOST:PORT (default: API_LISTEN, 127.0.0.1:8090)")
+def api(listen: str | None) -> None:
+    """Run the read API and the dashboard (a process of its own on the bot's database)."""
+    settings = settings_or_exit(**({"api_listen": listen} if listen else {}))
+    from bot.logs import configure
+
+    configure(settings.log_level)
+    host, _, port = settings.api_listen.rpartition(":")
+
+    async def go() -> None:
+        from datetime import timedelta
+
+        from api.server import SchemaNotReady, serve
+
+        click.echo(
+            f"returnee api on http://{host}:{port}  (OpenAPI: /api/openapi.json, dashboard: /web)"
+        )
+        try:
+            await serve(
+                settings.database_url,
+                host,
+                int(port),
+                zone=settings.zone,
+                overdue_after=timedelta(minutes=settings.alert_escalate_after_minutes),
+                rate_per_minute=settings.api_rate_per_minute,
+                public_url=settings.web_url or f"http://{host}:{port}",
+            )
+        except SchemaNotReady as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"API_LISTEN: cannot listen on {host}:{port} ({exc.strerror or exc})")
+
+    run_async(go)
+
+
 @main.group()
 def db() -> None:
     """The database schema."""
@@ -300,6 +336,108 @@ def staff_revoke(staff_id: int) -> None:
                 fail(f"no staff #{staff_id}", status=1)
             member.revoked_at = member.revoked_at or SystemClock().now()
         click.echo(f"staff #{staff_id} revoked")
+
+    run_async(go)
+
+
+@admin.group("api-token")
+def api_token() -> None:
+    """Tokens for the read API (`returnee api`): one area, one scope each."""
+
+
+@api_token.command("create")
+@click.option("--area", "code", required=True, help="The area's code: it and all below it.")
+@click.option(
+    "--scope",
+    required=True,
+    type=click.Choice(["figures", "people"]),
+    help="figures: counts only, never a personal field; people: the people too.",
+)
+@click.option("--expires", default="90d", show_default=True, help="e.g. 90d, 12w, 24h")
+@click.option("--label", default="", help="Who it is for (shown by list).")
+def api_token_create(code: str, scope: str, expires: str, label: str) -> None:
+    """Make a token and print it once (only its hash is kept)."""
+    settings = settings_or_exit()
+    from services.access import AccessProblem, parse_duration
+
+    try:
+        span = parse_duration(expires)
+    except AccessProblem as exc:
+        fail(f"--expires: {exc}")
+
+    async def go() -> None:
+        from chat.clock import SystemClock
+        from services.access import create_token
+
+        async with database(settings) as sessions, sessions.begin() as session:
+            try:
+                issued = await create_token(
+                    session,
+                    area_code=code,
+                    scope=scope,
+                    expires=span,
+                    now=SystemClock().now(),
+                    label=label,
+                )
+            except AccessProblem as exc:
+                fail(str(exc), status=1)
+        token = issued.token
+        click.echo(issued.secret)
+        click.echo(
+            f"API token #{token.id}: {scope} of {issued.area.name} ({code}) and below, until "
+            f"{token.expires_at.astimezone(settings.zone):%Y-%m-%d %H:%M}. It is shown only "
+            "now: keep it secret.",
+            err=True,
+        )
+
+    run_async(go)
+
+
+@api_token.command("list")
+def api_token_list() -> None:
+    """Every token: its start, area, scope and state (never the token itself)."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from chat.clock import SystemClock
+        from services.access import list_tokens, token_state
+
+        now = SystemClock().now()
+        async with database(settings) as sessions, sessions() as session:
+            tokens = await list_tokens(session)
+        click.echo(f"{len(tokens)} API tokens")
+        for token, area in tokens:
+            used = (
+                f"last used {token.last_used_at.astimezone(settings.zone):%Y-%m-%d %H:%M}"
+                if token.last_used_at
+                else "never used"
+            )
+            click.echo(
+                f"  #{token.id} {token.hint}…  {token.scope:<7} {area.code} {area.name}  "
+                f"{token_state(token, now)} (expires "
+                f"{token.expires_at.astimezone(settings.zone):%Y-%m-%d}), {used}"
+                + (f"  {token.label}" if token.label else "")
+            )
+
+    run_async(go)
+
+
+@api_token.command("revoke")
+@click.argument("token_id", type=int)
+def api_token_revoke(token_id: int) -> None:
+    """Stop a token at once (its calls are answered 401)."""
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        from chat.clock import SystemClock
+        from services.access import AccessProblem, revoke_token
+
+        async with database(settings) as sessions, sessions.begin() as session:
+            try:
+                await revoke_token(session, token_id, SystemClock().now())
+            except AccessProblem as exc:
+                fail(str(exc), status=1)
+        click.echo(f"API token #{token_id} revoked")
 
     run_async(go)
 
@@ -548,11 +686,15 @@ def chat(user_id: int, base_url: str, language: str) -> None:
 @main.command()
 @click.option("--port", default=8080, show_default=True, type=int, help="The emulator's port.")
 @click.option("--database", default="sqlite+aiosqlite:///demo.db", show_default=True)
-def demo(port: int, database: str) -> None:
-    """The emulator, the bot against it and demo data, in one go (no token needed)."""
+@click.option(
+    "--api-port", default=8090, show_default=True, type=int, help="The API and dashboard's port."
+)
+def demo(port: int, database: str, api_port: int) -> None:
+    """The emulator, the bot against it, the API and dashboard, and demo data, in one go (no
+    token needed)."""
     from bot.demo import run_demo
 
-    run_demo(port=port, database_url=database)
+    run_demo(port=port, database_url=database, api_port=api_port)
 
 
 if __name__ == "__main__":

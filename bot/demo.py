@@ -32,6 +32,7 @@ DEMO_DATA = Path(__file__).with_name("demo_data")
 DEMO_WORKER = 900  # the simulated grid worker's Telegram user id
 DEMO_WORKER_NAME = "赵敏"
 DEMO_GRID = "620201001001001"
+DEMO_CITY = "620200"
 DEMO_INVITE = "DEMOWORKER"
 # The residents on the web chat's list (user id, name); anyone else can be talked to with
 # `returnee chat --user N`.
@@ -187,14 +188,78 @@ def demo_key(database_url: str) -> str | None:
     return path.read_text(encoding="utf-8").strip()
 
 
-def run_demo(*, port: int, database_url: str) -> None:
+def run_demo(*, port: int, database_url: str, api_port: int = 8090) -> None:
     configure("WARNING")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_demo(port, database_url))
+        asyncio.run(_demo(port, database_url, api_port))
     click.echo("demo stopped.")
 
 
-async def _demo(port: int, database_url: str) -> None:
+async def demo_api(settings: Settings, base: str, port: int) -> None:
+    """`returnee api` beside the bot, on the demo's database and the emulator's clock, with a
+    token for the city's figures (made anew each run, for a day)."""
+    from api.server import SchemaNotReady
+    from api.server import serve as serve_api
+    from bot.clock import EmulatorClock
+    from chat.clock import SystemClock
+    from models.db import make_engine, make_sessions
+    from services.access import create_token
+
+    clock = EmulatorClock(settings.bot_api_url)
+    address = f"http://127.0.0.1:{port}"
+    engine = make_engine(settings.database_url)
+    try:
+        await clock.sync()
+        async with make_sessions(engine).begin() as session:
+            issued = await create_token(
+                session,
+                area_code=DEMO_CITY,
+                scope="figures",
+                expires=timedelta(days=1),
+                now=SystemClock().now(),
+                label="demo",
+            )
+    except Exception as exc:
+        log.warning("the demo's API does not start: %s", exc)
+        return
+    finally:
+        await engine.dispose()
+    click.echo(
+        "\n".join(
+            [
+                f"  API and dashboard: {address}  (OpenAPI: {address}/api/docs; the grid worker "
+                "sends /web in the web chat to sign in to the dashboard)",
+                f"  a figures token for the city (today only): {issued.secret}",
+                f"    curl -H 'Authorization: Bearer {issued.secret}' "
+                f"'{address}/api/v1/areas/{DEMO_CITY}/figures?below=true'",
+                "",
+            ]
+        )
+    )
+
+    async def nothing() -> None:
+        return None
+
+    following = asyncio.create_task(clock.follow(nothing))
+    try:
+        await serve_api(
+            settings.database_url,
+            "127.0.0.1",
+            port,
+            zone=settings.zone,
+            overdue_after=timedelta(minutes=settings.alert_escalate_after_minutes),
+            rate_per_minute=settings.api_rate_per_minute,
+            public_url=address,
+            clock=clock,
+            embedded=True,
+        )
+    except (SchemaNotReady, OSError) as exc:
+        log.warning("the demo's API stopped: %s", exc)
+    finally:
+        following.cancel()
+
+
+async def _demo(port: int, database_url: str, api_port: int = 8090) -> None:
     from bot.runtime import serve as serve_bot
     from emulator import serve as serve_emulator
 
@@ -209,6 +274,7 @@ async def _demo(port: int, database_url: str) -> None:
         webhook_url=None,
         clock="emulator",
         **({"data_key": key} if key else {}),
+        web_url=f"http://127.0.0.1:{api_port}",
     )
     use_keys(settings.keyring())
     emulator = asyncio.create_task(
@@ -239,11 +305,15 @@ async def _demo(port: int, database_url: str) -> None:
         await clock_resumes(base, latest)
     joining = asyncio.create_task(worker_joins(base) if to_join else asyncio.sleep(0))
     keeping = asyncio.create_task(keep_clock(base, database_url))
+    api = asyncio.create_task(demo_api(settings, base, api_port))
     try:
         await serve_bot(settings, upgrade_schema=True)
     finally:
         joining.cancel()
         keeping.cancel()
+        api.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await api
         emulator.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await emulator

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     # Whose time the bot keeps: the system's, or the local emulator's (the demo and the tests,
     # which move it forward to see a week of check-ins in minutes).
     clock: Literal["system", "emulator"] = "system"
+    # `returnee api`: where it listens, the address the dashboard is reached at (the sign-in
+    # links /web sends; none: /web says the dashboard is not set up), and how many calls a
+    # minute each API token may make.
+    api_listen: str = "127.0.0.1:8090"
+    web_url: str | None = None
+    api_rate_per_minute: int = Field(default=120, ge=1, le=100_000)
 
     @field_validator("bot_token")
     @classmethod
@@ -71,7 +77,7 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token (123456:ABC…, from @BotFather)")
         return value
 
-    @field_validator("bot_api_url", "webhook_url")
+    @field_validator("bot_api_url", "webhook_url", "web_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -119,7 +125,7 @@ class Settings(BaseSettings):
                 raise ValueError(str(problem)) from None
         return value
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "api_listen")
     @classmethod
     def _listen(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chat.contract import Reply, Send
 from chat.forms import PAUSED, RESUME, ask
 from chat.state import Command
-from handlers import checkin, contact, export, notify, register, resident, staff
+from handlers import checkin, contact, export, notify, register, resident, staff, web
 from handlers.context import Chat, Turn
 from models.staff import active_staff
 from services import buttons
@@ -83,7 +83,8 @@ async def help_(chat: Chat) -> list[Reply]:
                     "/stats: cumulative figures\n"
                     "/notify TEXT: a notice to every resident of your area\n"
                     "/export: the register as a spreadsheet\n"
-                    "/verify CODE: check a resident's plan notice or release certificate"
+                    "/verify CODE: check a resident's plan notice or release certificate\n"
+                    "/web: a sign-in link to the dashboard in the browser"
                 )
             )
         )
@@ -145,4 +146,5 @@ COMMANDS: dict[str, Command[Turn]] = {
     "verify": register.verify,
     buttons.WRITE.name: contact.write,
     buttons.REPLY.name: contact.reply,
+    "web": web.web,
 }

@@ -1,6 +1,7 @@
 """Imports every model module, so the metadata (and Alembic) sees every table."""
 
 from models import (
+    access,
     alerts,
     areas,
     chat,
@@ -16,6 +17,7 @@ from models import (
 )
 
 __all__ = [
+    "access",
     "alerts",
     "areas",
     "chat",

@@ -24,7 +24,7 @@ from chat.i18n import DOMAIN, LANGUAGES, LOCALES  # noqa: E402
 
 KEYWORDS: dict[str, object] = {"tr": None, "N_": None, "say": None, "ngettext": (1, 2)}
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)
-SOURCES = ("chat", "handlers", "services", "bot", "rules", "models")
+SOURCES = ("api", "chat", "handlers", "services", "bot", "rules", "models")
 
 
 def template() -> Catalog:

@@ -250,7 +250,7 @@ async def daily_figures(
     """The report's figures for everything at or under `area` (one grid, or all of a
     district): the 24 hours ending at `at` on `day`."""
     window = window_of(day, zone, at)
-    tallies = await _collect(session, area, day, zone, {area.code: area}, window)
+    tallies = await collect(session, area, day, zone, {area.code: area}, window)
     return tallies[area.code].freeze(area, day, window)
 
 
@@ -265,7 +265,7 @@ async def rollup_figures(
     window = window_of(day, zone, at)
     children = await children_of(session, area.id)
     keyed = {child.code: child for child in children}
-    tallies = await _collect(session, area, day, zone, keyed, window)
+    tallies = await collect(session, area, day, zone, keyed, window)
     parts = tuple(tallies[child.code].freeze(child, day, window) for child in children)
     total = _Tally()
     for code in keyed:
@@ -295,7 +295,23 @@ def closed(checkin: CheckIn) -> bool:
     return bool((checkin.extra or {}).get("closed"))
 
 
-async def _collect(
+async def grid_keys(session: AsyncSession, area: Area, keyed: dict[str, Area]) -> dict[int, str]:
+    """Each grid at or under `area`, to the key area (the area itself, or a child) it counts in."""
+    depth = len(area.path.split("/"))
+    found: dict[int, str] = {}
+    for grid_id, path in (
+        await session.execute(
+            select(Area.id, Area.path).where(Area.level == Level.GRID, under(area))
+        )
+    ).all():
+        codes = path.split("/")
+        key = area.code if area.code in keyed else (codes[depth] if len(codes) > depth else "")
+        if key in keyed:
+            found[grid_id] = key
+    return found
+
+
+async def collect(
     session: AsyncSession,
     area: Area,
     day: date,
@@ -305,17 +321,7 @@ async def _collect(
 ) -> dict[str, _Tally]:
     """A tally per key area (the area itself, or each child), from one pass of queries."""
     start, end = window
-    depth = len(area.path.split("/"))
-    grid_key: dict[int, str] = {}
-    for grid_id, path in (
-        await session.execute(
-            select(Area.id, Area.path).where(Area.level == Level.GRID, under(area))
-        )
-    ).all():
-        codes = path.split("/")
-        key = area.code if area.code in keyed else (codes[depth] if len(codes) > depth else "")
-        if key in keyed:
-            grid_key[grid_id] = key
+    grid_key = await grid_keys(session, area, keyed)
     tallies = {code: _Tally() for code in keyed}
     grids = grids_under(area)
 
@@ -568,3 +574,46 @@ async def history(
             )
         )
     return tuple(points)
+
+
+@dataclass(frozen=True)
+class AlertCounts:
+    """Alerts at the end of a day (or now, for today): still open, acknowledged during the
+    day, and open for longer than they may be (overdue)."""
+
+    open: int = 0
+    acknowledged: int = 0
+    overdue: int = 0
+
+
+async def alert_counts(
+    session: AsyncSession,
+    area: Area,
+    day: date,
+    keyed: dict[str, Area],
+    *,
+    zone: ZoneInfo = DEFAULT_ZONE,
+    overdue_after: timedelta,
+    now: datetime,
+) -> dict[str, AlertCounts]:
+    """Per key area (the area itself, or each child): the day's alert counts."""
+    start, end = day_bounds(day, zone)
+    at = min(end, now)
+    grid_key = await grid_keys(session, area, keyed)
+    counts = {code: [0, 0, 0] for code in keyed}
+    query = select(Alert.grid_id, Alert.created_at, Alert.acknowledged_at).where(
+        Alert.grid_id.in_(grids_under(area)),
+        Alert.created_at < end,
+        Alert.created_at <= now,
+        or_(Alert.acknowledged_at.is_(None), Alert.acknowledged_at >= start),
+    )
+    for grid_id, created, acknowledged in (await session.execute(query)).all():
+        key = grid_key.get(grid_id)
+        if key is None:
+            continue
+        if acknowledged is None or acknowledged >= end or acknowledged > now:
+            counts[key][0] += 1
+            counts[key][2] += created <= at - overdue_after
+        else:
+            counts[key][1] += 1
+    return {code: AlertCounts(*values) for code, values in counts.items()}

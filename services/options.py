@@ -27,6 +27,11 @@ class Options:
     alert_resend_after: timedelta = timedelta(hours=2)
     alert_escalate_after: timedelta = timedelta(hours=6)
     daily_report_at: time = time(20, 0)
+    # The dashboard's address, for the sign-in links /web sends (None: not set up).
+    web_url: str | None = None
 
     def facts(self) -> dict[str, Any]:
-        return {"retention_days": self.retention_days}
+        facts: dict[str, Any] = {"retention_days": self.retention_days}
+        if self.web_url:
+            facts["web_url"] = self.web_url
+        return facts

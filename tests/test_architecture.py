@@ -7,6 +7,7 @@ rules/     pure domain rules
 models/    tables and their queries
 bot/       wiring; the scheduler and the CLI call services, never conversations
 emulator/  the Bot API stand-in, apart from the bot
+api/       the read API and dashboard: services, models, rules, the engine's i18n and clock
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from handlers.app import FLOWS
 
 ROOT = Path(__file__).parents[1]
-PACKAGES = ("bot", "chat", "emulator", "handlers", "models", "rules", "services")
+PACKAGES = ("api", "bot", "chat", "emulator", "handlers", "models", "rules", "services")
 
 
 def modules(package: str) -> list[Path]:
@@ -65,6 +66,9 @@ def offending(package: str, forbidden: set[str]) -> list[str]:
         ("models", {"handlers", "services", "bot", "emulator", "aiogram", "telegram"}),
         # Pure rules: the standard library, their data, and themselves.
         ("rules", {"handlers", "services", "models", "bot", "chat", "emulator", "sqlalchemy"}),
+        # The read API and dashboard stand beside the bot: data through the services, never a
+        # conversation or a runner.
+        ("api", {"handlers", "bot", "emulator", "aiogram", "telegram"}),
         # The stand-in for Telegram is not part of the bot.
         ("emulator", {"handlers", "services", "models", "bot", "chat", "aiogram", "telegram"}),
     ],
@@ -73,9 +77,32 @@ def test_each_layer_imports_only_what_lies_below_it(package: str, forbidden: set
     assert offending(package, forbidden) == []
 
 
+def test_the_api_takes_of_the_engine_only_its_words_and_clock() -> None:
+    found = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in modules("api")
+        for module, _ in imports(path)
+        if top(module) == "chat" and module not in ("chat.i18n", "chat.clock")
+    ]
+    assert found == []
+
+
 @pytest.mark.parametrize("path", ["bot/scheduler.py", "bot/cli.py"])
 def test_the_scheduler_and_the_cli_call_services_never_conversations(path: str) -> None:
     found = [module for module, _ in imports(ROOT / path) if top(module) == "handlers"]
+    assert found == []
+
+
+def test_only_the_cli_and_the_demo_start_the_api() -> None:
+    found = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for package in PACKAGES
+        if package != "api"
+        for path in modules(package)
+        for module, _ in imports(path)
+        if top(module) == "api"
+        and path.relative_to(ROOT).as_posix() not in ("bot/cli.py", "bot/demo.py")
+    ]
     assert found == []
 
 

@@ -140,3 +140,55 @@ async def _phones(url: str, keys: Keyring) -> list[str]:
     finally:
         await engine.dispose()
         use_keys(before)
+
+
+def test_api_tokens_created_listed_and_revoked(env: dict[str, str], tmp_path: Path) -> None:
+    assert (
+        returnee("admin", "areas", "import", str(DEMO_AREAS), env=env, cwd=tmp_path).returncode == 0
+    )
+    made = returnee(
+        "admin", "api-token", "create", "--area", "620201", "--scope", "figures",
+        "--expires", "90d", "--label", "指挥部", env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("rtk_") and len(token) > 40
+    assert "API token #1: figures of 雄关区 (620201)" in made.stderr
+    listed = returnee("admin", "api-token", "list", env=env, cwd=tmp_path)
+    assert "#1 " in listed.stdout and "figures" in listed.stdout and "active" in listed.stdout
+    assert token not in listed.stdout  # shown once, at creation only
+    assert token[:10] + "…" in listed.stdout  # its start tells it apart
+    revoked = returnee("admin", "api-token", "revoke", "1", env=env, cwd=tmp_path)
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert "revoked" in returnee("admin", "api-token", "list", env=env, cwd=tmp_path).stdout
+    for args, says in (
+        (("--area", "999", "--scope", "people"), "area 999 is not known"),
+        (("--area", "620201", "--scope", "people", "--expires", "soon"), "--expires"),
+    ):
+        refused = returnee("admin", "api-token", "create", *args, env=env, cwd=tmp_path)
+        assert refused.returncode in (1, 2) and says in refused.stderr
+        assert "Traceback" not in refused.stderr
+    missing = returnee("admin", "api-token", "revoke", "7", env=env, cwd=tmp_path)
+    assert missing.returncode == 1 and "no API token #7" in missing.stderr
+
+
+def test_the_api_refuses_to_start_on_an_old_schema_in_one_line(tmp_path: Path) -> None:
+    result = returnee(
+        "api", env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"}, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("returnee: DATABASE_URL: schema at")
+
+
+def test_the_api_says_in_one_line_when_its_port_is_taken(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = returnee("api", "--listen", f"127.0.0.1:{port}", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"returnee: API_LISTEN: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in result.stderr

@@ -48,6 +48,7 @@ async def running_demo(
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "bot.cli", "demo", "--port", str(port)),
+            *("--api-port", str(free_port())),
             *("--database", database_url),
             env=env,
             cwd=tmp_path,  # no developer's .env
