@@ -46,6 +46,7 @@ async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
             policy=load_policy(settings.policy),
             checkin_times=settings.checkin_slots,
             reminder_after=timedelta(minutes=settings.reminder_after_minutes),
+            checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
             alert_resend_after=timedelta(minutes=settings.alert_resend_after_minutes),
             alert_escalate_after=timedelta(minutes=settings.alert_escalate_after_minutes),
             daily_report_at=settings.daily_report_time,

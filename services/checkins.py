@@ -23,7 +23,7 @@ from models.alerts import raise_alert
 from models.chat import ChatUser
 from models.checkins import CheckIn
 from models.outbox import enqueue
-from models.people import Resident
+from models.people import Arrival, Resident
 from models.plans import ACTIVE, MonitoringPlan
 from rules.health import abnormal, alert_kind, real_symptoms
 from services.buttons import CHECKIN
@@ -46,29 +46,76 @@ def at_home_on(plan: MonitoringPlan, day: date) -> bool:
     )
 
 
+def own_times(chosen: Sequence[str] | None, default: Sequence[time]) -> tuple[time, ...]:
+    """A reporter's daily check-in times: those they chose with /time, else the bot's."""
+    if chosen and len(chosen) == len(default):
+        try:
+            return tuple(sorted(time.fromisoformat(t) for t in chosen))
+        except ValueError:
+            pass
+    return tuple(sorted(default))
+
+
+def monitored_from(arrival: Arrival) -> datetime | None:
+    """When monitoring of the journey starts: at arrival, or when the bot heard of it (the
+    report, or the confirmation of a journey reported ahead), whichever is later; None while
+    the person has not arrived."""
+    if arrival.status != "arrived":
+        return None
+    moments = [m for m in (arrival.arrived_at, arrival.reported_at, arrival.confirmed_at) if m]
+    return max(moments) if moments else None
+
+
 async def open_checkins(
-    session: AsyncSession, now: datetime, zone: ZoneInfo, *, times: Sequence[time]
+    session: AsyncSession,
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    times: Sequence[time],
+    grace: timedelta = timedelta(hours=1),
 ) -> int:
-    """Create the current slot's check-ins (once) and ask each household's reporter."""
+    """Create the current slot's check-ins (once) and ask each household's reporter.
+
+    Each reporter's slots follow their own times (/time). Nobody is asked before they have
+    arrived, nor for a slot that opened less than `grace` after their arrival (or report)."""
     day = now.astimezone(zone).date()
-    current = [(start, end) for start, end in slots_of(day, times, zone) if start <= now < end]
-    if not current:
-        return 0
-    start, end = current[0]
     query = (
-        select(MonitoringPlan, Resident)
+        select(MonitoringPlan, Resident, Arrival, ChatUser.checkin_times)
         .join(Resident, Resident.id == MonitoringPlan.resident_id)
+        .join(Arrival, Arrival.id == MonitoringPlan.arrival_id)
+        .outerjoin(ChatUser, ChatUser.id == Resident.reporter_user_id)
         .where(
             MonitoringPlan.status == ACTIVE,
             MonitoringPlan.starts_on <= day,
             MonitoringPlan.ends_on >= day,
             Resident.purged_at.is_(None),
+            Arrival.status == "arrived",
         )
     )
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    reporters: set[int] = set()
-    for plan, resident in (await session.execute(query)).all():
+    # Check-ins already open today (a reporter who moved their times keeps the slot they had).
+    since = datetime.combine(day, time(0), tzinfo=zone)
+    taken: dict[int, list[tuple[datetime, datetime]]] = {}
+    for plan_id, slot_start, slot_end in await session.execute(
+        select(CheckIn.plan_id, CheckIn.slot_start, CheckIn.slot_end).where(
+            CheckIn.slot_end > since
+        )
+    ):
+        taken.setdefault(plan_id, []).append((slot_start, slot_end))
+    reporters: dict[int, datetime] = {}
+    for plan, resident, arrival, chosen in (await session.execute(query)).all():
         if not at_home_on(plan, day):
+            continue
+        current = [
+            (start, end)
+            for start, end in slots_of(day, own_times(chosen, times), zone)
+            if start <= now < end
+        ]
+        begun = monitored_from(arrival)
+        if not current or begun is None or current[0][0] < begun + grace:
+            continue
+        start, end = current[0]
+        if any(s < end and start < e for s, e in taken.get(plan.id, ())):
             continue
         statement = (
             insert(CheckIn)
@@ -85,9 +132,12 @@ async def open_checkins(
             .on_conflict_do_nothing(index_elements=["plan_id", "slot_start"])
         )
         if (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
-            reporters.add(resident.reporter_user_id)
+            reporters[resident.reporter_user_id] = start
     return await _ask_reporters(
-        session, {reporter: start for reporter in sorted(reporters)}, now, reminder=False
+        session,
+        {reporter: reporters[reporter] for reporter in sorted(reporters)},
+        now,
+        reminder=False,
     )
 
 
@@ -111,6 +161,11 @@ async def remind_checkins(
 PROMPT = N_("🌡 Time for your health check-in. It takes a minute.")
 REMINDER = N_("⏰ Reminder: your health check-in is still open. Please answer before it closes.")
 
+# The prompt's buttons: one tap when all is well, or each question in turn.
+ALL_WELL = N_("✅ All well (normal temperature, no symptoms, stayed home)")
+SOMETHING_TO_REPORT = N_("Something to report: answer each question")
+ALL_WELL_ARG = "ok"
+
 
 async def _ask_reporters(
     session: AsyncSession, slots: dict[int, datetime], now: datetime, *, reminder: bool
@@ -128,7 +183,10 @@ async def _ask_reporters(
             session,
             chat_id=user.chat_id,
             text=tr(REMINDER if reminder else PROMPT),
-            buttons=((CHECKIN.button(tr("Answer now")),),),
+            buttons=(
+                (CHECKIN.button(tr(ALL_WELL), ALL_WELL_ARG),),
+                (CHECKIN.button(tr(SOMETHING_TO_REPORT)),),
+            ),
             purpose=purpose,
             dedupe_key=f"{purpose.replace('_', '-')}:{reporter}:{start.isoformat()}",
             now=now,

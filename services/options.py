@@ -22,6 +22,8 @@ class Options:
     policy: Policy = field(default_factory=lambda: load_policy(DEFAULT_POLICY))
     checkin_times: tuple[time, ...] = (time(8, 0), time(20, 0))
     reminder_after: timedelta = timedelta(hours=2)
+    # The first check-in slot counted opens at least this long after arrival (or the report).
+    checkin_grace: timedelta = timedelta(hours=1)
     # An unacknowledged alert is sent again after this, and goes up a level after that
     # (both counted from when it reached its current level); the daily report's time.
     alert_resend_after: timedelta = timedelta(hours=2)

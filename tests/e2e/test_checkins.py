@@ -107,7 +107,7 @@ async def worker_of_the_grid(
 
 
 async def answer_checkin(user: TelegramUser, temperature: str = "36.5") -> None:
-    await user.press("Answer now")
+    await user.press("Something to report")
     if temperature in user.labels():
         await user.press(temperature)
     else:

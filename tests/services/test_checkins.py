@@ -30,10 +30,14 @@ def at(clock: FixedClock, hour: int, minute: int = 0, days: int = 0) -> None:
 
 
 async def home_isolated(
-    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+    resident: Person,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    *,
+    arrived: bool = True,
 ) -> None:
     await list_risk(sessions, clock, "广东省广州市,medium,2026-06-01\n")
-    await report_from(resident, "广州", "Guangzhou")
+    await report_from(resident, "广州", "Guangzhou", arrived=arrived)
     assert "home isolation" in resident.last.text
 
 
@@ -71,7 +75,7 @@ async def test_a_slot_opens_once_and_the_answer_is_recorded(
     (prompt,) = await outbox(sessions, "checkin")
     assert prompt.chat_id == resident.user_id
     resident.shown.append(_shown_from(prompt))
-    await resident.press("Answer now")
+    await resident.press("Something to report")
     assert "Li Na: temperature now" in resident.last.text
     await resident.press("36.5")
     await resident.press("None of these")
@@ -163,3 +167,69 @@ async def test_nothing_to_answer_says_so(resident: Person) -> None:
     resident.language = "en"
     await resident.send("/checkin")
     assert "no check-in to answer now" in resident.last.text
+
+
+async def test_nobody_is_asked_before_arriving_and_day_one_starts_after_arrived(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await home_isolated(resident, sessions, clock, arrived=False)  # expected 2 July, 14:00
+    for day, hour in ((1, 8), (1, 20), (2, 8)):  # the expected day, and the day after
+        at(clock, hour, 5, days=day)
+        assert await run(sessions, clock, "open") == 0
+        assert await run(sessions, clock, "remind") == 0
+        assert await run(sessions, clock, "miss") == 0
+    assert await checkins(sessions) == []
+    assert "missed_checkin" not in await alert_kinds(sessions)
+    at(clock, 10, 0, days=2)
+    await resident.send("/arrived")
+    await resident.press("Just now")
+    assert "Welcome" in resident.last.text
+    at(clock, 10, 30, days=2)  # the slot that was open before the arrival is not counted
+    assert await run(sessions, clock, "open") == 0
+    at(clock, 20, 0, days=2)
+    assert await run(sessions, clock, "open") == 1
+    (first,) = await checkins(sessions)
+    assert first.slot_start == datetime(2026, 7, 3, 20, 0, tzinfo=ZONE)
+
+
+@pytest.mark.parametrize(
+    ("registered", "first_slot"),
+    [
+        ((18, 45), datetime(2026, 7, 1, 20, 0, tzinfo=ZONE)),
+        ((19, 1), datetime(2026, 7, 2, 8, 0, tzinfo=ZONE)),  # 20:00 is within the hour
+    ],
+)
+async def test_the_first_slot_opens_an_hour_or_more_after_registration(
+    resident: Person,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    registered: tuple[int, int],
+    first_slot: datetime,
+) -> None:
+    at(clock, *registered)
+    await home_isolated(resident, sessions, clock)
+    at(clock, registered[0], registered[1] + 5)
+    assert await run(sessions, clock, "open") == 0  # the morning slot, open since 08:00
+    at(clock, 20, 0)
+    await run(sessions, clock, "open")
+    at(clock, 8, 0, days=1)
+    await run(sessions, clock, "open")
+    at(clock, 20, 0, days=1)  # the morning slot ends: the 20:00 one was never asked
+    await run(sessions, clock, "miss")
+    assert (await checkins(sessions))[0].slot_start == first_slot
+    assert "missed_checkin" in await alert_kinds(sessions)  # only for a slot really asked
+    async with sessions() as session:
+        missed = await session.scalars(select(CheckIn).where(CheckIn.missed_at.is_not(None)))
+        assert all(c.slot_start >= first_slot for c in missed)
+
+
+async def test_the_plans_last_day_is_asked_and_the_day_after_is_not(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await home_isolated(resident, sessions, clock)  # 14 days: 1 to 14 July
+    at(clock, 20, 0, days=13)
+    assert await run(sessions, clock, "open") == 1
+    (last,) = await checkins(sessions)
+    assert last.slot_start == datetime(2026, 7, 14, 20, 0, tzinfo=ZONE)
+    at(clock, 8, 0, days=14)
+    assert await run(sessions, clock, "open") == 0
