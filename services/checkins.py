@@ -26,6 +26,7 @@ from models.outbox import enqueue
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, MonitoringPlan
 from rules.health import abnormal, alert_kind, real_symptoms
+from rules.policy import Policy
 from services.buttons import CHECKIN
 
 HOME_KINDS = frozenset({"home_isolation", "home_monitoring"})
@@ -243,6 +244,29 @@ class Recorded:
     abnormal: bool
 
 
+async def needs_reading(session: AsyncSession, checkin_id: int, policy: Policy) -> bool:
+    """Whether the check-in's plan asks for a temperature at every check-in (policy
+    `temperature_reading`): then one tap "all well" still asks the temperature."""
+    checkin = await session.get(CheckIn, checkin_id)
+    plan = await session.get(MonitoringPlan, checkin.plan_id) if checkin else None
+    rules = policy.plans.get(plan.plan_key) if plan else None
+    return rules is not None and rules.temperature_reading
+
+
+async def onset_on_file(session: AsyncSession, checkin_id: int) -> bool:
+    """Whether the person of the check-in has said when their symptoms began (asked once,
+    when a symptom first appears)."""
+    checkin = await session.get(CheckIn, checkin_id)
+    if checkin is None:
+        return False
+    extras = await session.scalars(
+        select(CheckIn.extra).where(
+            CheckIn.resident_id == checkin.resident_id, CheckIn.answered_at.is_not(None)
+        )
+    )
+    return any(isinstance(extra, dict) and extra.get("onset") for extra in extras)
+
+
 async def record_answer(
     session: AsyncSession,
     checkin_id: int | None,
@@ -254,9 +278,14 @@ async def record_answer(
     went_out: bool,
     where: str | None,
     symptom_label: Callable[[str], str],
+    antipyretic: bool | None = None,
+    onset: date | None = None,
+    medicine_label: str = "",
 ) -> Recorded | None:
     """Save the answer to a check-in the user answers for; None if it is not theirs to answer
-    (any more). A fever or a symptom raises an alert for the grid's workers."""
+    (any more). A fever, a symptom or fever-reducing medicine (`antipyretic`: the reading
+    cannot be trusted) raises an alert for the grid's workers. `onset`: the day the symptoms
+    began, when asked."""
     checkin = await session.get(CheckIn, checkin_id) if checkin_id is not None else None
     if checkin is None or checkin.reporter_user_id != user_id or checkin.answered_at:
         return None
@@ -265,18 +294,25 @@ async def record_answer(
     checkin.went_out, checkin.where = went_out, where if went_out else None
     checkin.answered_at, checkin.answered_by = now, user_id
     checkin.late = now >= checkin.slot_end
+    extra = dict(checkin.extra or {})
+    if antipyretic is not None:
+        extra["antipyretic"] = antipyretic
+    if onset is not None:
+        extra["onset"] = onset.isoformat()
+    checkin.extra = extra
     resident = await session.get(Resident, checkin.resident_id)
-    worrying = abnormal(temperature, symptoms)
+    worrying = abnormal(temperature, symptoms, antipyretic=bool(antipyretic))
     if resident is not None and worrying:
+        said = [f"{temperature} °C" if temperature is not None else ""]
+        said += [medicine_label] if antipyretic else []
+        said += [", ".join(symptom_label(s) for s in symptoms)]
         await raise_alert(
             session,
             grid_id=resident.grid_id,
             resident_id=resident.id,
-            kind=alert_kind(temperature),
+            kind=alert_kind(temperature, antipyretic=bool(antipyretic)),
             now=now,
-            details={
-                "text": f"{temperature} °C; " + ", ".join(symptom_label(s) for s in symptoms),
-            },
+            details={"text": "; ".join(part for part in said if part)},
             dedupe_key=f"checkin-abnormal:{checkin.id}",
         )
     return Recorded(late=checkin.late, abnormal=resident is not None and worrying)

@@ -112,6 +112,7 @@ async def answer_checkin(user: TelegramUser, temperature: str = "36.5") -> None:
         await user.press(temperature)
     else:
         await user.say(temperature)
+    await user.press("No medicine")
     await user.press("None of these")
     await user.press("Stayed home")
 

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from types import MappingProxyType
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
+from chat.i18n import Translator
+from handlers.app import Core
 from models.alerts import Alert
 from models.checkins import CheckIn
 from models.outbox import Outgoing
-from services.checkins import open_checkins, record_misses, remind_checkins
+from rules.policy import load_policy
+from services.checkins import (
+    ALL_WELL,
+    SOMETHING_TO_REPORT,
+    open_checkins,
+    record_misses,
+    remind_checkins,
+)
 from services.options import Options
 from tests.handlers.test_resident import _shown_from
 from tests.services.test_plans import list_risk, report_from
@@ -78,6 +89,7 @@ async def test_a_slot_opens_once_and_the_answer_is_recorded(
     await resident.press("Something to report")
     assert "Li Na: temperature now" in resident.last.text
     await resident.press("36.5")
+    await resident.press("No medicine")
     await resident.press("None of these")
     await resident.press("Stayed home")
     assert "Recorded, thank you." in resident.last.text
@@ -94,8 +106,10 @@ async def test_a_fever_at_check_in_alerts_the_worker(
     await run(sessions, clock, "open")
     await resident.send("/checkin")
     await resident.send("38.1")
+    await resident.press("No medicine")
     await resident.press("Cough")
     await resident.press("Done")
+    await resident.press("Yesterday")
     await resident.press("Went out")
     await resident.send("the pharmacy")
     assert "grid worker has been told" in resident.last.text
@@ -122,6 +136,7 @@ async def test_unanswered_gets_one_reminder_then_is_missed_and_a_late_answer_is_
     at(clock, 20, 10, days=1)
     await resident.send("/checkin")
     await resident.send("36.6")
+    await resident.press("No medicine")
     await resident.press("None of these")
     await resident.press("Stayed home")
     assert "(late)" in resident.last.text
@@ -158,6 +173,7 @@ async def test_a_household_answers_for_each_person_in_turn(
     for name in ("Li Na", "Li Xiaoming"):
         assert f"{name}: temperature now" in resident.last.text
         await resident.press("36.5")
+        await resident.press("No medicine")
         await resident.press("None of these")
         await resident.press("Stayed home")
     assert all(c.answered_at for c in await checkins(sessions))
@@ -233,3 +249,112 @@ async def test_the_plans_last_day_is_asked_and_the_day_after_is_not(
     assert last.slot_start == datetime(2026, 7, 14, 20, 0, tzinfo=ZONE)
     at(clock, 8, 0, days=14)
     assert await run(sessions, clock, "open") == 0
+
+
+def without_reading() -> Options:
+    """Jiayuguan's rules, but home isolation asks no reading at every check-in."""
+    policy = load_policy("jiayuguan")
+    plans = dict(policy.plans)
+    plans["home_isolation_14"] = replace(plans["home_isolation_14"], temperature_reading=False)
+    return Options(policy=replace(policy, plans=MappingProxyType(plans)))
+
+
+async def prompted(resident: Person, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The newest check-in prompt, as the resident sees it."""
+    rows = await outbox(sessions, "checkin")
+    resident.shown.append(_shown_from(rows[-1]))
+
+
+async def test_one_tap_records_all_well_when_the_plan_needs_no_reading(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    resident = Person(Core(sessions, clock, without_reading()), user_id=1001)
+    await home_isolated(resident, sessions, clock)
+    at(clock, 20, 0)
+    await run(sessions, clock, "open")
+    await prompted(resident, sessions)
+    assert resident.last.labels == [
+        "✅ All well (normal temperature, no symptoms, stayed home)",
+        "Something to report: answer each question",
+    ]
+    chinese = Translator("zh-hans")
+    assert chinese(ALL_WELL) == "✅ 一切正常（体温正常、无症状、未外出）"
+    assert chinese(SOMETHING_TO_REPORT) == "有情况，逐项填写"
+    await resident.press("All well")
+    assert "Recorded, thank you." in resident.last.text
+    (checkin,) = await checkins(sessions)
+    assert checkin.answered_at is not None and checkin.symptoms == []
+    assert checkin.went_out is False and checkin.temperature is None
+    assert await alert_kinds(sessions) == []
+    await resident.send("/checkin")  # nothing left to answer
+    assert "no check-in to answer" in resident.last.text
+
+
+async def test_one_tap_still_asks_the_reading_where_the_plan_requires_it(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    resident.language = "en"
+    await home_isolated(resident, sessions, clock)  # Jiayuguan's home isolation: a reading
+    at(clock, 20, 0)
+    await run(sessions, clock, "open")
+    await prompted(resident, sessions)
+    await resident.press("All well")
+    assert "Li Na: temperature now" in resident.last.text
+    await resident.press("36.5")
+    await resident.press("No medicine")
+    assert "Recorded, thank you." in resident.last.text
+    (checkin,) = await checkins(sessions)
+    assert checkin.temperature == 36.5 and checkin.symptoms == [] and checkin.went_out is False
+
+
+async def test_fever_medicine_makes_the_reading_unreliable_and_alerts(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    resident.language = "en"
+    await home_isolated(resident, sessions, clock)
+    at(clock, 20, 0)
+    await run(sessions, clock, "open")
+    await resident.send("/checkin")
+    await resident.press("36.5")
+    await resident.press("Yes, some")
+    await resident.press("None of these")
+    await resident.press("Stayed home")
+    assert "grid worker has been told" in resident.last.text
+    assert await alert_kinds(sessions) == ["antipyretic"]
+    (checkin,) = await checkins(sessions)
+    assert checkin.extra["antipyretic"] is True
+
+
+async def test_symptom_onset_is_asked_once_and_nothing_carries_over(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    resident.language = "en"
+    await home_isolated(resident, sessions, clock)
+    at(clock, 8, 0, days=1)
+    await run(sessions, clock, "open")
+    await resident.send("/checkin")
+    await resident.press("36.5")
+    await resident.press("No medicine")
+    await resident.press("Cough")  # ticked, and the check-in left there
+    at(clock, 20, 0, days=1)
+    await run(sessions, clock, "open")
+    await resident.send("/checkin")  # the evening's, begun afresh
+    await resident.press("36.5")
+    await resident.press("No medicine")
+    assert not [label for label in resident.last.labels if "✅" in label]
+    await resident.press("Cough")
+    await resident.press("Done")
+    assert "symptoms begin" in resident.last.text
+    await resident.press("Yesterday")
+    await resident.press("Stayed home")
+    at(clock, 8, 0, days=2)
+    await run(sessions, clock, "open")
+    await resident.send("/checkin")
+    await resident.press("36.5")
+    await resident.press("No medicine")
+    await resident.press("Cough")
+    await resident.press("Done")
+    assert "did you go out" in resident.last.text  # the day they began is on file
+    await resident.press("Stayed home")
+    answered = [c for c in await checkins(sessions) if c.answered_at]
+    assert [c.extra.get("onset") for c in answered] == ["2026-07-01", None]

@@ -80,6 +80,7 @@ async def seed_day(
     assert await run(sessions, clock, "open") == 2  # the 08:00 check-in, at 10:00
     await fever.send("/checkin")
     await fever.send("38.2")
+    await fever.press("No medicine")
     await fever.press("None of these")
     await fever.press("Stayed home")
     async with sessions.begin() as session:
