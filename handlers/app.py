@@ -22,7 +22,7 @@ from chat.contract import Edit, EditButtons, Incoming, Kind, Reply, Send, Toast,
 from chat.forms import PAUSED, Flows, answer
 from chat.i18n import Translator, language_from_telegram
 from chat.state import Chat, Command
-from handlers.checkin import CHECKIN
+from handlers.checkin import CHECKIN, OWN_TIMES
 from handlers.commands import COMMANDS, idle, unknown_command
 from handlers.context import Flow, Turn
 from handlers.report import COMPANION, PLACE_VISITED, REPORT
@@ -46,6 +46,7 @@ FLOWS: tuple[Flow, ...] = (
     HELP,
     FORGET,
     CHECKIN,
+    OWN_TIMES,
     ACTION_NOTE,
 )
 
@@ -111,6 +112,7 @@ class Core:
             user=user,
             facts=self.options.facts(),
             policy=self.options.policy,
+            checkin_times=self.options.checkin_times,
         )
         asked = conversation.step if conversation else None
         chat = Chat(turn, self.flows, asked, event.args)

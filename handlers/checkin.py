@@ -7,12 +7,15 @@ miss check-ins are in services/checkins.py.
 from __future__ import annotations
 
 import html
-from datetime import date, timedelta
+import re
+from collections.abc import Sequence
+from datetime import date, time, timedelta
+from itertools import pairwise
 from typing import Final, TypedDict, cast
 
 from chat import forms
 from chat.contract import Reply, Send
-from chat.forms import END, Branch, Choice, Option, Text, label_of
+from chat.forms import END, Branch, Choice, Invalid, Option, Text, label_of
 from chat.i18n import N_
 from chat.widgets import DatePicker
 from handlers.answers import parse_free_text, parse_temperature
@@ -25,10 +28,13 @@ from rules.health import real_symptoms
 from services.checkins import (
     ALL_WELL_ARG,
     Recorded,
+    answers_for_someone,
     due_for,
     needs_reading,
     onset_on_file,
+    own_times,
     record_answer,
+    set_own_times,
 )
 from services.release import save_test_result
 from services.vocabulary import SYMPTOMS
@@ -273,6 +279,112 @@ async def checkin(chat: Chat) -> list[Reply]:
     return [*replies, *await chat.begin(step)]
 
 
+# ----- /time: the resident's own daily check-in times -----
+
+TIME_OF_DAY = re.compile(r"(\d{1,2})(?:\s*[:：.]\s*(\d{2})|\s*点(?:\s*(半))?)")
+
+
+def own_times_of(turn: Turn) -> tuple[time, ...]:
+    return own_times(turn.user.checkin_times, turn.checkin_times)
+
+
+def times_text(times: Sequence[time]) -> str:
+    return ", ".join(t.strftime("%H:%M") for t in times)
+
+
+async def the_times(turn: Turn) -> dict[str, str]:
+    first, last = turn.policy.checkin_window
+    return {
+        "times": times_text(own_times_of(turn)),
+        "first": first.strftime("%H:%M"),
+        "last": last.strftime("%H:%M"),
+    }
+
+
+def parse_own_times(text: str, turn: forms.Turn) -> list[str]:
+    """New daily times: all of them, or one, which moves the nearest of the current times;
+    within the policy's window and at least an hour apart."""
+    t = cast(Turn, turn)
+    first, last = t.policy.checkin_window
+    current = list(own_times_of(t))
+    example = turn.tr(
+        "Please type a time between {first} and {last}, e.g. 10:00.",
+        first=first.strftime("%H:%M"),
+        last=last.strftime("%H:%M"),
+    )
+    found: list[time] = []
+    for hour, minute, half in TIME_OF_DAY.findall(text):
+        try:
+            found.append(time(int(hour), int(minute or (30 if half else 0))))
+        except ValueError:
+            raise Invalid(example) from None
+    if not found or len(found) not in (1, len(current)):
+        raise Invalid(example)
+    if any(not first <= t_ <= last for t_ in found):
+        raise Invalid(example)
+    if len(found) == 1 and len(current) > 1:
+
+        def minutes(x: time) -> int:
+            return x.hour * 60 + x.minute
+
+        nearest = min(current, key=lambda c: abs(minutes(c) - minutes(found[0])))
+        found = [found[0] if c == nearest else c for c in current]
+    chosen = sorted(found)
+    gaps = [(b.hour * 60 + b.minute) - (a.hour * 60 + a.minute) for a, b in pairwise(chosen)]
+    if any(gap < 60 for gap in gaps):
+        raise Invalid(turn.tr("Your check-ins must be at least an hour apart."))
+    return [c.strftime("%H:%M") for c in chosen]
+
+
+async def times_chosen(turn: Turn) -> list[Reply]:
+    chosen: list[str] | None = turn.answers.pop("own_times", None)
+    if not chosen:
+        return [Send(turn.tr("All right, your check-in times stay as they are."))]
+    await set_own_times(turn.session, turn.user.id, [time.fromisoformat(t) for t in chosen])
+    return [
+        Send(
+            turn.tr(
+                "Done: from the next check-in on, we will ask you each day at {times}.",
+                times=", ".join(chosen),
+            )
+        )
+    ]
+
+
+OWN_TIMES = Flow(
+    "own_times",
+    (
+        Step(
+            "ask_own_times",
+            Naming(
+                Text(
+                    "own_times",
+                    N_(
+                        "We ask you each day at {times}. Type the new time of the check-in to move (the nearest one moves), or all the times, between {first} and {last}."
+                    ),
+                    N_("e.g. 10:00"),
+                    parse_own_times,
+                    40,
+                    skip=N_("Keep my times"),
+                    quick=("07:00", "09:00", "10:00", "12:00", "18:00", "21:00"),
+                ),
+                the_times,
+            ),
+        ),
+    ),
+    finish=times_chosen,
+)
+
+
+async def own_time(chat: Chat) -> list[Reply]:
+    """/time: move one's daily check-ins within the policy's window."""
+    turn = chat.turn
+    if not await answers_for_someone(turn.session, turn.user.id):
+        return [Send(turn.tr("You have no daily check-ins to move."))]
+    turn.answers.pop("own_times", None)
+    return await chat.begin("ask_own_times")
+
+
 async def record_test(chat: Chat) -> list[Reply]:
     """/test PLAN DAY RESULT, from the test-day question's buttons."""
     turn = chat.turn
@@ -296,4 +408,4 @@ async def record_test(chat: Chat) -> list[Reply]:
     return [Send(turn.tr("Recorded: negative. Thank you."))]
 
 
-__all__ = ["CHECKIN", "CheckinAnswers", "checkin", "record_test"]
+__all__ = ["CHECKIN", "OWN_TIMES", "CheckinAnswers", "checkin", "own_time", "record_test"]

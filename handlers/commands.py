@@ -54,6 +54,7 @@ async def help_(chat: Chat) -> list[Reply]:
                 "/me: see your record\n"
                 "/edit: correct your record\n"
                 "/arrived: say you have arrived (after a report before arrival)\n"
+                "/time: move your daily check-ins to a time that suits you\n"
                 "/request: ask for help: supplies, medical, someone to talk to\n"
                 "/language: change the language\n"
                 "/forget: delete your data (once your monitoring has ended)\n"
@@ -117,6 +118,7 @@ COMMANDS: dict[str, Command[Turn]] = {
     "forget": resident.forget,
     buttons.CHECKIN.name: checkin.checkin,
     buttons.TEST_RESULT.name: checkin.record_test,
+    "time": checkin.own_time,
     "join": staff.join,
     buttons.ACKNOWLEDGE.name: staff.acknowledge,
     buttons.RECORD_ACTION.name: staff.record_action,

@@ -142,6 +142,24 @@ async def open_checkins(
     )
 
 
+async def set_own_times(session: AsyncSession, user_id: int, times: Sequence[time]) -> None:
+    """The user's own daily check-in times (/time), from their next slot on."""
+    user = await session.get(ChatUser, user_id)
+    if user is not None:
+        user.checkin_times = [t.strftime("%H:%M") for t in sorted(times)]
+
+
+async def answers_for_someone(session: AsyncSession, user_id: int) -> bool:
+    """Whether the user answers check-ins for anyone under a plan now."""
+    query = (
+        select(MonitoringPlan.id)
+        .join(Resident, Resident.id == MonitoringPlan.resident_id)
+        .where(Resident.reporter_user_id == user_id, MonitoringPlan.status == ACTIVE)
+        .limit(1)
+    )
+    return await session.scalar(query) is not None
+
+
 async def remind_checkins(
     session: AsyncSession, now: datetime, zone: ZoneInfo, *, after: timedelta
 ) -> int:

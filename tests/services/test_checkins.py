@@ -358,3 +358,42 @@ async def test_symptom_onset_is_asked_once_and_nothing_carries_over(
     await resident.press("Stayed home")
     answered = [c for c in await checkins(sessions) if c.answered_at]
     assert [c.extra.get("onset") for c in answered] == ["2026-07-01", None]
+
+
+async def test_a_resident_moves_the_morning_check_in_and_the_round_follows(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    from tests.handlers.test_staff import GRID_2
+    from tests.services.test_alerts import staff_of
+
+    resident.language = "en"
+    await home_isolated(resident, sessions, clock)
+    await resident.send("/time")
+    assert "We ask you each day at 08:00, 20:00" in resident.last.text
+    await resident.send("23:00")  # outside the policy's window
+    assert "between 06:00 and 22:00" in resident.last.text
+    await resident.send("08:00 and 08:30")
+    assert "at least an hour apart" in resident.last.text
+    await resident.press("10:00")  # the nearest, 08:00, moves
+    assert "each day at 10:00, 20:00" in resident.last.text
+    at(clock, 8, 5, days=1)
+    assert await run(sessions, clock, "open") == 0
+    at(clock, 10, 0, days=1)
+    assert await run(sessions, clock, "open") == 1
+    at(clock, 11, 59, days=1)
+    assert await run(sessions, clock, "remind") == 0
+    at(clock, 12, 0, days=1)
+    assert await run(sessions, clock, "remind") == 1
+    at(clock, 20, 0, days=1)
+    assert await run(sessions, clock, "miss") == 1
+    (morning,) = [c for c in await checkins(sessions) if c.missed_at]
+    assert morning.slot_start == datetime(2026, 7, 2, 10, 0, tzinfo=ZONE)
+    worker = await staff_of(resident, sessions, clock, GRID_2, 5001)
+    await worker.send(f"/person {morning.resident_id}")
+    assert "Daily check-ins: 10:00, 20:00 (chosen by the resident)" in worker.last.text
+
+
+async def test_time_with_nothing_to_move_says_so(resident: Person) -> None:
+    resident.language = "en"
+    await resident.send("/time")
+    assert "no daily check-ins to move" in resident.last.text
