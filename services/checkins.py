@@ -28,6 +28,7 @@ from models.plans import ACTIVE, MonitoringPlan
 from rules.health import abnormal, alert_kind, real_symptoms
 from rules.policy import Policy
 from services.buttons import CHECKIN
+from services.release import SLOT_PURPOSES, sampling_notices
 
 HOME_KINDS = frozenset({"home_isolation", "home_monitoring"})
 
@@ -160,6 +161,20 @@ async def answers_for_someone(session: AsyncSession, user_id: int) -> bool:
     return await session.scalar(query) is not None
 
 
+async def slot_round(
+    session: AsyncSession,
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    times: Sequence[time],
+    grace: timedelta = timedelta(hours=1),
+) -> int:
+    """What a slot brings, in one transaction and in order: the test-day notice, the test
+    question, the check-in prompt; for one chat they go as one message (`SLOT_PURPOSES`)."""
+    queued = await sampling_notices(session, now, zone, times=times)
+    return queued + await open_checkins(session, now, zone, times=times, grace=grace)
+
+
 async def remind_checkins(
     session: AsyncSession, now: datetime, zone: ZoneInfo, *, after: timedelta
 ) -> int:
@@ -209,6 +224,7 @@ async def _ask_reporters(
             purpose=purpose,
             dedupe_key=f"{purpose.replace('_', '-')}:{reporter}:{start.isoformat()}",
             now=now,
+            fold_with=SLOT_PURPOSES,
         )
     return queued
 
