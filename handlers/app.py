@@ -113,6 +113,7 @@ class Core:
             facts=self.options.facts(),
             policy=self.options.policy,
             checkin_times=self.options.checkin_times,
+            bot_username=self.options.bot_username,
         )
         asked = conversation.step if conversation else None
         chat = Chat(turn, self.flows, asked, event.args)

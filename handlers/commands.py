@@ -5,16 +5,21 @@ from __future__ import annotations
 from chat.contract import Reply, Send
 from chat.forms import PAUSED, RESUME, ask
 from chat.state import Command
-from handlers import checkin, export, notify, register, resident, staff
+from handlers import checkin, export, invites, notify, register, resident, staff
 from handlers.context import Chat, Turn
+from handlers.welcome import INVITATION
 from models.staff import active_staff
 from services import buttons
 
 
 async def start(chat: Chat) -> list[Reply]:
     turn = chat.turn
+    token = chat.args.strip()
     if turn.user.consented_at is None:
-        return await chat.begin("ask_consent", answers={})
+        # A companion's invitation (/start TOKEN, from her link) is taken once she consents.
+        return await chat.begin("ask_consent", answers={INVITATION: token} if token else {})
+    if token:
+        return await invites.accept_invitation(turn, token)
     step = chat.step if chat.asking else turn.answers.pop(RESUME, None)
     if isinstance(step, str) and step in chat.flows:
         return [
@@ -118,6 +123,7 @@ COMMANDS: dict[str, Command[Turn]] = {
     "forget": resident.forget,
     buttons.CHECKIN.name: checkin.checkin,
     buttons.TEST_RESULT.name: checkin.record_test,
+    buttons.INVITE.name: invites.invite_companion,
     "time": checkin.own_time,
     "join": staff.join,
     buttons.ACKNOWLEDGE.name: staff.acknowledge,

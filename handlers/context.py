@@ -21,6 +21,8 @@ class Turn(forms.Turn):
     policy: Policy = field(kw_only=True)
     # The bot's daily check-in times (CHECKIN_TIMES); a user may move theirs (/time).
     checkin_times: tuple[time, ...] = field(kw_only=True, default=(time(8, 0), time(20, 0)))
+    # The bot's @username, for the links it gives out (None: not known).
+    bot_username: str | None = field(kw_only=True, default=None)
 
 
 Chat = state.Chat[Turn]

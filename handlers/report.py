@@ -51,6 +51,7 @@ from handlers.answers import (
     parse_temperature,
 )
 from handlers.context import Flow, Step, Turn, Widget
+from handlers.invites import invite_offer
 from handlers.widgets import AreaPicker, Naming, PlacePicker
 from models.people import mask_id
 from rules import places
@@ -517,7 +518,7 @@ async def submitted(turn: Turn) -> list[Reply]:
     for resident, plan in filed.people:
         title = f"<b>{html.escape(resident.name or '')}</b>\n" if len(filed.people) > 1 else ""
         replies.append(Send(title + describe_plan(plan, tr)))
-    return replies
+    return [*replies, *await invite_offer(turn)]
 
 
 def symptoms_widget(key: str, question: str) -> MultiSelect:

@@ -29,6 +29,8 @@ class Options:
     alert_resend_after: timedelta = timedelta(hours=2)
     alert_escalate_after: timedelta = timedelta(hours=6)
     daily_report_at: time = time(20, 0)
+    # The bot's @username (getMe at start), for t.me links; None: not known.
+    bot_username: str | None = None
 
     def facts(self) -> dict[str, Any]:
         return {"retention_days": self.retention_days}
