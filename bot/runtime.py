@@ -25,6 +25,21 @@ class SchemaOutOfDate(SettingsError):
     """The database needs `returnee db upgrade` (or `returnee run --upgrade`)."""
 
 
+async def bot_username(settings: Settings) -> str | None:
+    """The bot's @username (getMe), for the links it gives out (a companion's invitation);
+    None, with a warning, when Telegram cannot be asked now (the code is then read out)."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
+            http.get(f"{settings.bot_api_url.rstrip('/')}/bot{settings.token}/getMe") as reply,
+        ):
+            username = (await reply.json())["result"]["username"]
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError):
+        log.warning("getMe failed: invitation links are given as codes to send with /start")
+        return None
+    return str(username) if username else None
+
+
 async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
     use_keys(settings.keyring())
     engine = make_engine(settings.database_url)
@@ -48,10 +63,12 @@ async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
             policy=load_policy(settings.policy),
             checkin_times=settings.checkin_slots,
             reminder_after=timedelta(minutes=settings.reminder_after_minutes),
+            checkin_grace=timedelta(minutes=settings.checkin_grace_minutes),
             alert_resend_after=timedelta(minutes=settings.alert_resend_after_minutes),
             alert_escalate_after=timedelta(minutes=settings.alert_escalate_after_minutes),
             daily_report_at=settings.daily_report_time,
             web_url=settings.web_url,
+            bot_username=await bot_username(settings),
         )
         clock: Clock = SystemClock()
         follow_clock = None

@@ -36,10 +36,14 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
     return [
         ("ask_expected_arrivals", arrivals.ask_expected_arrivals, 300),
         # A slot's prompts go out within a minute of it opening (or of a restart).
-        ("open_checkins", partial(checkins.open_checkins, times=options.checkin_times), 30),
+        # A slot's test notices, test questions and check-in prompts, one message per chat.
+        (
+            "slot_round",
+            partial(checkins.slot_round, times=options.checkin_times, grace=options.checkin_grace),
+            30,
+        ),
         ("remind_checkins", partial(checkins.remind_checkins, after=options.reminder_after), 60),
         ("record_misses", checkins.record_misses, 60),
-        ("sampling_notices", partial(release.sampling_notices, times=options.checkin_times), 120),
         ("end_plans", release.end_plans, 600),
         ("phase_changes", release.phase_changes, 600),
         # A plan that keeps someone in comes with its notice (a PDF), once.

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # Daily check-in times (local), and how long an unanswered check-in waits for a reminder.
     checkin_times: str = "08:00,20:00"
     reminder_after_minutes: int = Field(default=120, ge=5, le=720)
+    # The first check-in slot counted opens at least this long after arrival (or the report).
+    checkin_grace_minutes: int = Field(default=60, ge=0, le=1440)
     # An alert nobody acknowledged is sent again after this long, and escalated to the level
     # above after this long (both from when it reached them); the daily report's local time.
     alert_resend_after_minutes: int = Field(default=120, ge=5, le=1440)

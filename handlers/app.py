@@ -22,7 +22,7 @@ from chat.contract import Edit, EditButtons, Incoming, Kind, Reply, Send, Toast,
 from chat.forms import PAUSED, Flows, answer
 from chat.i18n import Translator, language_from_telegram
 from chat.state import Chat, Command
-from handlers.checkin import CHECKIN
+from handlers.checkin import CHECKIN, OWN_TIMES
 from handlers.commands import COMMANDS, idle, unknown_command
 from handlers.contact import REPLY_FLOW, WRITE_FLOW
 from handlers.context import Flow, Turn
@@ -48,6 +48,7 @@ FLOWS: tuple[Flow, ...] = (
     HELP,
     FORGET,
     CHECKIN,
+    OWN_TIMES,
     ACTION_NOTE,
     WRITE_FLOW,
     REPLY_FLOW,
@@ -130,6 +131,8 @@ class Core:
             user=user,
             facts=self.options.facts(),
             policy=self.options.policy,
+            checkin_times=self.options.checkin_times,
+            bot_username=self.options.bot_username,
         )
         asked = conversation.step if conversation else None
         chat = Chat(turn, self.flows, asked, event.args)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from chat.contract import Reply, Send
 from chat.forms import PAUSED, RESUME, ask
 from chat.state import Command
-from handlers import checkin, contact, export, notify, register, resident, staff, web
+from handlers import checkin, contact, export, invites, notify, register, resident, staff, web
 from handlers.context import Chat, Turn
+from handlers.welcome import INVITATION
 from models.staff import active_staff
 from services import buttons
 from services.contact import phone_line
@@ -15,8 +16,12 @@ from services.residents import people_of
 
 async def start(chat: Chat) -> list[Reply]:
     turn = chat.turn
+    token = chat.args.strip()
     if turn.user.consented_at is None:
-        return await chat.begin("ask_consent", answers={})
+        # A companion's invitation (/start TOKEN, from her link) is taken once she consents.
+        return await chat.begin("ask_consent", answers={INVITATION: token} if token else {})
+    if token:
+        return await invites.accept_invitation(turn, token)
     step = chat.step if chat.asking else turn.answers.pop(RESUME, None)
     if isinstance(step, str) and step in chat.flows:
         return [
@@ -56,6 +61,7 @@ async def help_(chat: Chat) -> list[Reply]:
                 "/me: see your record\n"
                 "/edit: correct your record\n"
                 "/arrived: say you have arrived (after a report before arrival)\n"
+                "/time: move your daily check-ins to a time that suits you\n"
                 "/request: ask for help: supplies, medical, someone to talk to\n"
                 "/language: change the language\n"
                 "/forget: delete your data (once your monitoring has ended)\n"
@@ -124,6 +130,8 @@ COMMANDS: dict[str, Command[Turn]] = {
     "forget": resident.forget,
     buttons.CHECKIN.name: checkin.checkin,
     buttons.TEST_RESULT.name: checkin.record_test,
+    buttons.INVITE.name: invites.invite_companion,
+    "time": checkin.own_time,
     "join": staff.join,
     buttons.ACKNOWLEDGE.name: staff.acknowledge,
     buttons.RECORD_ACTION.name: staff.record_action,

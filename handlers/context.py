@@ -4,6 +4,7 @@ the unit of work's database session, the user writing, and the local rules in fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,10 @@ class Turn(forms.Turn):
     user: ChatUser = field(kw_only=True)
     # The local rules that turn a report into a plan.
     policy: Policy = field(kw_only=True)
+    # The bot's daily check-in times (CHECKIN_TIMES); a user may move theirs (/time).
+    checkin_times: tuple[time, ...] = field(kw_only=True, default=(time(8, 0), time(20, 0)))
+    # The bot's @username, for the links it gives out (None: not known).
+    bot_username: str | None = field(kw_only=True, default=None)
 
 
 Chat = state.Chat[Turn]

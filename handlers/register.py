@@ -24,6 +24,7 @@ from chat.i18n import N_, Translator
 from handlers.context import Chat, Turn
 from handlers.staff import staff_only
 from models.areas import lineage
+from models.chat import ChatUser
 from models.checkins import CheckIn, TestResult
 from models.contact import TO_RESIDENT, messages_of
 from models.people import (
@@ -36,6 +37,7 @@ from models.people import (
 from models.plans import ACTIVE, HELD, RELEASED, SUPERSEDED, MonitoringPlan
 from models.staff import audit
 from services.buttons import WRITE
+from services.checkins import own_times
 from services.papers import paper_by_code
 from services.records import (
     Record,
@@ -551,6 +553,16 @@ async def describe_record(turn: Turn, record: Record) -> str:
         if plan.needs_confirmation:
             lines.append("• " + e(tr("the risk-area match needs your confirmation")))
         lines.append(labelled(tr, tr("Why"), reason_text(plan.reason, tr)))
+        reporter_user = await turn.session.get(ChatUser, person.reporter_user_id)
+        chosen = reporter_user.checkin_times if reporter_user else None
+        times = ", ".join(t.strftime("%H:%M") for t in own_times(chosen, turn.checkin_times))
+        lines.append(
+            labelled(
+                tr,
+                tr("Daily check-ins"),
+                times + (" " + tr("(chosen by the resident)") if chosen else ""),
+            )
+        )
     if plan is not None and plan.test_days:
         results = {t.day.isoformat(): t.result for t in record.tests}
         tests = tr.items(

@@ -51,6 +51,7 @@ from handlers.answers import (
     parse_temperature,
 )
 from handlers.context import Flow, Step, Turn, Widget
+from handlers.invites import invite_offer
 from handlers.widgets import AreaPicker, Naming, PlacePicker
 from models.people import mask_id
 from rules import places
@@ -520,7 +521,7 @@ async def submitted(turn: Turn) -> list[Reply]:
         title = f"<b>{html.escape(resident.name or '')}</b>\n" if len(filed.people) > 1 else ""
         last = f"\n\n{phone}" if phone and n == len(filed.people) else ""
         replies.append(Send(title + describe_plan(plan, tr) + last))
-    return replies
+    return [*replies, *await invite_offer(turn)]
 
 
 def symptoms_widget(key: str, question: str) -> MultiSelect:

@@ -18,6 +18,7 @@ from chat.i18n import N_, Translator
 from chat.widgets import DateTimePicker
 from handlers.answers import parse_free_text, parse_seat, parse_transport_number
 from handlers.context import Chat, Flow, Step, Turn, Widget
+from handlers.invites import invite_offer
 from handlers.report import REPORT, label
 from models.areas import Area, lineage
 from models.people import Resident
@@ -80,7 +81,7 @@ async def me(chat: Chat) -> list[Reply]:
     people = await my_people(chat.turn)
     if not people:
         return [Send(chat.turn.tr(NOT_REPORTED))]
-    return [Send(await describe_people(chat.turn, people))]
+    return [Send(await describe_people(chat.turn, people)), *await invite_offer(chat.turn)]
 
 
 # ----- /edit: a field of a saved record, every change kept -----

@@ -12,6 +12,7 @@ from chat.contract import Reply, Send, rows
 from chat.forms import RESUME, Choice, Option, Outcome, Prompt, Redraw
 from chat.i18n import LANGUAGES, N_, Translator
 from handlers.context import Flow, Step, Turn, Widget
+from handlers.invites import accept_invitation
 
 LANGUAGE_OPTIONS = tuple(Option(code, label) for code, label in LANGUAGES.items())
 
@@ -26,6 +27,8 @@ PRIVACY_NOTICE = N_(
     "Do you agree?"
 )
 CONSENT_OPTIONS = (Option("yes", N_("I agree")), Option("no", N_("I do not agree")))
+# A companion's invitation token, kept while she reads the privacy notice.
+INVITATION = "_invitation"
 # Button data of a language button on the notice (an answer button's value).
 LANGUAGE_PREFIX = "language:"
 
@@ -77,9 +80,13 @@ def use_language(turn: Turn) -> None:
 async def consent_given(turn: Turn) -> list[Reply]:
     # From now on the user reads the language the notice was agreed (or declined) in.
     turn.user.language = turn.tr.language
+    token = turn.answers.pop(INVITATION, None)
     if turn.answers.pop("consent") == "yes":
         turn.user.consented_at = turn.now
         turn.user.declined_at = None
+        if token:
+            # Invited by whoever reported her: nothing to report, her check-ins to answer.
+            return await accept_invitation(turn, token)
         turn.goto = "ask_name"
         return [Send(turn.tr("Thank you. Let's begin; it takes about five minutes."))]
     turn.user.declined_at = turn.now

@@ -28,6 +28,9 @@ class ChatUser(Base):
     declined_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+    # The user's own daily check-in times ("10:00", "21:00"), one per check-in of the day,
+    # chosen with /time within the policy's window; None: the bot's times.
+    checkin_times: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
 
 
 class Conversation(Base):

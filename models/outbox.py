@@ -4,6 +4,7 @@ however many times or instances a job runs."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,13 @@ from chat.contract import Buttons
 from models.base import Base, Json
 
 PENDING, SENT, FAILED, UNREACHABLE = "pending", "sent", "failed", "unreachable"
+# A message that went out as part of another (`enqueue(fold_with=…)`): kept for its dedupe
+# key and the record, never sent by itself.
+FOLDED = "folded"
+
+
+# Telegram's limit is 4096 characters; folded messages stay well below it.
+FOLD_LIMIT = 3500
 
 
 class Outgoing(Base):
@@ -59,10 +67,50 @@ async def enqueue(
     due_at: datetime | None = None,
     file: tuple[str, str, bytes] | None = None,
     edit_message_id: int | None = None,
+    fold_with: Collection[str] = (),
+    status: str = PENDING,
 ) -> bool:
     """Queue a message; False if one with the same dedupe key exists already.
 
-    `file` is (name, "photo" or "document", content); the text is then its caption."""
+    `file` is (name, "photo" or "document", content); the text is then its caption.
+
+    `fold_with`: purposes this message may join. If the chat has such a message still
+    waiting (not yet taken by a worker), this one is added to it (its text below, its
+    buttons after) and recorded as FOLDED under its own dedupe key: what is due for one
+    person at one moment goes as one message, within the chat's limit of one a second."""
+    if fold_with and file is None and due_at is None:
+        waiting = await session.scalar(
+            select(Outgoing)
+            .where(
+                Outgoing.chat_id == chat_id,
+                Outgoing.status == PENDING,
+                Outgoing.purpose.in_(tuple(fold_with)),
+                Outgoing.claimed_until.is_(None),
+                Outgoing.file_name.is_(None),
+                Outgoing.due_at <= now,
+            )
+            .order_by(Outgoing.id.desc())
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if waiting is not None and len(waiting.text) + len(text) < FOLD_LIMIT:
+            if not await enqueue(
+                session,
+                chat_id=chat_id,
+                text=text,
+                purpose=purpose,
+                now=now,
+                buttons=buttons,
+                dedupe_key=dedupe_key,
+                status=FOLDED,
+            ):
+                return False
+            waiting.text = f"{waiting.text}\n\n{text}"
+            waiting.buttons = [
+                *waiting.buttons,
+                *([[b.text, b.data] for b in row] for row in buttons),
+            ]
+            return True
     values: dict[str, Any] = {
         "chat_id": chat_id,
         "text": text,
@@ -71,7 +119,7 @@ async def enqueue(
         "dedupe_key": dedupe_key,
         "created_at": now,
         "due_at": due_at or now,
-        "status": PENDING,
+        "status": status,
         "attempts": 0,
         "edit_message_id": edit_message_id,
     }

@@ -122,6 +122,8 @@ class Arrival(Base):
     expected_at: Mapped[datetime | None]
     arrived_at: Mapped[datetime | None]
     reported_at: Mapped[datetime]
+    # When a journey reported ahead was confirmed (/arrived): monitoring counts from then.
+    confirmed_at: Mapped[datetime | None]
     origin_code: Mapped[str | None] = mapped_column(String(16))
     origin_text: Mapped[str] = mapped_column(String(100))
     transport: Mapped[str] = mapped_column(String(16))

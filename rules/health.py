@@ -22,14 +22,21 @@ def real_symptoms(symptoms: Iterable[str]) -> list[str]:
     return [s for s in symptoms if s != NO_SYMPTOMS]
 
 
-def abnormal(temperature: float | None, symptoms: Iterable[str]) -> bool:
-    """A fever or any symptom: the grid worker must hear of it."""
-    return fever(temperature) or bool(real_symptoms(symptoms))
+def abnormal(
+    temperature: float | None, symptoms: Iterable[str], *, antipyretic: bool = False
+) -> bool:
+    """A fever or any symptom: the grid worker must hear of it. So must they of medicine that
+    lowers fever taken in the last 24 h: the reading cannot be trusted (it may hide a fever),
+    which the seeds and Sara Alert treat like a fever."""
+    return fever(temperature) or bool(real_symptoms(symptoms)) or antipyretic
 
 
-def alert_kind(temperature: float | None) -> str:
-    """The alert an abnormal reading raises: a fever, else symptoms."""
-    return "fever" if fever(temperature) else "symptoms"
+def alert_kind(temperature: float | None, *, antipyretic: bool = False) -> str:
+    """The alert an abnormal reading raises: a fever, else fever-reducing medicine (the reading
+    is unreliable), else symptoms."""
+    if fever(temperature):
+        return "fever"
+    return "antipyretic" if antipyretic else "symptoms"
 
 
 __all__ = ["FEVER", "NO_SYMPTOMS", "abnormal", "alert_kind", "fever", "real_symptoms"]

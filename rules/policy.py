@@ -23,6 +23,8 @@ File format
     name: lanzhou                 # required, text
     description: "兰州: ..."      # optional free text, shown to admins only
     window_days: 14               # optional (default 14): travel-history window in days
+    checkin_window: ["06:00", "22:00"]  # optional (this default): the earliest and latest
+                                  # daily check-in time a resident may choose with /time
     plans:                        # required, at least one
       home_monitoring_7:          # the plan's key, referred to by rules
         phases:                   # required, at least one, run one after another
@@ -32,6 +34,8 @@ File format
         refer_to_clinic: false    # optional (default false): to the fever clinic at once
         alert: false              # optional (default: refer_to_clinic): alert the grid worker
         antibody_tests: 0         # optional (default 0): serum antibody tests, by count
+        temperature_reading: false  # optional (default false): every check-in asks the
+                                  # temperature (the one-tap "all well" does not replace it)
     rules:                        # required; first match wins
       - when: {symptoms: true}
         plan: refer_clinic
@@ -73,7 +77,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final, NoReturn
@@ -110,6 +114,7 @@ PHASE_KINDS: Final = ("centralised", "home_isolation", "home_monitoring", "self_
 PRESETS: Final = ("jiayuguan", "qilin", "lanzhou", "14+7", "7+7", "14+2", "14+14+2+1")
 PRESET_DIR: Final = Path(__file__).parent / "presets"
 DEFAULT_WINDOW_DAYS: Final = 14
+DEFAULT_CHECKIN_WINDOW: Final = (time(6, 0), time(22, 0))
 
 # How a fact that is absent (no listed risk area, no health code) is written in a file.
 NONE: Final = "none"
@@ -237,6 +242,8 @@ class Plan:
     refer_to_clinic: bool = False
     alert: bool = False
     antibody_tests: int = 0
+    # Every check-in asks for a temperature reading (one tap "all well" is not enough).
+    temperature_reading: bool = False
 
     @property
     def total_days(self) -> int:
@@ -315,6 +322,8 @@ class Policy:
     plans: Mapping[str, Plan]
     rules: tuple[Rule, ...]  # the last is the `otherwise` rule
     source: str  # the file it was read from
+    # The earliest and latest daily check-in time a resident may choose (/time).
+    checkin_window: tuple[time, time] = (time(6, 0), time(22, 0))
 
     def plan_for(self, facts: Facts) -> Decision:
         """The plan of the first rule that applies to ``facts``."""
@@ -375,7 +384,14 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     return _Reader(source).policy(root)
 
 
-_TOP_KEYS = {"name": True, "description": False, "window_days": False, "plans": True, "rules": True}
+_TOP_KEYS = {
+    "name": True,
+    "description": False,
+    "window_days": False,
+    "checkin_window": False,
+    "plans": True,
+    "rules": True,
+}
 _PLAN_KEYS = {
     "phases": True,
     "tests": False,
@@ -383,6 +399,7 @@ _PLAN_KEYS = {
     "refer_to_clinic": False,
     "alert": False,
     "antibody_tests": False,
+    "temperature_reading": False,
 }
 _PHASE_KEYS = {"kind": True, "days": True}
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -488,14 +505,35 @@ class _Reader:
         ):
             description = self.text(top["description"], "description")
         plans = self.plans(top["plans"])
+        checkin_window = DEFAULT_CHECKIN_WINDOW
+        if "checkin_window" in top:
+            checkin_window = self.checkin_window(top["checkin_window"])
         return Policy(
             name=self.text(top["name"], "name").strip(),
             description=description,
             window_days=window,
+            checkin_window=checkin_window,
             plans=MappingProxyType(plans),
             rules=self.rules(top["rules"], plans),
             source=self.source,
         )
+
+    def checkin_window(self, node: yaml.Node) -> tuple[time, time]:
+        what = 'checkin_window must be two times of day, e.g. ["06:00", "22:00"]'
+        items = self.sequence(node, "checkin_window")
+        if len(items) != 2:
+            self.fail(node, what)
+        found: list[time] = []
+        for item in items:
+            if not isinstance(item, yaml.ScalarNode):
+                self.fail(item, what)
+            try:
+                found.append(time.fromisoformat(str(item.value)))
+            except ValueError:
+                self.fail(item, what)
+        if found[0] >= found[1]:
+            self.fail(node, "checkin_window: the earliest time must come before the latest")
+        return found[0], found[1]
 
     def plans(self, node: yaml.Node) -> dict[str, Plan]:
         if not isinstance(node, yaml.MappingNode) or not node.value:
@@ -548,7 +586,10 @@ class _Reader:
             antibody = self.integer(fields["antibody_tests"], "antibody_tests")
             if antibody < 0:
                 self.fail(fields["antibody_tests"], "antibody_tests must be 0 or more")
-        return Plan(key, phases, tuple(tests), negatives, refer, alert, antibody)
+        reading = "temperature_reading" in fields and self.boolean(
+            fields["temperature_reading"], "temperature_reading"
+        )
+        return Plan(key, phases, tuple(tests), negatives, refer, alert, antibody, reading)
 
     def phase(self, node: yaml.Node, plan: str) -> Phase:
         fields = self.mapping(node, f"a phase of {plan}", _PHASE_KEYS)

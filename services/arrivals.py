@@ -74,6 +74,7 @@ async def record_arrival(
     for arrival in await expected_arrivals(session, user_id):
         arrival.status = "arrived"
         arrival.arrived_at = at
+        arrival.confirmed_at = now
         plan = await classify(session, arrival.resident, arrival, policy, now, zone)
         arrived.append((arrival.resident, plan))
     return arrived

@@ -7,6 +7,7 @@ from __future__ import annotations
 from chat.buttons import CommandData
 
 CHECKIN = CommandData("checkin")
+INVITE = CommandData("invite")
 ARRIVED = CommandData("arrived")
 NOT_YET = CommandData("notyet")
 TEST_RESULT = CommandData("test")

@@ -23,10 +23,12 @@ from models.alerts import raise_alert
 from models.chat import ChatUser
 from models.checkins import CheckIn
 from models.outbox import enqueue
-from models.people import Resident
+from models.people import Arrival, Resident
 from models.plans import ACTIVE, MonitoringPlan
 from rules.health import abnormal, alert_kind, real_symptoms
+from rules.policy import Policy
 from services.buttons import CHECKIN
+from services.release import SLOT_PURPOSES, sampling_notices
 
 HOME_KINDS = frozenset({"home_isolation", "home_monitoring"})
 
@@ -46,33 +48,77 @@ def at_home_on(plan: MonitoringPlan, day: date) -> bool:
     )
 
 
+def own_times(chosen: Sequence[str] | None, default: Sequence[time]) -> tuple[time, ...]:
+    """A reporter's daily check-in times: those they chose with /time, else the bot's."""
+    if chosen and len(chosen) == len(default):
+        try:
+            return tuple(sorted(time.fromisoformat(t) for t in chosen))
+        except ValueError:
+            pass
+    return tuple(sorted(default))
+
+
+def monitored_from(arrival: Arrival) -> datetime | None:
+    """When monitoring of the journey starts: at arrival, or when the bot heard of it (the
+    report, or the confirmation of a journey reported ahead), whichever is later; None while
+    the person has not arrived."""
+    if arrival.status != "arrived":
+        return None
+    moments = [m for m in (arrival.arrived_at, arrival.reported_at, arrival.confirmed_at) if m]
+    return max(moments) if moments else None
+
+
 async def open_checkins(
-    session: AsyncSession, now: datetime, zone: ZoneInfo, *, times: Sequence[time]
+    session: AsyncSession,
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    times: Sequence[time],
+    grace: timedelta = timedelta(hours=1),
 ) -> int:
-    """Create the current slot's check-ins (once) and ask each household's reporter."""
+    """Create the current slot's check-ins (once) and ask each household's reporter.
+
+    Each reporter's slots follow their own times (/time). Nobody is asked before they have
+    arrived, nor for a slot that opened less than `grace` after their arrival (or report)."""
     day = now.astimezone(zone).date()
-    current = [(start, end) for start, end in slots_of(day, times, zone) if start <= now < end]
-    if not current:
-        return 0
-    start, end = current[0]
     query = (
-        select(MonitoringPlan, Resident)
+        select(MonitoringPlan, Resident, Arrival, ChatUser.checkin_times)
         .join(Resident, Resident.id == MonitoringPlan.resident_id)
+        .join(Arrival, Arrival.id == MonitoringPlan.arrival_id)
+        .outerjoin(ChatUser, ChatUser.id == Resident.reporter_user_id)
         .where(
             MonitoringPlan.status == ACTIVE,
             MonitoringPlan.starts_on <= day,
             MonitoringPlan.ends_on >= day,
             Resident.purged_at.is_(None),
+            Arrival.status == "arrived",
         )
     )
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    reporters: set[int] = set()
-    # Someone re-screened during the slot keeps the check-in they had (answered or not).
-    asked = set(
-        await session.scalars(select(CheckIn.resident_id).where(CheckIn.slot_start == start))
-    )
-    for plan, resident in (await session.execute(query)).all():
-        if not at_home_on(plan, day) or resident.id in asked:
+    # Check-ins already open today: a reporter who moved their times keeps the slot they had,
+    # and someone re-screened during the slot keeps the check-in they had (answered or not).
+    since = datetime.combine(day, time(0), tzinfo=zone)
+    taken: dict[int, list[tuple[datetime, datetime]]] = {}
+    for resident_id, slot_start, slot_end in await session.execute(
+        select(CheckIn.resident_id, CheckIn.slot_start, CheckIn.slot_end).where(
+            CheckIn.slot_end > since
+        )
+    ):
+        taken.setdefault(resident_id, []).append((slot_start, slot_end))
+    reporters: dict[int, datetime] = {}
+    for plan, resident, arrival, chosen in (await session.execute(query)).all():
+        if not at_home_on(plan, day):
+            continue
+        current = [
+            (start, end)
+            for start, end in slots_of(day, own_times(chosen, times), zone)
+            if start <= now < end
+        ]
+        begun = monitored_from(arrival)
+        if not current or begun is None or current[0][0] < begun + grace:
+            continue
+        start, end = current[0]
+        if any(s < end and start < e for s, e in taken.get(resident.id, ())):
             continue
         statement = (
             insert(CheckIn)
@@ -89,10 +135,45 @@ async def open_checkins(
             .on_conflict_do_nothing(index_elements=["plan_id", "slot_start"])
         )
         if (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
-            reporters.add(resident.reporter_user_id)
+            reporters[resident.reporter_user_id] = start
     return await _ask_reporters(
-        session, {reporter: start for reporter in sorted(reporters)}, now, reminder=False
+        session,
+        {reporter: reporters[reporter] for reporter in sorted(reporters)},
+        now,
+        reminder=False,
     )
+
+
+async def set_own_times(session: AsyncSession, user_id: int, times: Sequence[time]) -> None:
+    """The user's own daily check-in times (/time), from their next slot on."""
+    user = await session.get(ChatUser, user_id)
+    if user is not None:
+        user.checkin_times = [t.strftime("%H:%M") for t in sorted(times)]
+
+
+async def answers_for_someone(session: AsyncSession, user_id: int) -> bool:
+    """Whether the user answers check-ins for anyone under a plan now."""
+    query = (
+        select(MonitoringPlan.id)
+        .join(Resident, Resident.id == MonitoringPlan.resident_id)
+        .where(Resident.reporter_user_id == user_id, MonitoringPlan.status == ACTIVE)
+        .limit(1)
+    )
+    return await session.scalar(query) is not None
+
+
+async def slot_round(
+    session: AsyncSession,
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    times: Sequence[time],
+    grace: timedelta = timedelta(hours=1),
+) -> int:
+    """What a slot brings, in one transaction and in order: the test-day notice, the test
+    question, the check-in prompt; for one chat they go as one message (`SLOT_PURPOSES`)."""
+    queued = await sampling_notices(session, now, zone, times=times)
+    return queued + await open_checkins(session, now, zone, times=times, grace=grace)
 
 
 async def remind_checkins(
@@ -115,6 +196,11 @@ async def remind_checkins(
 PROMPT = N_("🌡 Time for your health check-in. It takes a minute.")
 REMINDER = N_("⏰ Reminder: your health check-in is still open. Please answer before it closes.")
 
+# The prompt's buttons: one tap when all is well, or each question in turn.
+ALL_WELL = N_("✅ All well (normal temperature, no symptoms, stayed home)")
+SOMETHING_TO_REPORT = N_("Something to report: answer each question")
+ALL_WELL_ARG = "ok"
+
 
 async def _ask_reporters(
     session: AsyncSession, slots: dict[int, datetime], now: datetime, *, reminder: bool
@@ -132,10 +218,14 @@ async def _ask_reporters(
             session,
             chat_id=user.chat_id,
             text=tr(REMINDER if reminder else PROMPT),
-            buttons=((CHECKIN.button(tr("Answer now")),),),
+            buttons=(
+                (CHECKIN.button(tr(ALL_WELL), ALL_WELL_ARG),),
+                (CHECKIN.button(tr(SOMETHING_TO_REPORT)),),
+            ),
             purpose=purpose,
             dedupe_key=f"{purpose.replace('_', '-')}:{reporter}:{start.isoformat()}",
             now=now,
+            fold_with=SLOT_PURPOSES,
         )
     return queued
 
@@ -221,6 +311,29 @@ class Recorded:
     abnormal: bool
 
 
+async def needs_reading(session: AsyncSession, checkin_id: int, policy: Policy) -> bool:
+    """Whether the check-in's plan asks for a temperature at every check-in (policy
+    `temperature_reading`): then one tap "all well" still asks the temperature."""
+    checkin = await session.get(CheckIn, checkin_id)
+    plan = await session.get(MonitoringPlan, checkin.plan_id) if checkin else None
+    rules = policy.plans.get(plan.plan_key) if plan else None
+    return rules is not None and rules.temperature_reading
+
+
+async def onset_on_file(session: AsyncSession, checkin_id: int) -> bool:
+    """Whether the person of the check-in has said when their symptoms began (asked once,
+    when a symptom first appears)."""
+    checkin = await session.get(CheckIn, checkin_id)
+    if checkin is None:
+        return False
+    extras = await session.scalars(
+        select(CheckIn.extra).where(
+            CheckIn.resident_id == checkin.resident_id, CheckIn.answered_at.is_not(None)
+        )
+    )
+    return any(isinstance(extra, dict) and extra.get("onset") for extra in extras)
+
+
 async def record_answer(
     session: AsyncSession,
     checkin_id: int | None,
@@ -232,9 +345,14 @@ async def record_answer(
     went_out: bool,
     where: str | None,
     symptom_label: Callable[[str], str],
+    antipyretic: bool | None = None,
+    onset: date | None = None,
+    medicine_label: str = "",
 ) -> Recorded | None:
     """Save the answer to a check-in the user answers for; None if it is not theirs to answer
-    (any more). A fever or a symptom raises an alert for the grid's workers."""
+    (any more). A fever, a symptom or fever-reducing medicine (`antipyretic`: the reading
+    cannot be trusted) raises an alert for the grid's workers. `onset`: the day the symptoms
+    began, when asked."""
     checkin = await session.get(CheckIn, checkin_id) if checkin_id is not None else None
     if checkin is None or checkin.reporter_user_id != user_id or checkin.answered_at:
         return None
@@ -243,19 +361,29 @@ async def record_answer(
     checkin.went_out, checkin.where = went_out, where if went_out else None
     checkin.answered_at, checkin.answered_by = now, user_id
     checkin.late = now >= checkin.slot_end
+    extra = dict(checkin.extra or {})
+    if antipyretic is not None:
+        extra["antipyretic"] = antipyretic
+    if onset is not None:
+        extra["onset"] = onset.isoformat()
+    checkin.extra = extra
     resident = await session.get(Resident, checkin.resident_id)
-    worrying = abnormal(temperature, symptoms)
+    worrying = abnormal(temperature, symptoms, antipyretic=bool(antipyretic))
     if resident is not None and worrying:
+        said = [f"{temperature} °C" if temperature is not None else ""]
+        said += [medicine_label] if antipyretic else []
+        said += [", ".join(symptom_label(s) for s in symptoms)]
         await raise_alert(
             session,
             grid_id=resident.grid_id,
             resident_id=resident.id,
-            kind=alert_kind(temperature),
+            kind=alert_kind(temperature, antipyretic=bool(antipyretic)),
             now=now,
             details={
-                "text": f"{temperature} °C; " + ", ".join(symptom_label(s) for s in symptoms),
+                "text": "; ".join(part for part in said if part),
                 "temperature": temperature,
                 "symptoms": list(symptoms),
+                "antipyretic": bool(antipyretic),
                 "slot_at": checkin.slot_start.isoformat(),
                 "checkin": checkin.id,
             },

@@ -31,7 +31,14 @@ from models.people import Arrival, Resident
 from models.plans import ACTIVE, HELD, RELEASED, MonitoringPlan
 
 # Alerts that count as "abnormal" in the report, and the one that is a missed check-in.
-ABNORMAL_KINDS = ("refer_clinic", "fever", "symptoms", "positive_test", "health_code")
+ABNORMAL_KINDS = (
+    "refer_clinic",
+    "fever",
+    "antipyretic",
+    "symptoms",
+    "positive_test",
+    "health_code",
+)
 MISSED_KIND = "missed_checkin"
 # Expected arrivals: today (not arrived yet) and the next this many days (每天摸排未来3天).
 EXPECTED_DAYS = 3

@@ -22,6 +22,8 @@ class Options:
     policy: Policy = field(default_factory=lambda: load_policy(DEFAULT_POLICY))
     checkin_times: tuple[time, ...] = (time(8, 0), time(20, 0))
     reminder_after: timedelta = timedelta(hours=2)
+    # The first check-in slot counted opens at least this long after arrival (or the report).
+    checkin_grace: timedelta = timedelta(hours=1)
     # An unacknowledged alert is sent again after this, and goes up a level after that
     # (both counted from when it reached its current level); the daily report's time.
     alert_resend_after: timedelta = timedelta(hours=2)
@@ -29,6 +31,8 @@ class Options:
     daily_report_at: time = time(20, 0)
     # The dashboard's address, for the sign-in links /web sends (None: not set up).
     web_url: str | None = None
+    # The bot's @username (getMe at start), for t.me links; None: not known.
+    bot_username: str | None = None
 
     def facts(self) -> dict[str, Any]:
         facts: dict[str, Any] = {"retention_days": self.retention_days}

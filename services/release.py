@@ -18,7 +18,7 @@ from models.alerts import raise_alert
 from models.chat import ChatUser
 from models.checkins import TestResult
 from models.outbox import enqueue
-from models.people import Resident
+from models.people import Arrival, Resident
 from models.plans import ACTIVE, HELD, RELEASED, MonitoringPlan
 from services.buttons import TEST_RESULT
 from services.papers import release_certificate
@@ -39,6 +39,10 @@ async def _plans_on(
     return [(p, r, u) for p, r, u in (await session.execute(query)).all()]
 
 
+# What a slot brings one person: folded into one message where they fall at one moment.
+SLOT_PURPOSES = ("test_notice", "test_question", "checkin", "checkin_reminder")
+
+
 async def sampling_notices(
     session: AsyncSession, now: datetime, zone: ZoneInfo, *, times: Sequence[time]
 ) -> int:
@@ -50,6 +54,9 @@ async def sampling_notices(
     for plan, resident, user in await _plans_on(session, day):
         if day.isoformat() not in plan.test_days or plan.ends_on < day:
             continue
+        arrival = await session.get(Arrival, plan.arrival_id)
+        if arrival is None or arrival.status != "arrived":
+            continue  # nothing before the person has arrived
         tr = Translator(user.language)
         if clock >= first:
             # Where the sample is taken follows the plan: at home, or at the quarantine site.
@@ -75,6 +82,7 @@ async def sampling_notices(
                 purpose="test_notice",
                 dedupe_key=f"test-notice:{plan.id}:{day.isoformat()}",
                 now=now,
+                fold_with=SLOT_PURPOSES,
             )
         if clock >= last:
             buttons = (
@@ -91,6 +99,7 @@ async def sampling_notices(
                 purpose="test_question",
                 dedupe_key=f"test-question:{plan.id}:{day.isoformat()}",
                 now=now,
+                fold_with=SLOT_PURPOSES,
             )
     return queued
 

@@ -25,7 +25,7 @@ from models.chat import Conversation
 from models.checkins import CheckIn, TestResult
 from models.db import mark_erased
 from models.help import HelpRequest
-from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing
+from models.outbox import FAILED, FOLDED, SENT, UNREACHABLE, Outgoing
 from models.people import Arrival, Change, Household, Resident, Stay
 from models.plans import ACTIVE, HELD, MonitoringPlan
 from models.staff import audit
@@ -102,7 +102,7 @@ async def purge(session: AsyncSession, now: datetime, *, days: int, by: str) -> 
     messages = await session.execute(
         update(Outgoing)
         .where(
-            Outgoing.status.in_((SENT, FAILED, UNREACHABLE)),
+            Outgoing.status.in_((SENT, FAILED, UNREACHABLE, FOLDED)),
             Outgoing.due_at < cutoff,
             or_(Outgoing.text != "", Outgoing.file_content.is_not(None)),
         )
@@ -243,7 +243,7 @@ async def forget_now(session: AsyncSession, people: Sequence[Resident], now: dat
         await session.execute(
             update(Outgoing)
             .where(
-                Outgoing.status.in_((SENT, FAILED, UNREACHABLE)),
+                Outgoing.status.in_((SENT, FAILED, UNREACHABLE, FOLDED)),
                 Outgoing.text.contains(mark, autoescape=True),
             )
             .values(text="", buttons=[], file_content=None)

@@ -157,6 +157,9 @@ ALERT_TITLES = {
     "released": N_("✅ Released at the end of the plan"),
     "release_held": N_("⏸ Plan ended without the negatives it needs: held open, please follow up"),
     "fever": N_("🌡 Fever reported at check-in"),
+    "antipyretic": N_(
+        "💊 Fever-reducing medicine taken in the last 24 hours: the temperature reported cannot be trusted"
+    ),
     "symptoms": N_("🤒 Symptoms reported at check-in"),
     "unreachable": N_(
         "📵 Resident unreachable: they blocked the bot or deleted the chat. Please contact them another way."
@@ -187,6 +190,7 @@ DONE_TEXTS = {
 INCIDENT_NAMES = {
     "refer_clinic": N_("symptoms or red code at arrival"),
     "fever": N_("fever at check-in"),
+    "antipyretic": N_("fever-reducing medicine at check-in"),
     "symptoms": N_("symptoms at check-in"),
     "positive_test": N_("positive test"),
     "missed_checkin": N_("missed check-in"),

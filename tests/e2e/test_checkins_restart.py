@@ -43,8 +43,9 @@ async def test_a_bot_down_over_a_slot_sends_its_prompt_once_when_back_and_keeps_
     await lanzhou_bot.start()
     for person in (user, second):
         await person.receive("Time for your health check-in")
-    await user.press("Answer now")
+    await user.press("Something to report")
     await user.press("36.5")
+    await user.press("No medicine")
 
     await lanzhou_bot.restart()  # in the middle of the round and of an answer
     await user.press("None of these")

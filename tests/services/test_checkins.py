@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from types import MappingProxyType
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
+from chat.i18n import Translator
+from handlers.app import Core
 from models.alerts import Alert
 from models.checkins import CheckIn
 from models.outbox import Outgoing
-from services.checkins import open_checkins, record_misses, remind_checkins
+from rules.policy import load_policy
+from services.checkins import (
+    ALL_WELL,
+    SOMETHING_TO_REPORT,
+    open_checkins,
+    record_misses,
+    remind_checkins,
+)
 from services.options import Options
 from tests.handlers.test_resident import _shown_from
 from tests.services.test_plans import list_risk, report_from
@@ -30,10 +41,14 @@ def at(clock: FixedClock, hour: int, minute: int = 0, days: int = 0) -> None:
 
 
 async def home_isolated(
-    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+    resident: Person,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    *,
+    arrived: bool = True,
 ) -> None:
     await list_risk(sessions, clock, "广东省广州市,medium,2026-06-01\n")
-    await report_from(resident, "广州", "Guangzhou")
+    await report_from(resident, "广州", "Guangzhou", arrived=arrived)
     assert "home isolation" in resident.last.text
 
 
@@ -71,9 +86,10 @@ async def test_a_slot_opens_once_and_the_answer_is_recorded(
     (prompt,) = await outbox(sessions, "checkin")
     assert prompt.chat_id == resident.user_id
     resident.shown.append(_shown_from(prompt))
-    await resident.press("Answer now")
+    await resident.press("Something to report")
     assert "Li Na: temperature now" in resident.last.text
     await resident.press("36.5")
+    await resident.press("No medicine")
     await resident.press("None of these")
     await resident.press("Stayed home")
     assert "Recorded, thank you." in resident.last.text
@@ -90,8 +106,10 @@ async def test_a_fever_at_check_in_alerts_the_worker(
     await run(sessions, clock, "open")
     await resident.send("/checkin")
     await resident.send("38.1")
+    await resident.press("No medicine")
     await resident.press("Cough")
     await resident.press("Done")
+    await resident.press("Yesterday")
     await resident.press("Went out")
     await resident.send("the pharmacy")
     assert "grid worker has been told" in resident.last.text
@@ -118,6 +136,7 @@ async def test_unanswered_gets_one_reminder_then_is_missed_and_a_late_answer_is_
     at(clock, 20, 10, days=1)
     await resident.send("/checkin")
     await resident.send("36.6")
+    await resident.press("No medicine")
     await resident.press("None of these")
     await resident.press("Stayed home")
     assert "(late)" in resident.last.text
@@ -154,6 +173,7 @@ async def test_a_household_answers_for_each_person_in_turn(
     for name in ("Li Na", "Li Xiaoming"):
         assert f"{name}: temperature now" in resident.last.text
         await resident.press("36.5")
+        await resident.press("No medicine")
         await resident.press("None of these")
         await resident.press("Stayed home")
     assert all(c.answered_at for c in await checkins(sessions))
@@ -163,3 +183,217 @@ async def test_nothing_to_answer_says_so(resident: Person) -> None:
     resident.language = "en"
     await resident.send("/checkin")
     assert "no check-in to answer now" in resident.last.text
+
+
+async def test_nobody_is_asked_before_arriving_and_day_one_starts_after_arrived(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await home_isolated(resident, sessions, clock, arrived=False)  # expected 2 July, 14:00
+    for day, hour in ((1, 8), (1, 20), (2, 8)):  # the expected day, and the day after
+        at(clock, hour, 5, days=day)
+        assert await run(sessions, clock, "open") == 0
+        assert await run(sessions, clock, "remind") == 0
+        assert await run(sessions, clock, "miss") == 0
+    assert await checkins(sessions) == []
+    assert "missed_checkin" not in await alert_kinds(sessions)
+    at(clock, 10, 0, days=2)
+    await resident.send("/arrived")
+    await resident.press("Just now")
+    assert "Welcome" in resident.last.text
+    at(clock, 10, 30, days=2)  # the slot that was open before the arrival is not counted
+    assert await run(sessions, clock, "open") == 0
+    at(clock, 20, 0, days=2)
+    assert await run(sessions, clock, "open") == 1
+    (first,) = await checkins(sessions)
+    assert first.slot_start == datetime(2026, 7, 3, 20, 0, tzinfo=ZONE)
+
+
+@pytest.mark.parametrize(
+    ("registered", "first_slot"),
+    [
+        ((18, 45), datetime(2026, 7, 1, 20, 0, tzinfo=ZONE)),
+        ((19, 1), datetime(2026, 7, 2, 8, 0, tzinfo=ZONE)),  # 20:00 is within the hour
+    ],
+)
+async def test_the_first_slot_opens_an_hour_or_more_after_registration(
+    resident: Person,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    registered: tuple[int, int],
+    first_slot: datetime,
+) -> None:
+    at(clock, *registered)
+    await home_isolated(resident, sessions, clock)
+    at(clock, registered[0], registered[1] + 5)
+    assert await run(sessions, clock, "open") == 0  # the morning slot, open since 08:00
+    at(clock, 20, 0)
+    await run(sessions, clock, "open")
+    at(clock, 8, 0, days=1)
+    await run(sessions, clock, "open")
+    at(clock, 20, 0, days=1)  # the morning slot ends: the 20:00 one was never asked
+    await run(sessions, clock, "miss")
+    assert (await checkins(sessions))[0].slot_start == first_slot
+    assert "missed_checkin" in await alert_kinds(sessions)  # only for a slot really asked
+    async with sessions() as session:
+        missed = await session.scalars(select(CheckIn).where(CheckIn.missed_at.is_not(None)))
+        assert all(c.slot_start >= first_slot for c in missed)
+
+
+async def test_the_plans_last_day_is_asked_and_the_day_after_is_not(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await home_isolated(resident, sessions, clock)  # 14 days: 1 to 14 July
+    at(clock, 20, 0, days=13)
+    assert await run(sessions, clock, "open") == 1
+    (last,) = await checkins(sessions)
+    assert last.slot_start == datetime(2026, 7, 14, 20, 0, tzinfo=ZONE)
+    at(clock, 8, 0, days=14)
+    assert await run(sessions, clock, "open") == 0
+
+
+def without_reading() -> Options:
+    """Jiayuguan's rules, but home isolation asks no reading at every check-in."""
+    policy = load_policy("jiayuguan")
+    plans = dict(policy.plans)
+    plans["home_isolation_14"] = replace(plans["home_isolation_14"], temperature_reading=False)
+    return Options(policy=replace(policy, plans=MappingProxyType(plans)))
+
+
+async def prompted(resident: Person, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The newest check-in prompt, as the resident sees it."""
+    rows = await outbox(sessions, "checkin")
+    resident.shown.append(_shown_from(rows[-1]))
+
+
+async def test_one_tap_records_all_well_when_the_plan_needs_no_reading(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    resident = Person(Core(sessions, clock, without_reading()), user_id=1001)
+    await home_isolated(resident, sessions, clock)
+    at(clock, 20, 0)
+    await run(sessions, clock, "open")
+    await prompted(resident, sessions)
+    assert resident.last.labels == [
+        "✅ All well (normal temperature, no symptoms, stayed home)",
+        "Something to report: answer each question",
+    ]
+    chinese = Translator("zh-hans")
+    assert chinese(ALL_WELL) == "✅ 一切正常（体温正常、无症状、未外出）"
+    assert chinese(SOMETHING_TO_REPORT) == "有情况，逐项填写"
+    await resident.press("All well")
+    assert "Recorded, thank you." in resident.last.text
+    (checkin,) = await checkins(sessions)
+    assert checkin.answered_at is not None and checkin.symptoms == []
+    assert checkin.went_out is False and checkin.temperature is None
+    assert await alert_kinds(sessions) == []
+    await resident.send("/checkin")  # nothing left to answer
+    assert "no check-in to answer" in resident.last.text
+
+
+async def test_one_tap_still_asks_the_reading_where_the_plan_requires_it(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    resident.language = "en"
+    await home_isolated(resident, sessions, clock)  # Jiayuguan's home isolation: a reading
+    at(clock, 20, 0)
+    await run(sessions, clock, "open")
+    await prompted(resident, sessions)
+    await resident.press("All well")
+    assert "Li Na: temperature now" in resident.last.text
+    await resident.press("36.5")
+    await resident.press("No medicine")
+    assert "Recorded, thank you." in resident.last.text
+    (checkin,) = await checkins(sessions)
+    assert checkin.temperature == 36.5 and checkin.symptoms == [] and checkin.went_out is False
+
+
+async def test_fever_medicine_makes_the_reading_unreliable_and_alerts(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    resident.language = "en"
+    await home_isolated(resident, sessions, clock)
+    at(clock, 20, 0)
+    await run(sessions, clock, "open")
+    await resident.send("/checkin")
+    await resident.press("36.5")
+    await resident.press("Yes, some")
+    await resident.press("None of these")
+    await resident.press("Stayed home")
+    assert "grid worker has been told" in resident.last.text
+    assert await alert_kinds(sessions) == ["antipyretic"]
+    (checkin,) = await checkins(sessions)
+    assert checkin.extra["antipyretic"] is True
+
+
+async def test_symptom_onset_is_asked_once_and_nothing_carries_over(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    resident.language = "en"
+    await home_isolated(resident, sessions, clock)
+    at(clock, 8, 0, days=1)
+    await run(sessions, clock, "open")
+    await resident.send("/checkin")
+    await resident.press("36.5")
+    await resident.press("No medicine")
+    await resident.press("Cough")  # ticked, and the check-in left there
+    at(clock, 20, 0, days=1)
+    await run(sessions, clock, "open")
+    await resident.send("/checkin")  # the evening's, begun afresh
+    await resident.press("36.5")
+    await resident.press("No medicine")
+    assert not [label for label in resident.last.labels if "✅" in label]
+    await resident.press("Cough")
+    await resident.press("Done")
+    assert "symptoms begin" in resident.last.text
+    await resident.press("Yesterday")
+    await resident.press("Stayed home")
+    at(clock, 8, 0, days=2)
+    await run(sessions, clock, "open")
+    await resident.send("/checkin")
+    await resident.press("36.5")
+    await resident.press("No medicine")
+    await resident.press("Cough")
+    await resident.press("Done")
+    assert "did you go out" in resident.last.text  # the day they began is on file
+    await resident.press("Stayed home")
+    answered = [c for c in await checkins(sessions) if c.answered_at]
+    assert [c.extra.get("onset") for c in answered] == ["2026-07-01", None]
+
+
+async def test_a_resident_moves_the_morning_check_in_and_the_round_follows(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    from tests.handlers.test_staff import GRID_2
+    from tests.services.test_alerts import staff_of
+
+    resident.language = "en"
+    await home_isolated(resident, sessions, clock)
+    await resident.send("/time")
+    assert "We ask you each day at 08:00, 20:00" in resident.last.text
+    await resident.send("23:00")  # outside the policy's window
+    assert "between 06:00 and 22:00" in resident.last.text
+    await resident.send("08:00 and 08:30")
+    assert "at least an hour apart" in resident.last.text
+    await resident.press("10:00")  # the nearest, 08:00, moves
+    assert "each day at 10:00, 20:00" in resident.last.text
+    at(clock, 8, 5, days=1)
+    assert await run(sessions, clock, "open") == 0
+    at(clock, 10, 0, days=1)
+    assert await run(sessions, clock, "open") == 1
+    at(clock, 11, 59, days=1)
+    assert await run(sessions, clock, "remind") == 0
+    at(clock, 12, 0, days=1)
+    assert await run(sessions, clock, "remind") == 1
+    at(clock, 20, 0, days=1)
+    assert await run(sessions, clock, "miss") == 1
+    (morning,) = [c for c in await checkins(sessions) if c.missed_at]
+    assert morning.slot_start == datetime(2026, 7, 2, 10, 0, tzinfo=ZONE)
+    worker = await staff_of(resident, sessions, clock, GRID_2, 5001)
+    await worker.send(f"/person {morning.resident_id}")
+    assert "Daily check-ins: 10:00, 20:00 (chosen by the resident)" in worker.last.text
+
+
+async def test_time_with_nothing_to_move_says_so(resident: Person) -> None:
+    resident.language = "en"
+    await resident.send("/time")
+    assert "no daily check-ins to move" in resident.last.text

@@ -57,6 +57,7 @@ async def seed_day(
     """1 July in grid 2: two people arrive into home isolation (one reports a fever at
     check-in, which the worker calls about; the other misses it), one is expected in two days,
     one arrives and is released the same day (made so by hand). Returns the grid's worker."""
+    at(clock, 6, 30)  # reported early enough to be asked at 08:00 (an hour after arrival)
     worker = await staff_of(Person(core, 1), sessions, clock, GRID_2, 5001)
     await list_risk(sessions, clock, "广东省广州市,medium,2026-06-01\n")
     fever, silent, expected, released = (Person(core, user_id=n) for n in (1001, 1002, 1003, 1004))
@@ -75,9 +76,11 @@ async def seed_day(
             )
             .values(status=RELEASED, ended_at=clock.now())
         )
+    at(clock, 10, 0)
     assert await run(sessions, clock, "open") == 2  # the 08:00 check-in, at 10:00
     await fever.send("/checkin")
     await fever.send("38.2")
+    await fever.press("No medicine")
     await fever.press("None of these")
     await fever.press("Stayed home")
     async with sessions.begin() as session:

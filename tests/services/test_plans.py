@@ -41,8 +41,9 @@ async def report_from(
     *,
     symptoms: str = "None of these",
     code: str = "Green",
+    arrived: bool = True,
 ) -> None:
-    await up_to_origin(resident)
+    await up_to_origin(resident, arrived=arrived)
     await resident.type_place(place, button)
     await resident.press("Train")
     await resident.send("G1234")

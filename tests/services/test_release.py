@@ -172,3 +172,40 @@ async def test_in_centralised_quarantine_the_sample_is_taken_at_the_site_not_at_
     assert await run(sessions, clock, "tests") == 1
     (notice,) = await queued(sessions, "test_notice")
     assert "at the site" in notice.text and "at home" not in notice.text
+
+
+async def test_what_a_slot_brings_one_person_goes_as_one_message(
+    lanzhou: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """Day 1 is a test day: at 20:00 the notice, the result question and the check-in prompt
+    are due at once, and go as one message with all their buttons."""
+    from models.outbox import FOLDED, PENDING
+    from services.checkins import slot_round
+
+    await released_abroad(lanzhou)  # at 10:00 on day 1
+    at(clock, 20, 0)
+    for _ in range(2):  # a second run (or instance) adds nothing
+        async with sessions.begin() as session:
+            await slot_round(session, clock.now(), ZONE, times=TIMES)
+    async with sessions() as session:
+        rows = list(await session.scalars(select(Outgoing).order_by(Outgoing.id)))
+    rows = [r for r in rows if r.purpose in ("test_notice", "test_question", "checkin")]
+    assert [(r.purpose, r.status) for r in rows] == [
+        ("test_notice", PENDING),
+        ("test_question", FOLDED),
+        ("checkin", FOLDED),
+    ]
+    (message,) = [r for r in rows if r.status == PENDING]
+    assert message.chat_id == lanzhou.user_id
+    lines = message.text.split("\n\n")
+    assert "test day" in lines[0] and "test result" in lines[1]
+    assert "health check-in" in lines[2]
+    labels = [button[0] for row in message.buttons for button in row]
+    assert "Negative" in labels[0]
+    assert any("All well" in label for label in labels[-2:])
+    # Its buttons work as the separate messages' did.
+    lanzhou.shown.append(_shown_from(message))
+    await lanzhou.press("All well")
+    assert "Recorded, thank you." in lanzhou.last.text
+    await lanzhou.press("Negative", on=lanzhou.shown[-2])
+    assert "Recorded: negative" in lanzhou.last.text

@@ -47,6 +47,7 @@ async def rename(sessions: async_sessionmaker[AsyncSession], person: Person, nam
 async def answer(person: Person, temperature: str) -> None:
     await person.send("/checkin")
     await person.send(temperature)
+    await person.press("No medicine")
     await person.press("None of these")
     await person.press("Stayed home")
 

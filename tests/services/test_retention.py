@@ -63,6 +63,7 @@ async def household_at_home(
     await resident.send("/checkin")
     for _ in range(2):
         await resident.press("36.5")
+        await resident.press("No medicine")
         await resident.press("None of these")
         await resident.press("Went out")
         await resident.send("药店 on 新华路 with Li Na")
