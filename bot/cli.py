@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings, SettingsError, load_settings
@@ -38,13 +39,25 @@ def read_text(path: Path) -> str:
 
 
 @asynccontextmanager
+async def reaching_database() -> AsyncIterator[None]:
+    """A database that cannot be reached or opened is one line (SettingsError), not a trace."""
+    from bot.problems import first_line
+
+    try:
+        yield
+    except (OperationalError, DBAPIError, OSError) as exc:
+        raise SettingsError(f"DATABASE_URL: cannot open the database ({first_line(exc)})") from None
+
+
+@asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on an up-to-date schema, or one clear line and exit 2."""
     from models.db import make_engine, make_sessions, schema_state
 
     engine = make_engine(settings.database_url)
     try:
-        state = await schema_state(engine)
+        async with reaching_database():
+            state = await schema_state(engine)
         if not state.up_to_date:
             fail(
                 f"DATABASE_URL: schema at {state.current or 'nothing'}; run `returnee db upgrade` first"
@@ -55,12 +68,20 @@ async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 
 
 def run_async(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    from bot.problems import explain
+
     try:
         asyncio.run(main())
     except SettingsError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         pass
+    except Exception as exc:
+        # The database or the Bot API unreachable, a bad token, a port in use: one line.
+        reason = explain(exc)
+        if reason is None:
+            raise
+        fail(reason)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,8 +121,9 @@ def db_upgrade(revision: str) -> None:
 
         engine = make_engine(settings.database_url)
         try:
-            await upgrade(engine, revision)
-            state = await schema_state(engine)
+            async with reaching_database():
+                await upgrade(engine, revision)
+                state = await schema_state(engine)
         finally:
             await engine.dispose()
         click.echo(f"database schema at {state.current} (latest {state.head})")
@@ -111,7 +133,7 @@ def db_upgrade(revision: str) -> None:
 
 @db.command("current")
 def db_current() -> None:
-    """Say which schema revision the database has."""
+    """Say which schema revision the database has (exit 1 when it is out of date)."""
     settings = settings_or_exit()
 
     async def go() -> None:
@@ -119,13 +141,16 @@ def db_current() -> None:
 
         engine = make_engine(settings.database_url)
         try:
-            state = await schema_state(engine)
+            async with reaching_database():
+                state = await schema_state(engine)
         finally:
             await engine.dispose()
         verdict = "up to date" if state.up_to_date else "out of date: run `returnee db upgrade`"
         click.echo(
             f"database schema at {state.current or 'nothing'} (latest {state.head}): {verdict}"
         )
+        if not state.up_to_date:
+            sys.exit(1)  # scripts and health checks can tell
 
     run_async(go)
 
@@ -461,7 +486,7 @@ def restore_command(path: Path, yes: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8081, show_default=True, type=int)
+@click.option("--port", default=8081, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--limits/--no-limits", default=True, show_default=True, help="Telegram's flood limits."
 )
@@ -487,7 +512,13 @@ def chat(user_id: int, base_url: str, language: str) -> None:
 
 
 @main.command()
-@click.option("--port", default=8080, show_default=True, type=int, help="The emulator's port.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The emulator's port.",
+)
 @click.option("--database", default="sqlite+aiosqlite:///demo.db", show_default=True)
 def demo(port: int, database: str) -> None:
     """The emulator, the bot against it and demo data, in one go (no token needed)."""

@@ -167,9 +167,19 @@ async def load_demo_data(database_url: str) -> tuple[bool, datetime | None]:
 
 
 def run_demo(*, port: int, database_url: str) -> None:
+    from bot.problems import explain
+
     configure("WARNING")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_demo(port, database_url))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_demo(port, database_url))
+    except Exception as exc:
+        # A port in use, a database that cannot be opened: one line, not a traceback.
+        reason = explain(exc)
+        if reason is None:
+            raise
+        click.echo(f"returnee: {reason}", err=True)
+        raise SystemExit(2) from None
     click.echo("demo stopped.")
 
 
