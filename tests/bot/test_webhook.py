@@ -111,3 +111,22 @@ async def test_a_malformed_update_gets_400_and_changes_nothing(
     )
     assert response.status == 400
     assert await users(sessions) == 0
+
+
+async def test_an_update_posted_three_times_is_handled_once(
+    client: TestClient,  # type: ignore[type-arg]
+    sessions: async_sessionmaker[AsyncSession],
+    emulator: EmulatorClient,
+) -> None:
+    """Telegram posts an update again when the webhook answered late or with a 5xx."""
+    await emulator.send(5, "hi")
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    first = await client.post("/telegram/hook", json=update(5), headers=headers)
+    assert first.status == 200
+    answered = [m for m in await emulator.messages(5) if m["from_bot"]]
+    assert answered
+    for _ in range(2):
+        again = await client.post("/telegram/hook", json=update(5), headers=headers)
+        assert again.status == 200  # handled before: Telegram may stop posting it
+    assert [m for m in await emulator.messages(5) if m["from_bot"]] == answered
+    assert await users(sessions) == 1
