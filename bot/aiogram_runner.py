@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from typing import Any
@@ -196,9 +197,16 @@ async def run(settings: Settings, service: Service) -> None:
     service.attach(AiogramTransport(bot))
     dispatcher = make_dispatcher(service)
     if settings.webhook_url:
-        await _run_webhook(settings, bot, dispatcher)
+        try:
+            await _run_webhook(settings, bot, dispatcher)
+        finally:
+            await bot.session.close()
         return
-    await bot.delete_webhook(drop_pending_updates=False)
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+    except BaseException:
+        await bot.session.close()  # could not start (the Bot API unreachable, a bad token)
+        raise
     await dispatcher.start_polling(
         bot,
         tasks_concurrency_limit=settings.concurrency,
@@ -208,11 +216,26 @@ async def run(settings: Settings, service: Service) -> None:
     )
 
 
+class CheckedRequestHandler(SimpleRequestHandler):
+    """aiogram's handler answers a body that is not an update with a 500 and a traceback (and
+    Telegram would post it again): this one answers 400, as the PTB runner does."""
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        try:
+            body = json.loads(await request.read())
+            if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+                raise ValueError("no update_id")
+            Update.model_validate(body, context={"bot": bot})
+        except ValueError:  # pydantic's ValidationError is one
+            return web.Response(status=400, text="not a Telegram update")
+        return await super()._handle_request(bot, request)
+
+
 def webhook_app(settings: Settings, bot: Bot, dispatcher: Dispatcher) -> web.Application:
     """The webhook endpoint; a request without the right secret gets 401 and changes nothing."""
     assert settings.webhook_secret is not None
     app = guarded_app()
-    handler = SimpleRequestHandler(
+    handler = CheckedRequestHandler(
         dispatcher,
         bot,
         secret_token=settings.webhook_secret.get_secret_value(),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings, SettingsError, load_settings
@@ -44,13 +46,25 @@ def read_text(path: Path) -> str:
 
 
 @asynccontextmanager
+async def reaching_database() -> AsyncIterator[None]:
+    """A database that cannot be reached or opened is one line (SettingsError), not a trace."""
+    from bot.problems import first_line
+
+    try:
+        yield
+    except (OperationalError, DBAPIError, OSError) as exc:
+        raise SettingsError(f"DATABASE_URL: cannot open the database ({first_line(exc)})") from None
+
+
+@asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on an up-to-date schema, or one clear line and exit 2."""
     from models.db import make_engine, make_sessions, schema_state
 
     engine = make_engine(settings.database_url)
     try:
-        state = await schema_state(engine)
+        async with reaching_database():
+            state = await schema_state(engine)
         if not state.up_to_date:
             fail(
                 f"DATABASE_URL: schema at {state.current or 'nothing'}; run `returnee db upgrade` first"
@@ -61,6 +75,7 @@ async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 
 
 def run_async(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    from bot.problems import explain
     from models.crypto import DataKeyError
 
     try:
@@ -69,11 +84,27 @@ def run_async(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
         fail(str(exc))
     except KeyboardInterrupt:
         pass
+    except Exception as exc:
+        # The database or the Bot API unreachable, a bad token, a port in use: one line.
+        reason = explain(exc)
+        if reason is None:
+            raise
+        fail(reason)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """returnee: arrivals report to their neighbourhood; grid workers look after them."""
+    threading.excepthook = _quiet_after_the_loop
+
+
+def _quiet_after_the_loop(args: threading.ExceptHookArgs) -> None:
+    """aiosqlite's connection thread, after a connection that failed to open, may hand its
+    last answer to an event loop that has already closed (the command has said its one line
+    and is ending): nothing is lost, so no traceback either. Anything else is reported."""
+    if isinstance(args.exc_value, RuntimeError) and "Event loop is closed" in str(args.exc_value):
+        return
+    threading.__excepthook__(args)
 
 
 @main.command()
@@ -144,8 +175,9 @@ def db_upgrade(revision: str) -> None:
 
         engine = make_engine(settings.database_url)
         try:
-            await upgrade(engine, revision)
-            state = await schema_state(engine)
+            async with reaching_database():
+                await upgrade(engine, revision)
+                state = await schema_state(engine)
         finally:
             await engine.dispose()
         click.echo(f"database schema at {state.current} (latest {state.head})")
@@ -155,7 +187,7 @@ def db_upgrade(revision: str) -> None:
 
 @db.command("current")
 def db_current() -> None:
-    """Say which schema revision the database has."""
+    """Say which schema revision the database has (exit 1 when it is out of date)."""
     settings = settings_or_exit()
 
     async def go() -> None:
@@ -163,13 +195,16 @@ def db_current() -> None:
 
         engine = make_engine(settings.database_url)
         try:
-            state = await schema_state(engine)
+            async with reaching_database():
+                state = await schema_state(engine)
         finally:
             await engine.dispose()
         verdict = "up to date" if state.up_to_date else "out of date: run `returnee db upgrade`"
         click.echo(
             f"database schema at {state.current or 'nothing'} (latest {state.head}): {verdict}"
         )
+        if not state.up_to_date:
+            sys.exit(1)  # scripts and health checks can tell
 
     run_async(go)
 
@@ -658,7 +693,7 @@ def restore_command(path: Path, yes: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8081, show_default=True, type=int)
+@click.option("--port", default=8081, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--limits/--no-limits", default=True, show_default=True, help="Telegram's flood limits."
 )
@@ -684,7 +719,13 @@ def chat(user_id: int, base_url: str, language: str) -> None:
 
 
 @main.command()
-@click.option("--port", default=8080, show_default=True, type=int, help="The emulator's port.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The emulator's port.",
+)
 @click.option("--database", default="sqlite+aiosqlite:///demo.db", show_default=True)
 @click.option(
     "--api-port", default=8090, show_default=True, type=int, help="The API and dashboard's port."

@@ -189,9 +189,19 @@ def demo_key(database_url: str) -> str | None:
 
 
 def run_demo(*, port: int, database_url: str, api_port: int = 8090) -> None:
+    from bot.problems import explain
+
     configure("WARNING")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_demo(port, database_url, api_port))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_demo(port, database_url, api_port))
+    except Exception as exc:
+        # A port in use, a database that cannot be opened: one line, not a traceback.
+        reason = explain(exc)
+        if reason is None:
+            raise
+        click.echo(f"returnee: {reason}", err=True)
+        raise SystemExit(2) from None
     click.echo("demo stopped.")
 
 

@@ -35,7 +35,7 @@ async def bot_username(settings: Settings) -> str | None:
         ):
             username = (await reply.json())["result"]["username"]
     except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError):
-        log.warning("getMe failed: invitation links are given as codes to send with /start")
+        log.info("getMe failed: invitation links are given as codes to send with /start")
         return None
     return str(username) if username else None
 

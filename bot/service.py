@@ -91,7 +91,9 @@ class Service:
         # signal end-to-end tests wait on instead of guessing from silence.
         outcome = "failed"
         try:
-            replies = await self.core.handle(event)
+            replies = await self.core.handle(
+                event, update_id if isinstance(update_id, int) else None
+            )
             sent = await carry_out(self.sender, event, replies, later=self._send_later)
             questions = [message_id for reply, message_id in sent if asks(reply)]
             if questions:

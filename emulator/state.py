@@ -176,8 +176,10 @@ class WebhookConfig:
 class EmulatorState:
     def __init__(self, limits: LimitConfig | None = None) -> None:
         self._initial_limits = limits or LimitConfig()
-        # Update ids only ever grow, even across reset(): a polling bot keeps its offset.
-        self.next_update_id = 1
+        # Update ids only ever grow, even across reset(): a polling bot keeps its offset. Like
+        # Telegram's after a quiet week, they start at a random number, so a bot that keeps
+        # its database across emulator restarts (the demo) never sees an id it handled before.
+        self.next_update_id = secrets.randbelow(2**30) + 1
         self._event: asyncio.Event | None = None
         # Set when the server shuts down: long polls answer at once instead of holding it up.
         self.closing = False

@@ -30,7 +30,7 @@ from handlers.report import COMPANION, PLACE_VISITED, REPORT
 from handlers.resident import ARRIVED, EDIT, FORGET, HELP
 from handlers.staff import ACTION_NOTE
 from handlers.welcome import LANGUAGE, WELCOME
-from models.chat import ChatUser, Conversation, conversation_for_update
+from models.chat import ChatUser, Conversation, conversation_for_update, first_handling
 from models.db import ERASED, is_sqlite, scrub_files
 from services.options import Options
 
@@ -71,11 +71,19 @@ class Core:
         self.flows = Flows(flows)
         self.commands = COMMANDS if commands is None else commands
 
-    async def handle(self, event: Incoming) -> list[Reply]:
+    async def handle(self, event: Incoming, update_id: int | None = None) -> list[Reply]:
+        """The replies to `event`. With Telegram's `update_id`, an update handled before (a
+        webhook re-post, a second poller) changes nothing and gets no reply: the id is stored
+        in the same transaction as what the update changed."""
         event = cleaned(event)
         try:
             async with self.sessions() as session:
                 async with session.begin():
+                    if update_id is not None and not await first_handling(
+                        session, update_id, self.clock.now()
+                    ):
+                        log.info("update %s was handled before: nothing to do", update_id)
+                        return []
                     replies = compact(await self._handle(session, event))
                 if session.info.pop(ERASED, False):
                     await self._scrub()

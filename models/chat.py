@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, select
+from sqlalchemy import BigInteger, ForeignKey, String, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,3 +61,31 @@ async def conversation_for_update(session: AsyncSession, user_id: int) -> Conver
         select(Conversation).where(Conversation.user_id == user_id).with_for_update()
     )
     return result.scalar_one_or_none()
+
+
+class HandledUpdate(Base):
+    """A Telegram update already handled, kept a few days: Telegram posts an update again when
+    the webhook answered late or with an error, and two pollers may both fetch one."""
+
+    __tablename__ = "handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(index=True)
+
+
+async def first_handling(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Marks the update handled in the caller's transaction; False if it was already. A second
+    transaction marking the same update waits for the first one's commit, then gets False."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(HandledUpdate)
+        .values(update_id=update_id, handled_at=now)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    return bool(getattr(result, "rowcount", 1))
+
+
+async def forget_handled_updates(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(delete(HandledUpdate).where(HandledUpdate.handled_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

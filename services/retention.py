@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.alerts import Alert, AlertAction
-from models.chat import Conversation
+from models.chat import Conversation, forget_handled_updates
 from models.checkins import CheckIn, TestResult
 from models.db import mark_erased
 from models.help import HelpRequest
@@ -39,6 +39,7 @@ NOBODY = 0
 # What an alert about an erased person keeps: nothing that names them or quotes them.
 ANONYMOUS_DETAILS = ("plan", "code", "slot", "request", "since")
 CHUNK = 500
+KEEP_HANDLED_UPDATES = timedelta(days=3)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ def due_for_purge(cutoff: datetime) -> Select[Any]:
 async def purge_expired(
     session: AsyncSession, now: datetime, zone: ZoneInfo, *, days: int, by: str = SYSTEM
 ) -> int:
-    """The daily job: erase who is due; returns how many people were purged."""
+    """The daily job: erase who is due; returns how many people were purged. The updates
+    remembered as handled are kept KEEP_HANDLED_UPDATES (Telegram re-posts within hours)."""
+    await forget_handled_updates(session, now - KEEP_HANDLED_UPDATES)
     return (await purge(session, now, days=days, by=by)).people
 
 

@@ -36,16 +36,29 @@ def update(user_id: int) -> dict[str, object]:
     }
 
 
-@pytest.fixture
-async def client(core: Core, emulator: EmulatorClient) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+@pytest.fixture(params=["aiogram", "ptb"])
+async def client(
+    core: Core, emulator: EmulatorClient, request: pytest.FixtureRequest
+) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
     settings = load_settings(
         bot_token="4242424242:e2e-test-token-not-a-secret-0000",
         bot_api_url=emulator.base_url,
+        bot_framework=request.param,
         webhook_url="https://bot.example.org/telegram/hook",
         webhook_secret=SECRET,
     )
-    bot = make_bot(settings)
     service = Service(core)
+    if request.param == "ptb":
+        from bot import ptb_runner
+
+        application = ptb_runner.make_application(settings, service, polling=False)
+        service.attach(ptb_runner.PtbTransport(application.bot))
+        await application.initialize()
+        async with TestClient(TestServer(ptb_runner.webhook_app(settings, application))) as ptb:
+            yield ptb
+        await application.shutdown()
+        return
+    bot = make_bot(settings)
     service.attach(AiogramTransport(bot))
     app = webhook_app(settings, bot, make_dispatcher(service))
     async with TestClient(TestServer(app)) as test_client:
@@ -148,3 +161,39 @@ async def test_a_body_over_a_megabyte_is_refused(
     )
     assert response.status == 413
     assert await users(sessions) == 0
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"[1, 2]", b'{"update_id": "x", "message": 3}', b"{}"]
+)
+async def test_a_malformed_update_gets_400_and_changes_nothing(
+    client: TestClient,  # type: ignore[type-arg]
+    sessions: async_sessionmaker[AsyncSession],
+    body: bytes,
+) -> None:
+    response = await client.post(
+        "/telegram/hook",
+        data=body,
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    assert await users(sessions) == 0
+
+
+async def test_an_update_posted_three_times_is_handled_once(
+    client: TestClient,  # type: ignore[type-arg]
+    sessions: async_sessionmaker[AsyncSession],
+    emulator: EmulatorClient,
+) -> None:
+    """Telegram posts an update again when the webhook answered late or with a 5xx."""
+    await emulator.send(5, "hi")
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    first = await client.post("/telegram/hook", json=update(5), headers=headers)
+    assert first.status == 200
+    answered = [m for m in await emulator.messages(5) if m["from_bot"]]
+    assert answered
+    for _ in range(2):
+        again = await client.post("/telegram/hook", json=update(5), headers=headers)
+        assert again.status == 200  # handled before: Telegram may stop posting it
+    assert [m for m in await emulator.messages(5) if m["from_bot"]] == answered
+    assert await users(sessions) == 1

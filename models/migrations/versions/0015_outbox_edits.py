@@ -1,8 +1,10 @@
-"""outbox rows that edit a message sent before (an alert handled by another worker);
-messages between workers and a resident; an area's public phone number
+"""outbox edits of a message sent before, worker-resident messages, an area's phone
+
+Outbox rows that edit a message sent before (an alert handled by another worker); messages
+between workers and a resident; an area's public phone number.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-01 16:30:00
 """
 

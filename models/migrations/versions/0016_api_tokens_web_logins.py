@@ -1,7 +1,7 @@
 """api tokens and the dashboard's sign-in links
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-01 15:30:00
 """
 

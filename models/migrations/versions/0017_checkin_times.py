@@ -1,8 +1,10 @@
-"""check-in times a user chose (/time), when a journey reported ahead was confirmed, and
-companions' personal invitations
+"""own check-in times, confirmed journeys, companions' invitations
+
+Check-in times a user chose (/time), when a journey reported ahead was confirmed, and
+companions' personal invitations.
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0016
 Create Date: 2026-12-01 16:00:00
 """
 
