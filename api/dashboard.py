@@ -158,7 +158,7 @@ def chart(points: Sequence[DayPoint], tr: Translator) -> str:
         line = " ".join(f"{x(i):.1f},{y(getattr(p, key)):.1f}" for i, p in enumerate(points))
         parts.append(
             f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2.5" '
-            f'data-series="{key}"/>'
+            f'data-series="{key}" data-last="{getattr(points[-1], key) if points else 0}"/>'
         )
     parts.append("</svg>")
     legend = "".join(

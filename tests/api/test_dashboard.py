@@ -48,11 +48,14 @@ class Cards(HTMLParser):
         super().__init__()
         self.figures: dict[str, int] = {}
         self.areas: list[str] = []
+        self.trend: dict[str, int] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         if "data-figure" in found:
             self.figures[str(found["data-figure"])] = int(found["data-value"] or 0)
+        if tag == "polyline" and "data-series" in found:
+            self.trend[str(found["data-series"])] = int(found["data-last"] or 0)
         if tag == "tr" and "data-area" in found:
             self.areas.append(str(found["data-area"]))
 
@@ -138,6 +141,8 @@ async def test_the_page_shows_the_daily_reports_figures_and_stays_in_the_workers
         "alerts_overdue": 1,
     }
     assert grid.figures["reports"] == 4 and shown.figures == grid.figures
+    # The chart's last day is the cards' day, counted the same way.
+    assert grid.trend == {"arrivals": 3, "monitoring": 2, "abnormal": 1}
     # In the worker's language in the bot (English here; Chinese for anyone unknown), or the
     # one they pick. Yesterday had nothing, so each figure went up from it.
     assert "+4 from yesterday" in grid_page.text
