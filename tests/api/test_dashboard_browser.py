@@ -80,6 +80,7 @@ async def test_sign_in_read_the_days_figures_and_drill_down_to_a_grid(
         browser = await playwright.chromium.launch(executable_path=chromium)
         page = await browser.new_page(viewport={"width": 1200, "height": 900})
         await page.goto(link)
+        await page.get_by_role("button", name="登录").click()
         await expect(page.locator("h1")).to_contain_text("雄关区")
         # The worker reads the bot in English; the page can be switched to Chinese.
         await expect(page.locator("section h2").first).to_contain_text("Last 14 days")
