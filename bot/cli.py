@@ -223,7 +223,9 @@ def areas_import(file: Path) -> None:
 @admin.command("invite")
 @click.option("--area", "code", required=True, help="The area's code (see the areas file).")
 @click.option(
-    "--role", required=True, type=click.Choice(["grid", "community", "street", "district"])
+    "--role",
+    required=True,
+    type=click.Choice(["grid", "community", "street", "district", "city"]),
 )
 def invite(code: str, role: str) -> None:
     """Print a one-time code (valid 72 hours) a worker sends as /join CODE."""
