@@ -9,6 +9,7 @@ import html
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,7 +29,9 @@ from services.vocabulary import ALERT_TITLES, LEVEL_NAMES, PHASE_NAMES
 SESSION_COOKIE = "returnee_session"
 LANGUAGE_COOKIE = "returnee_lang"
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'"
+    ),
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
@@ -86,6 +89,8 @@ LINK_USED = N_(
     "This sign-in link has been used or has expired. Send /web to the bot for a new one."
 )
 NOT_YOURS = N_("No such area among yours.")
+SIGN_IN_TITLE = N_("Sign in to the dashboard")
+SIGN_IN = N_("Sign in")
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 
@@ -158,7 +163,7 @@ def chart(points: Sequence[DayPoint], tr: Translator) -> str:
         line = " ".join(f"{x(i):.1f},{y(getattr(p, key)):.1f}" for i, p in enumerate(points))
         parts.append(
             f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2.5" '
-            f'data-series="{key}"/>'
+            f'data-series="{key}" data-last="{getattr(points[-1], key) if points else 0}"/>'
         )
     parts.append("</svg>")
     legend = "".join(
@@ -190,7 +195,8 @@ table{width:100%;border-collapse:collapse;font-size:.92rem}th,td{padding:.4rem .
 text-align:left;border-bottom:1px solid #e5e7eb}th{color:#4b5563;font-weight:600}
 td.n,th.n{text-align:right}.wide{overflow-x:auto}.ages{display:flex;flex-wrap:wrap;gap:.5rem;
 margin-bottom:.6rem}.ages span{background:#f3f4f6;border-radius:6px;padding:.2rem .5rem}
-.hot{color:#b91c1c;font-weight:600}.note{color:#6b7280;font-size:.85rem}
+.hot{color:#b91c1c;font-weight:600}button{font:inherit;font-size:1.1rem;padding:.6rem 1.6rem;
+border:0;border-radius:8px;background:#1d4ed8;color:#fff;cursor:pointer}.note{color:#6b7280;font-size:.85rem}
 @media (max-width:560px){main{padding:.6rem}.cards{grid-template-columns:1fr 1fr}
 .hide-narrow{display:none}h1{font-size:1.2rem}}
 """
@@ -318,16 +324,32 @@ SIGNED_OUT = N_(
 
 
 @router.get("/login")
-async def login(request: Request, token: Annotated[str, Query(max_length=200)] = "") -> Response:
+async def login_form(
+    request: Request, token: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    """The link from /web opens a page with one button: signing in takes a press (a POST),
+    so Telegram's link preview, which fetches the link, cannot use it up."""
+    async with request.app.state.sessions() as session:
+        tr = await reader_language(session, None, request.cookies.get(LANGUAGE_COOKIE))
+    body = (
+        f"<section><h1>{html.escape(tr(SIGN_IN_TITLE))}</h1>"
+        '<form method="post" action="/web/login">'
+        f'<input type="hidden" name="token" value="{html.escape(token)}">'
+        f'<button type="submit">{html.escape(tr(SIGN_IN))}</button></form></section>'
+    )
+    return HTMLResponse(page("returnee", body, tr), headers=HEADERS)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
     config = request.app.state.config
+    form = parse_qs((await request.body())[:1000].decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0]
     async with request.app.state.sessions.begin() as session:
+        tr = await reader_language(session, None, request.cookies.get(LANGUAGE_COOKIE))
         secret = await redeem_link(session, token, config.clock.now()) if token else None
     if secret is None:
-        return message_page(
-            401,
-            Translator(DEFAULT_LANGUAGE)(LINK_USED),
-            Translator(DEFAULT_LANGUAGE),
-        )
+        return message_page(401, tr(LINK_USED), tr)
     response = RedirectResponse("/web", status_code=303, headers=HEADERS)
     response.set_cookie(
         SESSION_COOKIE,

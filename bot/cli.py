@@ -136,8 +136,26 @@ def api(listen: str | None) -> None:
     async def go() -> None:
         from datetime import timedelta
 
-        from api.server import SchemaNotReady, serve
+        import aiohttp
 
+        from api.server import SchemaNotReady, serve
+        from bot.clock import EmulatorClock
+        from chat.clock import Clock, SystemClock
+
+        clock: Clock = SystemClock()
+        following = None
+        if settings.clock == "emulator":
+            # The bot's day is the emulator's (the demo and the tests move it): so is ours.
+            follow = EmulatorClock(settings.bot_api_url)
+            try:
+                await follow.sync()
+            except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
+                fail(f"CLOCK: cannot read the emulator's clock ({exc})")
+
+            async def nothing() -> None:
+                return None
+
+            clock, following = follow, asyncio.create_task(follow.follow(nothing))
         click.echo(
             f"returnee api on http://{host}:{port}  (OpenAPI: /api/openapi.json, dashboard: /web)"
         )
@@ -150,11 +168,15 @@ def api(listen: str | None) -> None:
                 overdue_after=timedelta(minutes=settings.alert_escalate_after_minutes),
                 rate_per_minute=settings.api_rate_per_minute,
                 public_url=settings.web_url or f"http://{host}:{port}",
+                clock=clock,
             )
         except SchemaNotReady as exc:
             fail(str(exc))
         except OSError as exc:
             fail(f"API_LISTEN: cannot listen on {host}:{port} ({exc.strerror or exc})")
+        finally:
+            if following is not None:
+                following.cancel()
 
     run_async(go)
 
@@ -290,7 +312,9 @@ def areas_import(file: Path) -> None:
 @admin.command("invite")
 @click.option("--area", "code", required=True, help="The area's code (see the areas file).")
 @click.option(
-    "--role", required=True, type=click.Choice(["grid", "community", "street", "district"])
+    "--role",
+    required=True,
+    type=click.Choice(["grid", "community", "street", "district", "city"]),
 )
 def invite(code: str, role: str) -> None:
     """Print a one-time code (valid 72 hours) a worker sends as /join CODE."""

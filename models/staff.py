@@ -21,6 +21,8 @@ ROLES: dict[str, str] = {
     "community": Level.COMMUNITY,
     "street": Level.STREET,
     "district": Level.DISTRICT,
+    # The city's command post (指挥部): the figures of every district, and the dashboard.
+    "city": Level.CITY,
 }
 
 

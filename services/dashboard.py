@@ -1,6 +1,8 @@
 """What the dashboard shows of an area: today's figures beside yesterday's (the daily
-report's, with the alerts), the areas below it sorted by what is overdue, the 14-day trend,
-and the open alerts by age with the workers who hold them."""
+report's, with the alerts), the areas below it sorted by what is overdue, the 14-day trend
+(arrivals, people under monitoring and abnormal reports, counted as the daily report counts
+them, so the chart's last day is the cards'), and the open alerts by age with the workers
+who hold them."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from models.alerts import OPEN, Alert
 from models.areas import Area, lineage
 from models.staff import Staff, covers
 from services.feeds import AreaDay, figures_over
-from services.figures import DayPoint, grids_under, history
+from services.figures import DayPoint, grids_under
 
 TREND_DAYS = 14
 # The open alerts listed (the oldest first); more are counted.
@@ -69,14 +71,19 @@ async def overview(
     rows = await figures_over(
         session,
         area,
-        day - timedelta(days=1),
+        day - timedelta(days=TREND_DAYS - 1),
         day,
         below=True,
         zone=zone,
         overdue_after=overdue_after,
         now=now,
     )
-    yesterday_rows = {r.area.code: r for r in rows if r.day < day}
+    # The area in all, each day: the trend, in the daily report's terms like the rest.
+    totals = [r for r in rows if r.area.code == area.code]
+    trend = tuple(
+        DayPoint(r.day, r.counts.arrived, r.counts.monitoring, r.counts.abnormal) for r in totals
+    )
+    yesterday_rows = {r.area.code: r for r in rows if r.day == day - timedelta(days=1)}
     today_rows = [r for r in rows if r.day == day]
     today, children = today_rows[0], today_rows[1:]
     below = sorted(
@@ -90,7 +97,7 @@ async def overview(
         today=today,
         yesterday=yesterday_rows[area.code],
         below=below,
-        trend=await history(session, area, day, zone, TREND_DAYS),
+        trend=trend,
         open_alerts=alerts,
         open_count=count,
     )

@@ -137,6 +137,7 @@ ROLE_NAMES = {
     "community": N_("community worker"),
     "street": N_("street/town worker"),
     "district": N_("district worker"),
+    "city": N_("command post worker"),
 }
 LEVEL_NAMES = {
     "grid": N_("grid"),

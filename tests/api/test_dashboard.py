@@ -41,6 +41,12 @@ def local(link: str) -> str:
     return link.removeprefix(WEB_URL)
 
 
+async def sign_in(http: httpx.AsyncClient, link: str) -> httpx.Response:
+    """Press the sign-in page's button: post the link's token."""
+    token = link.split("token=", 1)[1]
+    return await http.post("/web/login", data={"token": token})
+
+
 class Cards(HTMLParser):
     """The figures on the page's cards (data-figure → data-value) and the links to areas."""
 
@@ -48,11 +54,14 @@ class Cards(HTMLParser):
         super().__init__()
         self.figures: dict[str, int] = {}
         self.areas: list[str] = []
+        self.trend: dict[str, int] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         if "data-figure" in found:
             self.figures[str(found["data-figure"])] = int(found["data-value"] or 0)
+        if tag == "polyline" and "data-series" in found:
+            self.trend[str(found["data-series"])] = int(found["data-last"] or 0)
         if tag == "tr" and "data-area" in found:
             self.areas.append(str(found["data-area"]))
 
@@ -92,18 +101,25 @@ async def test_a_link_signs_in_once_within_minutes(
 ) -> None:
     worker = await district_worker(core, sessions, clock, DISTRICT_A, 6001)
     link = local(await link_for(worker))
-    signed_in = await client.get(link)
+    # Opening the link (as Telegram's link preview does too) uses nothing up: it shows a
+    # button, and the press signs in.
+    for _ in range(2):
+        shown = await client.get(link)
+        assert shown.status_code == 200 and '<form method="post"' in shown.text
+    assert (await client.get("/web")).status_code == 401
+    signed_in = await sign_in(client, link)
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/web"
     assert "returnee_session" in signed_in.cookies
     page = await client.get("/web", follow_redirects=True)
     assert page.status_code == 200 and "雄关区" in page.text
     # Used once: a second browser gets nothing.
     async with httpx.AsyncClient(transport=client._transport, base_url="http://api.test") as other:
-        again = await other.get(link)
+        again = await sign_in(other, link)
         assert again.status_code == 401 and "/web" in again.text
+        assert "returnee_session" not in again.cookies
         late = local(await link_for(worker))
         clock.advance(timedelta(minutes=11))
-        assert (await other.get(late)).status_code == 401
+        assert (await sign_in(other, late)).status_code == 401
         assert (await other.get(f"/web/area/{DISTRICT_A}")).status_code == 401
 
 
@@ -114,7 +130,7 @@ async def test_the_page_shows_the_daily_reports_figures_and_stays_in_the_workers
     client: httpx.AsyncClient,
 ) -> None:
     worker = await district_worker(core, sessions, clock, DISTRICT_A, 6001)
-    await client.get(local(await link_for(worker)))
+    await sign_in(client, local(await link_for(worker)))
     district = await client.get(f"/web/area/{DISTRICT_A}")
     assert district.status_code == 200
     shown = read(district.text)
@@ -138,6 +154,8 @@ async def test_the_page_shows_the_daily_reports_figures_and_stays_in_the_workers
         "alerts_overdue": 1,
     }
     assert grid.figures["reports"] == 4 and shown.figures == grid.figures
+    # The chart's last day is the cards' day, counted the same way.
+    assert grid.trend == {"arrivals": 3, "monitoring": 2, "abnormal": 1}
     # In the worker's language in the bot (English here; Chinese for anyone unknown), or the
     # one they pick. Yesterday had nothing, so each figure went up from it.
     assert "+4 from yesterday" in grid_page.text

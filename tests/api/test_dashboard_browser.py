@@ -1,6 +1,7 @@
 """The dashboard in a real browser (headless Chromium, Debian's, driven by Playwright): a
-district worker signs in through the link /web sent them, reads the day's figures (the daily
-report's), and drills down to a grid; at desktop and at phone width.
+worker of the city's command post (指挥部) signs in through the link /web sent them, reads
+the day's figures (the daily report's), and drills down from the city to a grid; at desktop
+and at phone width.
 
 DASHBOARD_SCREENSHOTS=docs saves docs/dashboard.png and docs/dashboard-phone.png (the
 README's pictures)."""
@@ -24,10 +25,13 @@ from handlers.app import Core
 from models.areas import area_by_code
 from services.figures import daily_figures
 from tests.api.conftest import DISTRICT_A
-from tests.api.test_dashboard import district_worker, link_for, local
+from tests.api.test_dashboard import link_for, local
 from tests.handlers.test_staff import GRID_2
-from tests.services.test_alerts import ZONE
+from tests.services.test_alerts import ZONE, staff_of
 from tests.services.test_digest import DAY
+from tests.support import Person
+
+CITY = "620200"
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).parents[2]
@@ -69,7 +73,8 @@ async def test_sign_in_read_the_days_figures_and_drill_down_to_a_grid(
     clock: FixedClock,
     served: str,
 ) -> None:
-    worker = await district_worker(core, sessions, clock, DISTRICT_A, 6001)
+    # The city's command post (指挥部).
+    worker = await staff_of(Person(core, 1), sessions, clock, CITY, 6001, role="city")
     link = served + local(await link_for(worker))
     async with sessions() as session:
         grid = await area_by_code(session, GRID_2)
@@ -80,17 +85,18 @@ async def test_sign_in_read_the_days_figures_and_drill_down_to_a_grid(
         browser = await playwright.chromium.launch(executable_path=chromium)
         page = await browser.new_page(viewport={"width": 1200, "height": 900})
         await page.goto(link)
-        await expect(page.locator("h1")).to_contain_text("雄关区")
+        await page.get_by_role("button", name="登录").click()
+        await expect(page.locator("h1")).to_contain_text("嘉峪关市")
         # The worker reads the bot in English; the page can be switched to Chinese.
         await expect(page.locator("section h2").first).to_contain_text("Last 14 days")
         await page.get_by_role("link", name="简体中文").click()
         await expect(page.locator("section h2").first).to_contain_text("近 14 天")
-        await expect(page.locator("nav.crumbs")).to_contain_text("嘉峪关市")
-        # District → street → community → grid, each by its link in "areas below".
-        for name in ("新华街道", "新华南路社区", "新华南路社区第二网格"):
+        # City → district → street → community → grid, each by its link in "areas below".
+        for name in ("雄关区", "新华街道", "新华南路社区", "新华南路社区第二网格"):
             await page.get_by_role("link", name=name, exact=True).click()
             await expect(page.locator("h1")).to_contain_text(name)
         assert page.url.endswith(f"/web/area/{GRID_2}")
+        await expect(page.locator("nav.crumbs")).to_contain_text("嘉峪关市 › 雄关区 › 新华街道")
         cards = page.locator(".card")
         for key, value in (
             ("reports", report.reports),
