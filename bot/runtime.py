@@ -49,6 +49,7 @@ async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
             alert_resend_after=timedelta(minutes=settings.alert_resend_after_minutes),
             alert_escalate_after=timedelta(minutes=settings.alert_escalate_after_minutes),
             daily_report_at=settings.daily_report_time,
+            full_id_roles=settings.full_id_roles,
         )
         clock: Clock = SystemClock()
         follow_clock = None

@@ -27,6 +27,17 @@ class Options:
     alert_resend_after: timedelta = timedelta(hours=2)
     alert_escalate_after: timedelta = timedelta(hours=6)
     daily_report_at: time = time(20, 0)
+    # The staff roles whose register shows ID numbers in full (everyone else's: masked).
+    full_id_roles: frozenset[str] = frozenset({"district"})
 
     def facts(self) -> dict[str, Any]:
-        return {"retention_days": self.retention_days}
+        return {
+            "retention_days": self.retention_days,
+            FULL_ID_ROLES: self.full_id_roles,
+            REPORT_AT: self.daily_report_at,
+        }
+
+
+# Keys of facts() that are settings, not words of a text.
+FULL_ID_ROLES = "full_id_roles"
+REPORT_AT = "daily_report_at"
