@@ -141,6 +141,8 @@ def row_for(
         address=person.household.address,
     )
     health: list[str] = []
+    if person.by_proxy:
+        notes.append(tr("reported and checked in for them by a worker (代报, 代打卡)"))
     if arrival is not None:
         if arrival.status == "expected":
             notes.append(tr("not arrived yet"))
