@@ -125,10 +125,15 @@ async def file_report(
             relation=companion["relation"],
             name=companion["name"],
             phone=companion.get("phone"),
+            id_number=companion.get("id_number"),
             created_at=now,
             updated_at=now,
         )
-        people.append((record, {"symptoms": companion.get("symptoms", [])}))
+        health = {
+            "symptoms": companion.get("symptoms", []),
+            "temperature": companion.get("temperature"),
+        }
+        people.append((record, health))
     arrivals: list[tuple[Resident, Arrival]] = []
     for resident, health in people:
         session.add(resident)

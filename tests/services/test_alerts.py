@@ -78,11 +78,11 @@ async def fever_alert_for(
     return worker
 
 
-async def test_an_alert_has_the_three_buttons(
+async def test_an_alert_has_its_buttons(
     resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
     worker = await fever_alert_for(resident, sessions, clock)
-    assert worker.last.labels == ["✅ Acknowledge", "📝 Record action", "⬆️ Escalate"]
+    assert worker.last.labels == ["✅ Acknowledge", "📝 Record action", "💬 Write", "⬆️ Escalate"]
 
 
 async def test_unacknowledged_it_is_sent_again_at_2_hours_once(
