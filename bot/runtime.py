@@ -69,6 +69,7 @@ async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
             daily_report_at=settings.daily_report_time,
             web_url=settings.web_url,
             bot_username=await bot_username(settings),
+            full_id_roles=settings.full_id_roles,
         )
         clock: Clock = SystemClock()
         follow_clock = None

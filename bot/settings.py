@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     alert_resend_after_minutes: int = Field(default=120, ge=5, le=1440)
     alert_escalate_after_minutes: int = Field(default=360, ge=10, le=10080)
     daily_report_at: str = "20:00"
+    # The staff roles whose register (/export) shows ID numbers in full, comma-separated
+    # (grid, community, street, district; empty: none); every other role sees them masked.
+    export_full_id_roles: str = "district"
     # How many updates are handled at once. aiogram starts a task per update with no cap,
     # which with SQLite ends in "database is locked"; this bounds both runners.
     concurrency: int = Field(default=8, ge=1, le=256)
@@ -158,6 +161,21 @@ class Settings(BaseSettings):
             return time(int(hours), int(minutes)).strftime("%H:%M")
         except ValueError:
             raise ValueError("must be a time like 20:00") from None
+
+    @field_validator("export_full_id_roles")
+    @classmethod
+    def _roles_known(cls, value: str) -> str:
+        roles = {part.strip() for part in value.split(",") if part.strip()}
+        unknown = roles - {"grid", "community", "street", "district"}
+        if unknown:
+            raise ValueError(
+                f"unknown role {sorted(unknown)[0]!r} (roles: grid, community, street, district)"
+            )
+        return ",".join(sorted(roles))
+
+    @property
+    def full_id_roles(self) -> frozenset[str]:
+        return frozenset(part for part in self.export_full_id_roles.split(",") if part)
 
     @property
     def daily_report_time(self) -> time:

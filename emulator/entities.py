@@ -19,6 +19,10 @@ __all__ = [
 ]
 
 
+# The URL schemes a link (<a href>) may have; Telegram refuses a message with any other.
+_LINK_SCHEMES = frozenset({"http", "https", "tg", "ton"})
+
+
 class EntityParseError(ValueError):
     """Raised with the text Telegram puts after "Bad Request: can't parse entities: "."""
 
@@ -249,6 +253,10 @@ def _close_tag(
         href = tag.attrs.get("href", "")
         if not href:
             return
+        if href.split(":", 1)[0].lower() not in _LINK_SCHEMES:
+            # Telegram takes http(s), tg and ton links only: tel:, mailto:, a bare path… are
+            # refused (the whole message), not shown as plain text.
+            raise EntityParseError(f'Unsupported URL protocol in "{href}"')
         user = _TG_USER_RE.match(href)
         if user:
             kind = "text_mention"

@@ -90,7 +90,10 @@ async def help_(chat: Chat) -> list[Reply]:
                     "/notify TEXT: a notice to every resident of your area\n"
                     "/export: the register as a spreadsheet\n"
                     "/verify CODE: check a resident's plan notice or release certificate\n"
-                    "/web: a sign-in link to the dashboard in the browser"
+                    "/web: a sign-in link to the dashboard in the browser\n"
+                    "/reportfor: report for someone without Telegram (代报), then answer "
+                    "their check-ins (代打卡)\n"
+                    "/write NUMBER: write to a resident"
                 )
             )
         )
@@ -140,6 +143,7 @@ COMMANDS: dict[str, Command[Turn]] = {
     buttons.APPLY_STRICTER.name: staff.apply_stricter_plan,
     buttons.NOT_THERE.name: staff.not_there,
     "alerts": staff.open_alerts,
+    "reportfor": staff.report_for_someone,
     "today": register.today,
     "arrivals": register.arrivals,
     "monitoring": register.monitoring,

@@ -50,6 +50,7 @@ from services.records import (
     parse_id,
     people_query,
     phase_on,
+    proxy_of,
     record_of,
     scoped,
     symptom_names,
@@ -491,6 +492,17 @@ async def describe_record(turn: Turn, record: Record) -> str:
                 )
             )
         )
+    proxy = await proxy_of(turn.session, person)
+    if proxy is not None:
+        lines.append(
+            "📝 "
+            + e(
+                tr(
+                    "Reported for them by {name} (代报); their check-ins are recorded by a worker (代打卡).",
+                    name=proxy or tr("a worker"),
+                )
+            )
+        )
     path = " › ".join(a.name for a in await lineage(turn.session, record.grid))
     lines.append(labelled(tr, tr("Where"), path))
     if person.household.address:
@@ -573,7 +585,7 @@ async def describe_record(turn: Turn, record: Record) -> str:
         lines.append(
             e(tr("Tests: {tests} ({n} negative needed)", tests=tests, n=plan.negatives_needed))
         )
-    lines += ["", *checkin_history(record.checkins, turn)]
+    lines += ["", *checkin_history(record.checkins, turn, by_worker=proxy is not None)]
     messages = await messages_of(turn.session, person.id)
     if messages:
         lines += ["", "<b>" + e(tr("Messages")) + "</b>"]
@@ -588,7 +600,9 @@ async def describe_record(turn: Turn, record: Record) -> str:
     return "\n".join(lines)
 
 
-def checkin_history(checkins: Sequence[CheckIn], turn: Turn, last: int = 10) -> list[str]:
+def checkin_history(
+    checkins: Sequence[CheckIn], turn: Turn, last: int = 10, *, by_worker: bool = False
+) -> list[str]:
     tr, e = turn.tr, html.escape
     summary = checkin_summary(checkins, turn.now)
     if not summary.due:
@@ -619,6 +633,8 @@ def checkin_history(checkins: Sequence[CheckIn], turn: Turn, last: int = 10) -> 
             text = tr.items([text, tr("went out: {where}", where=checkin.where or "?")])
         if checkin.late:
             text += ("" if tr.chinese else " ") + tr("(late)")
+        if by_worker:
+            text += tr.paren(tr("recorded by a worker"))
         lines.append(f"{'⚠️' if abnormal_checkin(checkin) else '✅'} {when}: {e(text)}")
     if len(begun) > last:
         lines.append(e(tr("…and {n} earlier", n=len(begun) - last)))

@@ -80,6 +80,9 @@ class Companion(TypedDict, total=False):
     relation: str
     phone: str | None
     symptoms: list[str]
+    # Their own ID number (typed after the name) and temperature (when not all well).
+    id_number: str | None
+    temperature: float | None
 
 
 class StayAnswer(TypedDict):
@@ -132,6 +135,10 @@ ARRIVAL_STATUS = (
 )
 HEALTH = (
     Option("well", N_("✅ All well: temperature normal, no symptoms, green code")),
+    Option("report", N_("Something to report: answer one by one")),
+)
+COMPANION_HEALTH = (
+    Option("well", N_("✅ All well: temperature normal, no symptoms")),
     Option("report", N_("Something to report: answer one by one")),
 )
 YES_NO = (Option("yes", N_("Yes")), Option("no", N_("No")))
@@ -235,6 +242,13 @@ HISTORY_NEXT = Branch(after_history_more, (Call("place_visited"), "ask_companion
 COMPANIONS_NEXT = Branch(after_companion_more, (Call("companion"), "ask_health"))
 HEALTH_NEXT = Branch(after_health, ("ask_test", "ask_temperature"))
 TEST_NEXT = Branch(after_test, ("ask_review", "ask_test_date"))
+
+
+def after_companion_health(answers: Answers) -> str:
+    return END if answers.get("companion_health") == "well" else "ask_companion_temperature"
+
+
+COMPANION_HEALTH_NEXT = Branch(after_companion_health, (END, "ask_companion_temperature"))
 
 
 # ----- effects -----
@@ -348,11 +362,21 @@ class Companions(Widget):
                     "Please type their full name, or press “{done}”.", done=turn.tr(NO_ONE_MORE)
                 )
             )
+        # Their ID number may follow the name: "王小红 110105201507010018".
+        id_number = None
+        parts = typed.rsplit(None, 1)
+        if len(parts) == 2 and any(ch.isdigit() for ch in parts[1]):
+            try:
+                id_number = parse_id_number(parts[1], turn)
+            except Invalid as bad:
+                return Retry(bad.problem)
+            typed = parts[0]
         try:
             name = parse_name(typed[:60], turn)
         except Invalid as bad:
             return Retry(bad.problem)
         turn.answers["companion_name"] = name
+        turn.answers["companion_id"] = id_number
         return Accept("add", shown=name)
 
 
@@ -571,12 +595,17 @@ PLACE_VISITED = Flow(
 
 async def companion_done(turn: Turn) -> list[Reply]:
     a = turn.answers
+    well = a.pop("companion_health", None) == "well"
     companion: Companion = {
         "name": a.pop("companion_name"),
         "relation": a.pop("companion_relation"),
         "phone": a.pop("companion_phone"),
-        "symptoms": a.pop("companion_symptoms"),
+        "symptoms": [] if well else a.pop("companion_symptoms", []),
+        "temperature": None if well else a.pop("companion_temperature", None),
+        "id_number": a.pop("companion_id", None),
     }
+    a.pop("companion_symptoms", None)
+    a.pop("companion_temperature", None)
     turn.done(companion)
     return []
 
@@ -611,6 +640,33 @@ COMPANION = Flow(
             ),
         ),
         Step(
+            "ask_companion_health",
+            Naming(
+                Choice(
+                    "companion_health",
+                    N_("{companion}: how are they now?"),
+                    COMPANION_HEALTH,
+                    width=1,
+                ),
+                the_companion,
+            ),
+            next=COMPANION_HEALTH_NEXT,
+        ),
+        Step(
+            "ask_companion_temperature",
+            Naming(
+                Text(
+                    "companion_temperature",
+                    N_("{companion}: their temperature now (°C)? Press one or type it."),
+                    N_("e.g. 36.8"),
+                    parse_temperature,
+                    12,
+                    quick=("36.2", "36.5", "36.8", "37.0", "37.3", "37.5"),
+                ),
+                the_companion,
+            ),
+        ),
+        Step(
             "ask_companion_symptoms",
             Naming(
                 symptoms_widget(
@@ -619,6 +675,7 @@ COMPANION = Flow(
                 ),
                 the_companion,
             ),
+            next=END,
         ),
     ),
     finish=companion_done,
@@ -772,7 +829,7 @@ REPORT = Flow(
             Companions(
                 "companion_more",
                 N_(
-                    "Is anyone travelling with you (family, friends)? Type each one's full name, or press “No one more”. Each gets their own record; you answer for those without a phone."
+                    "Is anyone travelling with you (family, friends)? Type each one's full name, and their ID number after it if they have one (e.g. 王小红 110105201507010018), or press “No one more”. Each gets their own record; you answer for those without a phone."
                 ),
             ),
             next=COMPANIONS_NEXT,

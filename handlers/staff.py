@@ -35,6 +35,7 @@ from services.alerts import (
 )
 from services.alerts import acknowledge as acknowledged
 from services.buttons import RECORD_ACTION
+from services.filing import PROXY
 from services.placement import ASSIGN_KIND, assign, grids_to_choose
 from services.plans import apply_stricter, clear_confirmation
 from services.records import Scope, scope_of
@@ -353,6 +354,20 @@ async def not_there(chat: Chat) -> list[Reply]:
 
 
 @staff_only
+async def report_for_someone(chat: Chat, scope: Scope) -> list[Reply]:
+    """/reportfor: the arrival report, filed by the worker for someone without Telegram
+    (代报: an elderly resident, a child's guardian reached by phone). The person's check-ins
+    are then asked of the worker, who records what they were told (代打卡)."""
+    turn = chat.turn
+    intro = turn.tr(
+        "Reporting for someone without Telegram (代报). Answer each question for them, as "
+        "they tell you: their name, their phone (type it), their ID number and so on. Their "
+        "check-ins will then be asked of you; record what they tell you by phone or at the door."
+    )
+    return [Send(intro), *await chat.begin("ask_name", answers={PROXY: True})]
+
+
+@staff_only
 async def open_alerts(chat: Chat, scope: Scope) -> list[Reply]:
     turn = chat.turn
     grids = [a for a in await turn.session.scalars(select(Area)) if scope.covers(a)]
@@ -382,5 +397,6 @@ __all__ = [
     "open_alerts",
     "place_in_grid",
     "record_action",
+    "report_for_someone",
     "staff_only",
 ]

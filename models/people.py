@@ -60,6 +60,12 @@ class Resident(Base):
     arrivals: Mapped[list[Arrival]] = relationship(back_populates="resident", order_by="Arrival.id")
 
     @property
+    def by_proxy(self) -> bool:
+        """Reported by a worker for someone without Telegram (代报): the household's own person
+        has no chat; the worker who reported answers for them (代打卡)."""
+        return self.relation == "self" and self.user_id is None and self.purged_at is None
+
+    @property
     def masked_id(self) -> str:
         return mask_id(self.id_number)
 

@@ -298,6 +298,10 @@ async def render_alert(
             place = f"{place}{tr.paren(grid.name)}" if place else grid.name
         if place:
             lines.append(e(tr.label(tr("Address"), place)))
+        if resident.by_proxy:
+            lines.append(
+                "📝 " + e(tr("No Telegram: reported and checked in for them by a worker (代报)."))
+            )
     elif grid is not None:
         lines.append(e(grid.name))
     # What happened, and when.

@@ -8,11 +8,12 @@ The ID number is shown in full here only (everywhere else it is masked).
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,18 +24,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.i18n import N_, Translator
 from models.areas import Area, Level, children_of
-from models.plans import ACTIVE, HELD, RELEASED
+from models.plans import ACTIVE
+from rules.identity import age_on, birth_and_sex
+from services.figures import DEFAULT_AT, DailyFigures, daily_figures
 from services.records import (
     Record,
     Scope,
-    abnormal_arrival,
     checkin_summary,
-    phase_on,
     records_in,
     symptom_names,
 )
 from services.vocabulary import (
-    ARRIVAL_STATES,
     HEALTH_CODES,
     PLAN_STATES,
     RELATION_NAMES,
@@ -52,58 +52,45 @@ from services.wording import (
 
 Cell = str | int | float | date | datetime | None
 
-# (key, header): the register's columns, in order.
+# (key, header): the register's columns (登记表), in the order a municipal office expects.
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("number", N_("Record no.")),
+    ("number", N_("No.")),
     ("name", N_("Name")),
-    ("phone", N_("Phone")),
-    ("id_number", N_("ID number")),
-    ("relation", N_("Relation")),
-    ("household", N_("Household no.")),
-    ("grid", N_("Grid")),
-    ("address", N_("Address")),
-    ("status", N_("Status")),
-    ("expected_at", N_("Expected at")),
-    ("arrived_at", N_("Arrived at")),
-    ("reported_at", N_("Reported at")),
+    ("sex", N_("Sex")),
+    ("age", N_("Age")),
+    ("id_number", N_("ID card number")),
+    ("phone", N_("Contact phone")),
+    ("address", N_("Current address")),
     ("origin", N_("Coming from")),
-    ("transport", N_("Transport")),
-    ("transport_number", N_("Train, flight or plate number")),
-    ("seat", N_("Seat")),
-    ("entry_port", N_("Port of entry")),
-    ("quarantine_ended_on", N_("Quarantine ended on")),
-    ("history", N_("Travel history")),
-    ("temperature", N_("Temperature at arrival (°C)")),
-    ("symptoms", N_("Symptoms at arrival")),
-    ("health_code", N_("Health code")),
-    ("last_test", N_("Last test before arrival")),
-    ("plan", N_("Plan")),
-    ("plan_status", N_("Plan status")),
-    ("plan_from", N_("Plan from")),
-    ("plan_to", N_("Plan to")),
-    ("tests", N_("Test results")),
-    ("negatives", N_("Negative tests")),
-    ("negatives_needed", N_("Negative tests needed")),
-    ("checkins_answered", N_("Check-ins answered")),
-    ("checkins_due", N_("Check-ins due")),
-    ("checkins_missed", N_("Check-ins missed")),
-    ("checkins_late", N_("Check-ins answered late")),
-    ("checkins_abnormal", N_("Abnormal check-ins")),
-    ("last_checkin", N_("Last check-in")),
+    ("arrived_at", N_("Arrival time")),
+    ("transport", N_("Transport and train or flight number")),
+    ("history", N_("Travel history, last 14 days")),
+    ("measures", N_("Measures")),
+    ("dates", N_("From and to")),
+    ("tests", N_("Nucleic-acid results")),
+    ("health", N_("Health")),
+    ("notes", N_("Notes")),
 )
 KEYS = tuple(key for key, _ in COLUMNS)
+SEX_NAMES = {"male": N_("male"), "female": N_("female")}
 
+# The summary sheet: the figures of the latest daily report, per area and in all.
 SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("area", N_("Area")),
-    ("code", N_("Code")),
-    ("people", N_("People registered")),
+    ("reports", N_("Reports received")),
     ("arrived", N_("Arrived")),
-    ("expected", N_("Expected")),
-    ("monitoring", N_("Under monitoring now")),
-    ("released", N_("Released")),
-    ("held", N_("Held open")),
-    ("abnormal", N_("Abnormal reports")),
+    ("expected", N_("Expected in the next days")),
+    ("no_shows", N_("Expected but not arrived")),
+    ("monitoring", N_("Under monitoring")),
+    ("due", N_("Check-ins due")),
+    ("on_time", N_("Check-ins on time")),
+    ("late", N_("Check-ins late")),
     ("missed", N_("Check-ins missed")),
+    ("abnormal", N_("Abnormal reports")),
+    ("abnormal_handled", N_("Abnormal reports with action")),
+    ("missed_handled", N_("Missed check-ins with action")),
+    ("released", N_("Released")),
+    ("still_open", N_("Alerts still open from earlier")),
 )
 
 
@@ -119,104 +106,160 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
     return moment.astimezone(zone).replace(tzinfo=None) if moment else None
 
 
-def row_for(record: Record, now: datetime, zone: ZoneInfo, tr: Translator) -> dict[str, Cell]:
-    """One person's row, by column key."""
+def row_for(
+    record: Record,
+    now: datetime,
+    zone: ZoneInfo,
+    tr: Translator,
+    *,
+    number: int = 0,
+    full_id: bool = False,
+) -> dict[str, Cell]:
+    """One person's row, by column key: words in the reader's language, no emoji, the ID
+    number masked unless `full_id`."""
     person, arrival, plan = record.person, record.arrival, record.plan
+    today = now.astimezone(zone).date()
+    born, sex = birth_and_sex(person.id_number)
     row: dict[str, Cell] = dict.fromkeys(KEYS)
+    notes: list[str] = [tr("record no. {number}", number=person.id), record.grid.name]
+    if person.relation != "self":
+        reporter = next((p for p in record.household if p.relation == "self"), None)
+        notes.append(
+            tr(
+                "{relation} of {reporter}, who answers for them",
+                relation=tr(RELATION_NAMES.get(person.relation, person.relation)),
+                reporter=reporter.name if reporter else "?",
+            )
+        )
     row.update(
-        number=person.id,
+        number=number or person.id,
         name=person.name,
+        sex=tr(SEX_NAMES[sex]) if sex else "",
+        age=age_on(born, today) if born else None,
+        id_number=person.id_number if full_id else person.masked_id,
         phone=person.phone,
-        id_number=person.id_number,
-        relation=tr(RELATION_NAMES.get(person.relation, person.relation)),
-        household=person.household_id,
-        grid=record.grid.name,
         address=person.household.address,
     )
+    health: list[str] = []
+    if person.by_proxy:
+        notes.append(tr("reported and checked in for them by a worker (代报, 代打卡)"))
     if arrival is not None:
-        test = ""
-        if arrival.test_result and arrival.test_result != "none":
-            test = tr(TEST_ANSWERS.get(arrival.test_result, arrival.test_result))
-            if arrival.test_date:
-                test += " " + day_text(arrival.test_date, tr)
+        if arrival.status == "expected":
+            notes.append(tr("not arrived yet"))
+        if arrival.entry_port:
+            notes.append(tr.label(tr("Port of entry"), arrival.entry_port))
+        if arrival.quarantine_ended_on:
+            notes.append(
+                tr("Quarantine ended on {day}", day=day_text(arrival.quarantine_ended_on, tr))
+            )
+        if arrival.seat:
+            notes.append(tr("seat {seat}", seat=arrival.seat))
+        at_arrival = tr.clauses(
+            x
+            for x in (
+                temperature_text(arrival.temperature),
+                symptom_names(arrival.symptoms, tr),
+                option_name(HEALTH_CODES, arrival.health_code, tr),
+            )
+            if x
+        )
+        if at_arrival:
+            health.append(tr.label(tr("At arrival"), at_arrival))
         row.update(
-            status=tr(ARRIVAL_STATES.get(arrival.status, arrival.status)),
-            expected_at=_local(arrival.expected_at, zone),
-            arrived_at=_local(arrival.arrived_at, zone),
-            reported_at=_local(arrival.reported_at, zone),
             origin=place_name(arrival.origin_code, arrival.origin_text, tr),
-            transport=option_name(TRANSPORTS, arrival.transport, tr),
-            transport_number=arrival.transport_number,
-            seat=arrival.seat,
-            entry_port=arrival.entry_port,
-            quarantine_ended_on=arrival.quarantine_ended_on,
+            arrived_at=_local(arrival.arrived_at or arrival.expected_at, zone),
+            transport=" ".join(
+                x
+                for x in (
+                    option_name(TRANSPORTS, arrival.transport, tr),
+                    arrival.transport_number or "",
+                )
+                if x
+            ),
             history=tr.items(
                 f"{place_name(s.place_code, s.place_text, tr)} "
                 f"{day_text(s.from_date, tr)}–{day_text(s.to_date, tr)}"
                 for s in arrival.stays
             ),
-            temperature=arrival.temperature,
-            symptoms=symptom_names(arrival.symptoms, tr),
-            health_code=option_name(HEALTH_CODES, arrival.health_code, tr),
-            last_test=test,
         )
+    tests: list[str] = []
+    if arrival is not None and arrival.test_result and arrival.test_result != "none":
+        before = tr(TEST_ANSWERS.get(arrival.test_result, arrival.test_result))
+        if arrival.test_date:
+            before = f"{day_text(arrival.test_date, tr)} {before}"
+        tests.append(tr.label(tr("Before arrival"), before))
     if plan is not None:
         results = {t.day.isoformat(): t.result for t in record.tests if t.plan_id == plan.id}
+        tests += [
+            f"{day_text(date.fromisoformat(day), tr)} "
+            + tr(TEST_ANSWERS.get(results.get(day, ""), "") or N_("no result yet"))
+            for day in plan.test_days
+        ]
+        measures = plan_name(plan.phases, tr, plan.refer_to_clinic)
+        if plan.status != ACTIVE:
+            measures += tr.paren(tr(PLAN_STATES.get(plan.status, plan.status)))
         row.update(
-            plan=plan_name(plan.phases, tr, plan.refer_to_clinic),
-            plan_status=tr(PLAN_STATES.get(plan.status, plan.status)),
-            plan_from=plan.starts_on,
-            plan_to=plan.ends_on,
-            tests=tr.items(
-                f"{day_text(date.fromisoformat(day), tr)} "
-                + tr(TEST_ANSWERS.get(results.get(day, ""), "") or N_("no result yet"))
-                for day in plan.test_days
-            ),
-            negatives=sum(1 for r in results.values() if r == "negative"),
-            negatives_needed=plan.negatives_needed,
+            measures=measures,
+            dates=f"{day_text(plan.starts_on, tr)}–{day_text(plan.ends_on, tr)}",
         )
+    row["tests"] = tr.items(tests)
     summary = checkin_summary(record.checkins, now)
     last = summary.last
-    row.update(
-        checkins_answered=summary.answered,
-        checkins_due=summary.due,
-        checkins_missed=summary.missed,
-        checkins_late=summary.late,
-        checkins_abnormal=summary.abnormal,
-        last_checkin=(
-            tr.clauses(
-                x
-                for x in (
-                    slot_text(last.slot_start, zone, tr),
-                    temperature_text(last.temperature),
-                    symptom_names(last.symptoms, tr),
-                )
-                if x
+    if last is not None:
+        health.append(
+            tr.label(
+                tr("Last check-in"),
+                tr.clauses(
+                    x
+                    for x in (
+                        slot_text(last.slot_start, zone, tr),
+                        temperature_text(last.temperature),
+                        symptom_names(last.symptoms, tr),
+                    )
+                    if x
+                ),
             )
-            if last is not None
-            else ""
-        ),
-    )
+        )
+    if summary.due:
+        health.append(
+            tr(
+                "Check-ins: {answered} of {due} answered, {missed} missed, {abnormal} abnormal",
+                answered=summary.answered,
+                due=summary.due,
+                missed=summary.missed,
+                abnormal=summary.abnormal,
+            )
+        )
+    row["health"] = tr.items(health)
+    row["notes"] = tr.items(notes)
     return row
 
 
-def summary_row(area: Area, records: Sequence[Record], now: datetime, zone: ZoneInfo) -> list[Cell]:
-    day = now.astimezone(zone).date()
-    arrivals = [r.arrival for r in records if r.arrival is not None]
-    plans = [r.plan for r in records if r.plan is not None]
+def summary_row(area_name: str, figures: DailyFigures) -> list[Cell]:
+    """An area's line of the summary sheet: the figures of its daily report."""
     return [
-        area.name,
-        area.code,
-        len(records),
-        sum(1 for a in arrivals if a.status == "arrived"),
-        sum(1 for a in arrivals if a.status == "expected"),
-        sum(1 for p in plans if p.status == ACTIVE and phase_on(p, day) is not None),
-        sum(1 for p in plans if p.status == RELEASED),
-        sum(1 for p in plans if p.status == HELD),
-        sum(1 for a in arrivals if abnormal_arrival(a))
-        + sum(checkin_summary(r.checkins, now).abnormal for r in records),
-        sum(checkin_summary(r.checkins, now).missed for r in records),
+        area_name,
+        figures.reports,
+        figures.arrived,
+        len(figures.expected),
+        len(figures.no_shows),
+        len(figures.monitoring),
+        figures.checkins_due,
+        figures.checkins_answered,
+        figures.checkins_late,
+        figures.checkins_missed,
+        len(figures.abnormal),
+        sum(i.handled for i in figures.abnormal),
+        sum(i.handled for i in figures.missed),
+        len(figures.releases),
+        len(figures.still_open),
     ]
+
+
+def report_day(now: datetime, zone: ZoneInfo, at: time) -> date:
+    """The day of the latest daily report: today once its time has come, else yesterday."""
+    local = now.astimezone(zone)
+    return local.date() if local.time() >= at else local.date() - timedelta(days=1)
 
 
 # ----- the file -----
@@ -289,18 +332,82 @@ async def sheet_areas(session: AsyncSession, scope: Scope) -> list[Area]:
     return areas
 
 
-async def export_workbook(
-    session: AsyncSession, scope: Scope, now: datetime, zone: ZoneInfo, tr: Translator
-) -> tuple[bytes, int]:
-    """The worker's register as .xlsx bytes, and how many people it lists."""
+async def export_sheets(
+    session: AsyncSession,
+    scope: Scope,
+    now: datetime,
+    zone: ZoneInfo,
+    tr: Translator,
+    *,
+    full_id: bool = False,
+    at: time = DEFAULT_AT,
+) -> tuple[list[Sheet], int]:
+    """The summary sheet (the latest daily report's figures per area, and in all) and one
+    sheet per area, and how many people they list."""
     records = await records_in(session, scope)
     header = [tr(title) for _, title in COLUMNS]
+    day = report_day(now, zone, at)
     sheets: list[Sheet] = []
     summary: list[list[Cell]] = []
+    total: list[int] = [0] * (len(SUMMARY_COLUMNS) - 1)
     for area in await sheet_areas(session, scope):
-        mine = [r for r in records if _under(area, r)]
-        summary.append(summary_row(area, mine, now, zone))
-        rows = [row_for(r, now, zone, tr) for r in mine]
+        mine = sorted((r for r in records if _under(area, r)), key=lambda r: r.person.id)
+        figures = await daily_figures(session, area, day, zone, at)
+        line = summary_row(area.name, figures)
+        summary.append(line)
+        total = [t + (v if isinstance(v, int) else 0) for t, v in zip(total, line[1:], strict=True)]
+        rows = [
+            row_for(r, now, zone, tr, number=n, full_id=full_id)
+            for n, r in enumerate(mine, start=1)
+        ]
         sheets.append(Sheet(area.name, header, [[row[k] for k in KEYS] for row in rows]))
+    summary.append([tr("In all"), *total])
     first = Sheet(tr("Summary"), [tr(title) for _, title in SUMMARY_COLUMNS], summary)
-    return workbook([first, *sheets]), len(records)
+    return [first, *sheets], len(records)
+
+
+async def export_workbook(
+    session: AsyncSession,
+    scope: Scope,
+    now: datetime,
+    zone: ZoneInfo,
+    tr: Translator,
+    *,
+    full_id: bool = False,
+    at: time = DEFAULT_AT,
+) -> tuple[bytes, int]:
+    """The worker's register as .xlsx bytes, and how many people it lists."""
+    sheets, people = await export_sheets(session, scope, now, zone, tr, full_id=full_id, at=at)
+    return workbook(sheets), people
+
+
+def csv_register(sheets: Sequence[Sheet], tr: Translator) -> bytes:
+    """The people of every area sheet as one CSV (UTF-8 with a BOM, which Excel reads as
+    such), with the area first; the summary is left to the workbook."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    people = [s for s in sheets[1:]]
+    header = [tr("Area"), *(people[0].header if people else [tr(t) for _, t in COLUMNS])]
+    writer.writerow(header)
+    for sheet in people:
+        for values in sheet.rows:
+            writer.writerow([sheet.title, *(_csv_cell(v) for v in values)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# What a spreadsheet would take for a formula: "=…", "@…", or a sign not before a number.
+FORMULA = re.compile(r"^(?:[=@]|[+-](?![\d\s]))")
+
+
+def _csv_cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int | float):
+        return str(value)
+    text = ILLEGAL.sub("", value)
+    # A cell a resident typed as a formula stays text in the spreadsheet that opens the file.
+    return "'" + text if FORMULA.match(text) else text

@@ -22,6 +22,9 @@ from services.plans import classify
 # The journey fields every person travelling together shares.
 SHARED = ("origin", "transport", "transport_number", "entry_port", "quarantine_end", "history")
 
+# The answer that marks a report a worker files for someone (代报).
+PROXY = "_proxy"
+
 
 @dataclass(frozen=True)
 class Filed:
@@ -97,10 +100,13 @@ async def file_report(
     )
     session.add(household)
     people: list[tuple[Resident, dict[str, Any]]] = []
+    # Reported by a worker for someone without Telegram (代报): the person has no chat of
+    # their own, and the worker answers their check-ins (代打卡).
+    by_proxy = bool(a.get(PROXY))
     self_record = Resident(
         household=household,
         grid_id=grid_id,
-        user_id=user_id,
+        user_id=None if by_proxy else user_id,
         reporter_user_id=user_id,
         relation="self",
         name=a["name"],
@@ -119,10 +125,15 @@ async def file_report(
             relation=companion["relation"],
             name=companion["name"],
             phone=companion.get("phone"),
+            id_number=companion.get("id_number"),
             created_at=now,
             updated_at=now,
         )
-        people.append((record, {"symptoms": companion.get("symptoms", [])}))
+        health = {
+            "symptoms": companion.get("symptoms", []),
+            "temperature": companion.get("temperature"),
+        }
+        people.append((record, health))
     arrivals: list[tuple[Resident, Arrival]] = []
     for resident, health in people:
         session.add(resident)

@@ -33,9 +33,20 @@ class Options:
     web_url: str | None = None
     # The bot's @username (getMe at start), for t.me links; None: not known.
     bot_username: str | None = None
+    # The staff roles whose register shows ID numbers in full (everyone else's: masked).
+    full_id_roles: frozenset[str] = frozenset({"district"})
 
     def facts(self) -> dict[str, Any]:
-        facts: dict[str, Any] = {"retention_days": self.retention_days}
+        facts: dict[str, Any] = {
+            "retention_days": self.retention_days,
+            FULL_ID_ROLES: self.full_id_roles,
+            REPORT_AT: self.daily_report_at,
+        }
         if self.web_url:
             facts["web_url"] = self.web_url
         return facts
+
+
+# Keys of facts() that are settings, not words of a text.
+FULL_ID_ROLES = "full_id_roles"
+REPORT_AT = "daily_report_at"

@@ -24,7 +24,7 @@ from models.areas import Area, Level
 from models.checkins import CheckIn, TestResult
 from models.people import Arrival, Resident
 from models.plans import SUPERSEDED, MonitoringPlan
-from models.staff import active_staff, covers
+from models.staff import Staff, active_staff, covers
 from rules.health import abnormal, real_symptoms
 from services.vocabulary import SYMPTOMS
 
@@ -214,6 +214,17 @@ async def record_of(session: AsyncSession, scope: Scope, resident_id: int) -> Re
 
 
 # ----- what a record says -----
+
+
+async def proxy_of(session: AsyncSession, person: Resident) -> str | None:
+    """For someone a worker reported for (代报), the worker's name ("" if they gave none);
+    None for everyone else."""
+    if not person.by_proxy:
+        return None
+    name = await session.scalar(
+        select(Staff.name).where(Staff.user_id == person.reporter_user_id).order_by(Staff.id)
+    )
+    return name or ""
 
 
 def symptom_names(symptoms: Iterable[str], tr: Translator) -> str:

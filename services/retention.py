@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.alerts import Alert, AlertAction
 from models.chat import Conversation, forget_handled_updates
 from models.checkins import CheckIn, TestResult
+from models.contact import ContactMessage
 from models.db import mark_erased
 from models.help import HelpRequest
 from models.outbox import FAILED, FOLDED, SENT, UNREACHABLE, Outgoing
@@ -185,6 +186,12 @@ async def erase(session: AsyncSession, ids: Sequence[int], now: datetime) -> Non
     )
     await session.execute(
         update(Change).where(Change.resident_id.in_(ids)).values(old=None, new=None)
+    )
+    # What a worker and they wrote to each other: the words go, the dates stay.
+    await session.execute(
+        update(ContactMessage)
+        .where(ContactMessage.resident_id.in_(ids))
+        .values(text="", user_id=NOBODY)
     )
     # A household's address goes with the last of its people.
     everyone_gone = ~exists().where(

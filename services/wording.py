@@ -119,12 +119,13 @@ def masked_phone(phone: str | None) -> str:
 
 
 def phone_link(phone: str | None) -> str:
-    """The masked number, tappable to call (tel: link), as HTML."""
+    """The number in full, international form (+8613812345678): Telegram's apps make a number
+    written so tappable to call. A tel: link is not an option (Telegram refuses a message
+    with one), and the worker of the person's grid may see the number anyway (/person)."""
     if not phone:
         return ""
     digits = re.sub(r"[^\d+]", "", phone)
-    target = digits if digits.startswith("+") else "+" + digits
-    return f'<a href="tel:{html.escape(target)}">{html.escape(masked_phone(phone))}</a>'
+    return html.escape(digits if digits.startswith("+") else "+" + digits)
 
 
 def phase_text(phase: dict[str, str], tr: Translator) -> str:

@@ -55,9 +55,19 @@ async def test_a_worker_finds_a_resident_and_gets_the_register_as_a_document(
     assert book.sheetnames == ["Summary", "新华南路社区第一网格"]
     header, row = list(book["新华南路社区第一网格"].iter_rows(values_only=True))
     person = dict(zip(header, row, strict=True))
-    assert person["Name"] == "Li Na" and person["Phone"] == "+8613812345678"
-    assert person["ID number"] == "11010519491231002X"
-    assert person["Train, flight or plate number"] == "G7002"
+    assert list(header) == [
+        "No.", "Name", "Sex", "Age", "ID card number", "Contact phone", "Current address",
+        "Coming from", "Arrival time", "Transport and train or flight number",
+        "Travel history, last 14 days", "Measures", "From and to", "Nucleic-acid results",
+        "Health", "Notes",
+    ]  # fmt: skip
+    assert person["Name"] == "Li Na" and person["Contact phone"] == "+8613812345678"
+    # A grid worker's register masks the ID number; sex and age come from it.
+    assert person["ID card number"] == "**************002X"
+    assert (person["Sex"], person["Age"]) == ("female", 76)
+    assert person["Transport and train or flight number"] == "Train G7002"
+    assert person["Measures"] and "Self-monitoring" in str(person["Measures"])
+    assert "At arrival: 36.5 °C, Green" in str(person["Health"])
 
     # Every other command answers through the real process.
     for command, expected in (

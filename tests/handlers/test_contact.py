@@ -108,3 +108,20 @@ async def test_the_community_phone_is_shown_to_residents(
                 "code,name,level,parent_code,phone\n"
                 "620201001001,新华南路社区,community,620201001,call us\n",
             )
+
+
+async def test_the_words_go_with_the_persons_data(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    from models.contact import ContactMessage
+    from services.retention import erase
+
+    worker = await worker_of(resident, sessions, clock, GRID_2, 5001)
+    await reported(resident)
+    await worker.send("/write 1")
+    await worker.send("Please call the community office tomorrow.")
+    async with sessions.begin() as session:
+        await erase(session, [1], clock.now())
+    async with sessions() as session:
+        (message,) = (await session.scalars(select(ContactMessage))).all()
+    assert message.text == "" and message.at == clock.now()

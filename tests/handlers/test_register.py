@@ -3,8 +3,9 @@ the workbook opened back and compared with the database, and nothing from anothe
 
 from __future__ import annotations
 
+import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import count
 
 import pytest
@@ -16,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chat.clock import FixedClock
 from chat.contract import Incoming, Kind, Send
 from handlers.app import Core
-from models.checkins import CheckIn
+from models.areas import area_by_code
 from models.outbox import Outgoing
 from models.people import Household, Resident
 from models.plans import MonitoringPlan
 from models.staff import AuditEntry
 from services.export import COLUMNS, Sheet, sheet_titles, workbook
+from services.figures import daily_figures, rollup_figures
+from services.options import Options
 from tests.handlers.test_report import consent
 from tests.handlers.test_staff import invite, worker_of
 from tests.services.test_checkins import at, run
@@ -29,6 +32,7 @@ from tests.services.test_plans import list_risk
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")
+ZONE = Options().zone
 GRID_1 = "620201001001001"
 GRID_2 = "620201001001002"
 COMMUNITY = "620201001001"
@@ -140,18 +144,24 @@ async def audit_log(sessions: async_sessionmaker[AsyncSession]) -> list[AuditEnt
         return list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
 
 
-async def export_of(core: Core, user_id: int) -> tuple[Send, Workbook]:
+async def export_reply(core: Core, user_id: int, args: str = "", language: str = "en") -> Send:
     replies = await core.handle(
         Incoming(
             user_id=user_id,
             chat_id=user_id,
             kind=Kind.COMMAND,
             command="export",
-            language="en",
+            args=args,
+            language=language,
             message_id=next(_messages),
         )
     )
     (sent,) = [r for r in replies if isinstance(r, Send) and r.file is not None]
+    return sent
+
+
+async def export_of(core: Core, user_id: int) -> tuple[Send, Workbook]:
+    sent = await export_reply(core, user_id)
     assert sent.file is not None and sent.file.filename.endswith(".xlsx")
     return sent, load_workbook(io.BytesIO(sent.file.content))
 
@@ -343,45 +353,117 @@ async def test_export_rows_match_the_database(
             p.resident_id: p
             for p in await session.scalars(select(MonitoringPlan).order_by(MonitoringPlan.id))
         }
-        checkins = list(await session.scalars(select(CheckIn)))
         households = {h.id: h for h in await session.scalars(select(Household))}
-    assert [r["Record no."] for r in rows] == [p.id for p in people]
+    assert [r["No."] for r in rows] == [1, 2]
     for row, person in zip(rows, people, strict=True):
-        assert row["Name"] == person.name and row["Phone"] == person.phone
-        assert row["ID number"] == person.id_number  # in full, in the register only
-        assert row["Address"] == households[person.household_id].address
-        assert row["Grid"] == "新华南路社区第二网格"
+        assert row["Name"] == person.name and row["Contact phone"] == person.phone
+        # A grid worker's register masks the ID number (EXPORT_FULL_ID_ROLES: district).
+        assert row["ID card number"] == person.masked_id != person.id_number
+        assert row["Current address"] == households[person.household_id].address
+        assert f"record no. {person.id}" in str(row["Notes"])
+        assert "新华南路社区第二网格" in str(row["Notes"])
         plan = plans[person.id]
-        assert row["Plan to"].date() == plan.ends_on  # type: ignore[union-attr]
-        mine = [c for c in checkins if c.resident_id == person.id]
-        assert row["Check-ins answered"] == sum(1 for c in mine if c.answered_at)
-        assert row["Check-ins due"] == len(mine)
+        assert row["From and to"] == f"{plan.starts_on.day} Jul–{plan.ends_on.day} Jul"
     li, zhao = rows
-    assert li["Status"] == "arrived" and li["Transport"] == "Train"
-    assert li["Train, flight or plate number"] == "G1234" and li["Health code"] == "Green"
-    assert li["Plan"] == "Home isolation 14 days" and li["Plan status"] == "active"
-    assert (li["Check-ins missed"], li["Abnormal check-ins"]) == (1, 1)
-    assert str(li["Last check-in"]).startswith("2 Jul morning check-in, 38.1 °C, Cough")
-    assert str(li["Arrived at"]).startswith("2026-07-01 10:00")
-    assert zhao["Status"] == "expected" and str(zhao["Expected at"]) == "2026-07-03 14:00:00"
+    # 11010519491231002X: born 31 December 1949, a woman.
+    assert (li["Sex"], li["Age"]) == ("female", 76)
+    assert (zhao["Sex"], zhao["Age"]) == (None, None)  # a passport says neither
+    assert li["Transport and train or flight number"] == "Train G1234"
+    assert li["Coming from"] == "Guangzhou, Guangdong"
+    assert li["Measures"] == "Home isolation 14 days"
+    assert str(li["Arrival time"]).startswith("2026-07-01 10:00")
+    assert "At arrival: 36.5 °C, Green" in str(li["Health"])
+    assert "Last check-in: 2 Jul morning check-in, 38.1 °C, Cough" in str(li["Health"])
+    assert "1 missed, 1 abnormal" in str(li["Health"])
+    assert str(zhao["Arrival time"]) == "2026-07-03 14:00:00"
+    assert "not arrived yet" in str(zhao["Notes"])
+    # No emoji in any cell.
+    for row in rows:
+        for value in row.values():
+            assert not any(ord(ch) >= 0x1F000 or 0x2600 <= ord(ch) < 0x27C0 for ch in str(value))
+    # The summary is the latest daily report's (1 July: it is 2 July, 08:30).
+    async with sessions() as session:
+        grid = await area_by_code(session, GRID_2)
+        assert grid is not None
+        figures = await daily_figures(session, grid, date(2026, 7, 1), ZONE)
     summary = sheet_rows(book, "Summary")
     assert summary == [
         {
             "Area": "新华南路社区第二网格",
-            "Code": GRID_2,
-            "People registered": 2,
-            "Arrived": 1,
-            "Expected": 1,
-            "Under monitoring now": 1,
+            "Reports received": figures.reports,
+            "Arrived": figures.arrived,
+            "Expected in the next days": len(figures.expected),
+            "Expected but not arrived": len(figures.no_shows),
+            "Under monitoring": len(figures.monitoring),
+            "Check-ins due": figures.checkins_due,
+            "Check-ins on time": figures.checkins_answered,
+            "Check-ins late": figures.checkins_late,
+            "Check-ins missed": figures.checkins_missed,
+            "Abnormal reports": len(figures.abnormal),
+            "Abnormal reports with action": 0,
+            "Missed check-ins with action": 0,
             "Released": 0,
-            "Held open": 0,
-            "Abnormal reports": 1,
-            "Check-ins missed": 1,
-        }
+            "Alerts still open from earlier": len(figures.still_open),
+        },
+        {
+            "Area": "In all",
+            "Reports received": figures.reports,
+            "Arrived": figures.arrived,
+            "Expected in the next days": len(figures.expected),
+            "Expected but not arrived": len(figures.no_shows),
+            "Under monitoring": len(figures.monitoring),
+            "Check-ins due": figures.checkins_due,
+            "Check-ins on time": figures.checkins_answered,
+            "Check-ins late": figures.checkins_late,
+            "Check-ins missed": figures.checkins_missed,
+            "Abnormal reports": len(figures.abnormal),
+            "Abnormal reports with action": 0,
+            "Missed check-ins with action": 0,
+            "Released": 0,
+            "Alerts still open from earlier": len(figures.still_open),
+        },
     ]
+    assert (figures.reports, figures.arrived, figures.checkins_due) == (1, 1, 0)
     (entry,) = [e for e in await audit_log(sessions) if e.action == "export"]
     assert entry.actor_user_id == town.two.user_id and entry.at == clock.now()
-    assert entry.details == {"areas": [GRID_2], "people": 2}
+    assert entry.details == {"areas": [GRID_2], "people": 2, "full_id": False, "format": "xlsx"}
+
+
+async def test_the_register_as_csv_and_in_chinese(
+    town: Town, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    worker = Person(town.li.core, user_id=5030, language="zh-hans", first_name="王网格")
+    await invite(sessions, clock, "CODE5030", GRID_2)
+    await worker.send("/join code5030")
+    sent = await export_reply(worker.core, worker.user_id, "csv", "zh-hans")
+    assert sent.file is not None and sent.file.filename.endswith(".csv")
+    content = sent.file.content.decode("utf-8")
+    assert content.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(content[1:])))
+    assert rows[0][:8] == ["区域", "序号", "姓名", "性别", "年龄", "身份证号", "联系电话", "现住址"]
+    assert rows[0][8:] == [
+        "来自", "到达时间", "交通方式及车次/航班", "14天旅居史", "管控措施", "起止日期",
+        "核酸结果", "健康状况", "备注",
+    ]  # fmt: skip
+    li = rows[1]
+    assert li[0] == "新华南路社区第二网格" and li[2] == "Li Na"
+    assert (li[3], li[4], li[5]) == ("女", "76", "**************002X")
+    assert li[7 + 3] == "火车 G1234" and li[7 + 5] == "居家隔离14天"
+
+
+async def test_the_full_id_number_for_the_roles_allowed_it(
+    town: Town, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    district = Person(town.li.core, user_id=5020, language="en")
+    await invite(sessions, clock, "CODE5020", "620201", "district")
+    await district.send("/join code5020")
+    _, book = await export_of(district.core, district.user_id)
+    ids = {
+        r["Name"]: r["ID card number"]
+        for sheet in book.sheetnames[1:]
+        for r in sheet_rows(book, sheet)
+    }
+    assert ids["Li Na"] == "11010519491231002X"
 
 
 async def test_a_higher_level_gets_one_sheet_per_area_below(
@@ -390,14 +472,22 @@ async def test_a_higher_level_gets_one_sheet_per_area_below(
     street = await worker_of(town.li, sessions, clock, STREET, 5010)
     _, book = await export_of(street.core, street.user_id)
     assert book.sheetnames == ["Summary", "新华南路社区", "建设路社区"]
-    names = {r["Name"]: r["Grid"] for r in sheet_rows(book, "新华南路社区")}
-    assert names == {
-        "Li Na": "新华南路社区第二网格",
-        "Zhao Lei": "新华南路社区第二网格",
-        "Wang Fang": "新华南路社区第一网格",
-    }
+    names = {r["Name"]: r["Notes"] for r in sheet_rows(book, "新华南路社区")}
+    assert set(names) == {"Li Na", "Zhao Lei", "Wang Fang"}
+    assert "新华南路社区第一网格" in str(names["Wang Fang"])
     assert sheet_rows(book, "建设路社区") == []
-    assert [r["People registered"] for r in sheet_rows(book, "Summary")] == [3, 0]
+    summary = sheet_rows(book, "Summary")
+    assert [r["Area"] for r in summary] == ["新华南路社区", "建设路社区", "In all"]
+    async with sessions() as session:
+        area = await area_by_code(session, STREET)
+        assert area is not None
+        rollup = await rollup_figures(session, area, date(2026, 7, 1), ZONE)
+    assert [r["Reports received"] for r in summary] == [
+        *(c.reports for c in rollup.children),
+        rollup.total.reports,
+    ]
+    assert summary[-1]["Under monitoring"] == len(rollup.total.monitoring)
+    assert summary[-1]["Check-ins missed"] == rollup.total.checkins_missed
     await street.send("/stats")
     assert "People registered: 3" in street.last.text
 
@@ -409,7 +499,7 @@ async def test_resident_text_is_never_a_formula_in_the_workbook(
         for household in await session.scalars(select(Household)):
             household.address = '=HYPERLINK("http://x.example","click")'
     _, book = await export_of(town.two.core, town.two.user_id)
-    cell = book["新华南路社区第二网格"]["H2"]
+    cell = book["新华南路社区第二网格"]["G2"]
     assert cell.value == '=HYPERLINK("http://x.example","click")' and cell.data_type == "s"
 
 

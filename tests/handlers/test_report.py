@@ -201,10 +201,13 @@ async def test_two_companions_one_without_a_phone_each_get_a_record(
     await resident.send("Wang Fang")
     await resident.press("Spouse")
     await resident.send("13912345678")
-    await resident.press("None of these")
-    await resident.send("Li Xiaoming")
+    await resident.press("All well")
+    # A child's own ID number, typed after the name; their own temperature.
+    await resident.send("Li Xiaoming 110105201507010018")
     await resident.press("Child")
     await resident.press("No phone")
+    await resident.press("Something to report")
+    await resident.press("37.5")
     await resident.press("Cough")
     await resident.press("Done")
     assert "Wang Fang" in resident.last.text and "Li Xiaoming" in resident.last.text
@@ -218,6 +221,8 @@ async def test_two_companions_one_without_a_phone_each_get_a_record(
     assert {p.household_id for p in people} == {people[0].household_id}
     assert all(p.reporter_user_id == resident.user_id for p in people)
     assert people[2].arrivals[0].symptoms == ["cough"]
+    assert people[2].arrivals[0].temperature == 37.5 and people[1].arrivals[0].temperature is None
+    assert people[2].id_number == "110105201507010018" and people[1].id_number is None
     assert all(len(p.arrivals[0].stays) == 1 for p in people)
     assert len({p.arrivals[0].id for p in people}) == 3
 

@@ -55,7 +55,7 @@ async def test_a_report_with_a_companion_and_two_places_takes_at_most_26_actions
     await resident.send("王小红")
     await resident.press("子女")
     await resident.press("无手机")
-    await resident.press("以上都没有")
+    await resident.press("一切正常")
     await resident.press("没有了")
     await health_and_submit(resident)
     assert "王小红" in resident.texts()[-1] or any("王小红" in t for t in resident.texts()[-3:])

@@ -148,7 +148,7 @@ async def test_me_shows_the_reporter_first_then_the_people_they_report_for(
     await resident.send("Li Xiaoming")
     await resident.press("Child")
     await resident.press("No phone")
-    await resident.press("None of these")
+    await resident.press("All well")
     await resident.press("No one more")
     for label in ("All well", "No test", "Submit"):
         await resident.press(label)

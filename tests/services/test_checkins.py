@@ -158,7 +158,7 @@ async def test_a_household_answers_for_each_person_in_turn(
     await resident.send("Li Xiaoming")
     await resident.press("Child")
     await resident.press("No phone")
-    await resident.press("None of these")
+    await resident.press("All well")
     await resident.press("No one more")
     await resident.press("Something to report")
     await resident.press("36.5")
