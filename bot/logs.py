@@ -79,3 +79,6 @@ def configure(level: str) -> None:
     # requests with the texts sent (names, addresses).
     for talkative in ("sqlalchemy", "aiosqlite", "asyncpg", "telegram", "aiogram.client"):
         logging.getLogger(talkative).setLevel(max(logging.WARNING, root.level))
+    # PTB's application and updater say when they start and stop, and carry no message text.
+    for lifecycle in ("telegram.ext.Application", "telegram.ext.Updater"):
+        logging.getLogger(lifecycle).setLevel(root.level)
