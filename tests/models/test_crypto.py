@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select, text
+from alembic import command
+from sqlalchemy import Connection, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import crypto
 from models.crypto import DataKeyError, Keyring, use_keys
-from models.db import make_engine, make_sessions, upgrade
+from models.db import alembic_config, make_engine, make_sessions, upgrade
 from models.people import Change, Resident, id_number_hashes
 from services.residents import reencrypt
 from tests.handlers import test_register
@@ -159,12 +160,24 @@ async def test_the_migration_encrypts_the_people_already_there(database_url: str
                     Resident.id_number_hash.in_(id_number_hashes("11010519491231002X"))
                 )
             )
+        # And back: the downgrade decrypts them (with foreign keys on, on SQLite too).
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade_to, "0012")
+        async with engine.connect() as connection:
+            plain = (await connection.execute(text("SELECT phone, id_number FROM residents"))).one()
     finally:
         await engine.dispose()
     assert "13812345678" not in stored and "11010519491231002X" not in stored
     assert (li.phone, li.id_number) == ("+8613812345678", "11010519491231002X")
     assert found == 1 and li.phone_tail_hash is not None
     assert crypto.keyring().decrypt(change.old, "changes.phone") == "+8613800000000"
+    assert tuple(plain) == ("+8613812345678", "11010519491231002X")
+
+
+def _downgrade_to(connection: Connection, revision: str) -> None:
+    config = alembic_config(connection.engine.url.render_as_string(hide_password=False))
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
 
 
 def test_a_key_is_32_bytes_of_base64() -> None:
