@@ -13,7 +13,8 @@ from sqlalchemy import BigInteger, ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, Json
+from models.base import Base
+from models.crypto import EncryptedJson
 
 
 class ChatUser(Base):
@@ -39,7 +40,10 @@ class Conversation(Base):
         BigInteger, ForeignKey("chat_users.id", ondelete="CASCADE"), primary_key=True
     )
     step: Mapped[str] = mapped_column(String(64))
-    answers: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # Encrypted: an unfinished report's answers hold a name, a phone and an ID number.
+    answers: Mapped[dict[str, Any]] = mapped_column(
+        EncryptedJson("conversations.answers"), default=dict
+    )
     updated_at: Mapped[datetime]
     # The bot's message that shows the open question with its buttons (Telegram's id, known
     # once it was sent): when a newer copy replaces it, its buttons are taken away.

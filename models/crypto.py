@@ -18,15 +18,19 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Dialect, String, TypeDecorator
+from sqlalchemy import JSON, Dialect, String, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 
 VERSION = "v1"
 NONCE = 12
@@ -162,3 +166,29 @@ class Encrypted(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else keyring().decrypt(value, self.column)
+
+
+class EncryptedJson(TypeDecorator[Any]):
+    """A JSON column whose value is stored as one encrypted JSON string (a conversation's
+    answers so far: a name, a phone, an ID number before the report is filed). Rows written
+    before it are read as they are, and encrypted when next written."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, column: str) -> None:
+        super().__init__()
+        self.column = column
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return keyring().encrypt(json.dumps(value, ensure_ascii=False), self.column)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str) and value.startswith(VERSION + "."):
+            return json.loads(keyring().decrypt(value, self.column))
+        return value

@@ -4,6 +4,7 @@ encryption in."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,13 +14,17 @@ from alembic import command
 from sqlalchemy import Connection, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
 from models import crypto
+from models.chat import ChatUser, Conversation
 from models.crypto import DataKeyError, Keyring, use_keys
 from models.db import alembic_config, make_engine, make_sessions, upgrade
 from models.people import Change, Resident, id_number_hashes
 from services.residents import reencrypt
 from tests.handlers import test_register
 from tests.handlers.test_register import Town
+from tests.handlers.test_report import consent
+from tests.support import Person
 
 town = test_register.town
 
@@ -185,3 +190,47 @@ def test_a_key_is_32_bytes_of_base64() -> None:
     for bad in ("", "short", "c2hvcnQ=", "!" * 44):
         with pytest.raises(DataKeyError):
             crypto.parse_key(bad)
+
+
+@pytest.mark.usefixtures("areas")
+async def test_an_unfinished_reports_answers_are_stored_encrypted(
+    resident: Person, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await consent(resident)
+    await resident.send("Li Na")
+    await resident.share_contact("8613812345678")
+    await resident.send("11010519491231002X")
+    async with sessions() as session:
+        (raw,) = (await session.execute(text("SELECT answers FROM conversations"))).one()
+        answers = (await session.scalars(select(Conversation))).one().answers
+    for secret in ("Li Na", "13812345678", "11010519491231002X"):
+        assert secret not in str(raw)
+        assert secret in str(answers)
+    # The report goes on from the stored answers.
+    await resident.press("雄关区")
+    await resident.press("新华街道")
+    await resident.press("新华南路社区")
+    await resident.send("13栋2单元501")
+    assert resident.last.text == "Have you arrived?"
+
+
+async def test_answers_stored_before_encryption_are_read_then_encrypted(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    async with sessions.begin() as session:
+        session.add(ChatUser(id=5, chat_id=5, created_at=clock.now(), last_seen_at=clock.now()))
+    async with sessions.begin() as session:
+        await session.execute(
+            text(
+                "INSERT INTO conversations (user_id, step, answers, updated_at)"
+                " VALUES (5, 'ask_name', :answers, :now)"
+            ),
+            {"answers": json.dumps({"name": "Li Na"}), "now": datetime(2026, 7, 1)},
+        )
+    async with sessions.begin() as session:
+        conversation = (await session.scalars(select(Conversation))).one()
+        assert conversation.answers == {"name": "Li Na"}
+        conversation.answers = {"name": "Li Na", "phone": "+8613812345678"}
+    async with sessions() as session:
+        (raw,) = (await session.execute(text("SELECT answers FROM conversations"))).one()
+    assert "Li Na" not in str(raw) and "v1." in str(raw)
