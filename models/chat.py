@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.attributes import flag_modified
 
 from models.base import Base
 from models.crypto import EncryptedJson
@@ -60,3 +61,23 @@ async def conversation_for_update(session: AsyncSession, user_id: int) -> Conver
         select(Conversation).where(Conversation.user_id == user_id).with_for_update()
     )
     return result.scalar_one_or_none()
+
+
+async def reencrypt_conversations(
+    session: AsyncSession, after: int, limit: int = 500
+) -> int | None:
+    """The answers of the next `limit` conversations (by user id, after `after`) encrypted
+    again with the current key (`returnee admin rotate-key`); the last user id done, or None
+    when there are none left."""
+    conversations = (
+        await session.scalars(
+            select(Conversation)
+            .where(Conversation.user_id > after)
+            .order_by(Conversation.user_id)
+            .limit(limit)
+            .with_for_update()
+        )
+    ).all()
+    for conversation in conversations:
+        flag_modified(conversation, "answers")
+    return conversations[-1].user_id if conversations else None
