@@ -172,6 +172,7 @@ def rotate_key(batch: int) -> None:
 
     async def go() -> None:
         from models.chat import reencrypt_conversations
+        from models.outbox import reencrypt_texts
         from services.residents import reencrypt
 
         done, last = 0, 0
@@ -192,6 +193,15 @@ def rotate_key(batch: int) -> None:
                     break
                 done, last = done + 1, reached
                 click.echo(f"re-encrypted conversations up to user {last}")
+            # And the texts of the messages the bot sends.
+            last = 0
+            while True:
+                async with sessions.begin() as session:
+                    reached = await reencrypt_texts(session, last, batch)
+                if reached is None:
+                    break
+                done, last = done + 1, reached
+                click.echo(f"re-encrypted messages up to #{last}")
         click.echo(
             f"done: every phone and ID number is under the current DATA_KEY ({done} batches)"
         )

@@ -28,7 +28,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import JSON, Dialect, String, TypeDecorator
+from sqlalchemy import JSON, Dialect, String, Text, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
@@ -162,10 +162,19 @@ class Encrypted(TypeDecorator[str]):
         self.column = column
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else keyring().encrypt(value, self.column)
+        # Nothing is no secret: an emptied text stays "" (and can be compared with it).
+        return value if not value else keyring().encrypt(value, self.column)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else keyring().decrypt(value, self.column)
+
+
+class EncryptedText(Encrypted):
+    """`Encrypted` on a TEXT column (the messages the bot sends, which quote names and
+    phones); texts written before it are read as they are."""
+
+    impl = Text
+    cache_ok = True
 
 
 class EncryptedJson(TypeDecorator[Any]):

@@ -89,17 +89,20 @@ def test_new_key_then_rotate_key_re_encrypts_everyone(env: dict[str, str], tmp_p
     assert rotated.returncode == 0, rotated.stderr
     assert rotated.stdout.count("re-encrypted people up to") == 3  # 5 people, 2 a batch
     assert "re-encrypted conversations up to user 7" in rotated.stdout
+    assert "re-encrypted messages up to #1" in rotated.stdout
     assert "done" in rotated.stdout
     # The new key alone reads them all now, and the unfinished conversation.
     assert asyncio.run(_phones(url, Keyring.from_settings(new))) == [
         *(f"+861380000000{i}" for i in range(5)),
         "+8613800000009",
+        "+8613800000010",
     ]
 
 
 async def _people_under(url: str, keys: Keyring) -> None:
     from models.areas import Area
     from models.chat import ChatUser, Conversation
+    from models.outbox import enqueue
     from models.people import Household, Resident
 
     before = crypto.keyring()
@@ -116,6 +119,7 @@ async def _people_under(url: str, keys: Keyring) -> None:
                     user_id=7, step="ask_id", answers={"phone": "+8613800000009"}, updated_at=now
                 )
             )
+            await enqueue(session, chat_id=7, text="+8613800000010", purpose="alert", now=now)
             for i in range(5):
                 session.add(
                     Resident(
@@ -138,6 +142,7 @@ async def _phones(url: str, keys: Keyring) -> list[str]:
     from sqlalchemy import select
 
     from models.chat import Conversation
+    from models.outbox import Outgoing
     from models.people import Resident
 
     before = crypto.keyring()
@@ -148,7 +153,8 @@ async def _phones(url: str, keys: Keyring) -> list[str]:
             people = await session.scalars(select(Resident).order_by(Resident.id))
             phones = [p.phone or "" for p in people]
             conversation = (await session.scalars(select(Conversation))).one()
-            return [*phones, conversation.answers["phone"]]
+            message = (await session.scalars(select(Outgoing))).one()
+            return [*phones, conversation.answers["phone"], message.text]
     finally:
         await engine.dispose()
         use_keys(before)

@@ -24,6 +24,8 @@ from services.residents import reencrypt
 from tests.handlers import test_register
 from tests.handlers.test_register import Town
 from tests.handlers.test_report import consent
+from tests.handlers.test_staff import GRID_2, deliver, worker_of
+from tests.services.test_plans import report_from
 from tests.support import Person
 
 town = test_register.town
@@ -234,3 +236,18 @@ async def test_answers_stored_before_encryption_are_read_then_encrypted(
     async with sessions() as session:
         (raw,) = (await session.execute(text("SELECT answers FROM conversations"))).one()
     assert "Li Na" not in str(raw) and "v1." in str(raw)
+
+
+@pytest.mark.usefixtures("areas")
+async def test_a_message_quoting_a_phone_is_stored_encrypted_and_sent_plain(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await worker_of(resident, sessions, clock, GRID_2, 5001)
+    await report_from(resident, "南京", "Nanjing", symptoms="Cough")
+    (alert,) = await deliver(sessions, clock)
+    assert "Li Na" in alert.text and "+8613812345678" in alert.text
+    async with sessions() as session:
+        (raw,) = (
+            await session.execute(text("SELECT text FROM outbox WHERE id = :id"), {"id": alert.id})
+        ).one()
+    assert raw.startswith("v1.") and "13812345678" not in raw and "Li Na" not in raw
