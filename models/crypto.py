@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ from sqlalchemy.types import TypeEngine
 
 VERSION = "v1"
 NONCE = 12
+# What is stored: v1.<key id>.<base64 of nonce, ciphertext and tag>.
+SEALED = re.compile(rf"{VERSION}\.([0-9a-f]{{8}})\.([A-Za-z0-9_-]+=*)")
 
 
 class DataKeyError(Exception):
@@ -99,10 +102,10 @@ class Keyring:
         return f"{VERSION}.{self.current.id}.{body}"
 
     def decrypt(self, stored: str, column: str) -> str:
-        version, _, rest = stored.partition(".")
-        if version != VERSION:
+        sealed = SEALED.fullmatch(stored)
+        if sealed is None:
             return stored  # written before encryption (migration 0014 encrypts these)
-        key_id, _, body = rest.partition(".")
+        key_id, body = sealed.groups()
         key = self.keys.get(key_id)
         if key is None:
             raise DataKeyError(
@@ -116,8 +119,8 @@ class Keyring:
             raise DataKeyError(f"a value in {column} does not decrypt (altered?)") from None
 
     def key_id(self, stored: str) -> str | None:
-        version, _, rest = stored.partition(".")
-        return rest.partition(".")[0] if version == VERSION else None
+        sealed = SEALED.fullmatch(stored)
+        return sealed.group(1) if sealed else None
 
     def lookup(self, value: str, purpose: str) -> str:
         """The keyed hash of a value under the current key (what is stored beside it)."""
@@ -198,6 +201,6 @@ class EncryptedJson(TypeDecorator[Any]):
         return keyring().encrypt(json.dumps(value, ensure_ascii=False), self.column)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if isinstance(value, str) and value.startswith(VERSION + "."):
+        if isinstance(value, str) and SEALED.fullmatch(value):
             return json.loads(keyring().decrypt(value, self.column))
         return value

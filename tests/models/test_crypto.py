@@ -251,3 +251,11 @@ async def test_a_message_quoting_a_phone_is_stored_encrypted_and_sent_plain(
             await session.execute(text("SELECT text FROM outbox WHERE id = :id"), {"id": alert.id})
         ).one()
     assert raw.startswith("v1.") and "13812345678" not in raw and "Li Na" not in raw
+
+
+def test_text_from_before_encryption_reads_as_it_was() -> None:
+    keys = Keyring.generate()
+    for plain in ("v1.2 released", "+8613812345678", "v1.zzzzzzzz.abc", ""):
+        assert keys.decrypt(plain, "outbox.text") == plain
+    sealed = keys.encrypt("v1.2 released", "outbox.text")
+    assert sealed != "v1.2 released" and keys.decrypt(sealed, "outbox.text") == "v1.2 released"
