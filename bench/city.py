@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table
 
 from bench.bulk import Loader, Row
+from bench.common import sealed
 from models.base import Base
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -194,8 +195,7 @@ async def generate(url: str, size: CitySize, seed: int = 0) -> City:
                     reporter_of[i],
                     "self" if first_member else "family",
                     name,
-                    phone,
-                    f"6201{rng.randrange(10**13):013d}X",
+                    *sealed(phone, f"6201{rng.randrange(10**13):013d}X"),
                     created,
                     created,
                 )
@@ -212,6 +212,8 @@ async def generate(url: str, size: CitySize, seed: int = 0) -> City:
                 "name",
                 "phone",
                 "id_number",
+                "phone_tail_hash",
+                "id_number_hash",
                 "created_at",
                 "updated_at",
             ),

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from bench.bulk import Loader, Row
 from bench.city import AREA_COLUMNS, FIRST_USER, area_tree, table
+from bench.common import sealed
 from chat.buttons import SEPARATOR
 from handlers.checkin import CURRENT
 
@@ -64,6 +65,7 @@ async def seed(
                 "relation",
                 "name",
                 "phone",
+                "phone_tail_hash",
                 "created_at",
                 "updated_at",
             ),
@@ -76,7 +78,7 @@ async def seed(
                     u,
                     "self",
                     f"居民{n + 1}",
-                    f"+86139{n + 1:08d}",
+                    *sealed(f"+86139{n + 1:08d}", None)[::2],  # the phone and its hash
                     now,
                     now,
                 )

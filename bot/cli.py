@@ -264,6 +264,8 @@ def rotate_key(batch: int) -> None:
         fail("DATA_KEY: missing (the new key; the old one goes in DATA_KEY_OLD)")
 
     async def go() -> None:
+        from models.chat import reencrypt_conversations
+        from models.outbox import reencrypt_texts
         from services.residents import reencrypt
 
         done, last = 0, 0
@@ -275,6 +277,24 @@ def rotate_key(batch: int) -> None:
                     break
                 done, last = done + 1, reached
                 click.echo(f"re-encrypted people up to #{last}")
+            # The answers of unfinished conversations too.
+            last = 0
+            while True:
+                async with sessions.begin() as session:
+                    reached = await reencrypt_conversations(session, last, batch)
+                if reached is None:
+                    break
+                done, last = done + 1, reached
+                click.echo(f"re-encrypted conversations up to user {last}")
+            # And the texts of the messages the bot sends.
+            last = 0
+            while True:
+                async with sessions.begin() as session:
+                    reached = await reencrypt_texts(session, last, batch)
+                if reached is None:
+                    break
+                done, last = done + 1, reached
+                click.echo(f"re-encrypted messages up to #{last}")
         click.echo(
             f"done: every phone and ID number is under the current DATA_KEY ({done} batches)"
         )

@@ -65,6 +65,20 @@ def _masked(match: re.Match[str], text: str) -> str:
     return "***" + end[-2:] + found[len(end) :]
 
 
+# Loggers that would write personal data even at DEBUG: SQL statements (the engines hide
+# their parameters too, models/db.py), aiosqlite's calls with their arguments, and the Bot
+# API requests with the texts sent (names, addresses) of aiogram and python-telegram-bot.
+TALKATIVE = (
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "aiogram.client",
+    "telegram.Bot",
+    "telegram.ext.ExtBot",
+    "telegram.request",
+)
+
+
 def configure(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -74,11 +88,5 @@ def configure(level: str) -> None:
     root.setLevel(level)
     for noisy in ("aiogram.event", "httpx", "apscheduler.executors.default"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    # What would log personal data even at DEBUG: SQL statements (the engines hide their
-    # parameters too, models/db.py), aiosqlite's calls with their arguments, and the Bot API
-    # requests with the texts sent (names, addresses).
-    for talkative in ("sqlalchemy", "aiosqlite", "asyncpg", "telegram", "aiogram.client"):
+    for talkative in TALKATIVE:
         logging.getLogger(talkative).setLevel(max(logging.WARNING, root.level))
-    # PTB's application and updater say when they start and stop, and carry no message text.
-    for lifecycle in ("telegram.ext.Application", "telegram.ext.Updater"):
-        logging.getLogger(lifecycle).setLevel(root.level)

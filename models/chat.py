@@ -14,8 +14,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.attributes import flag_modified
 
 from models.base import Base, Json
+from models.crypto import EncryptedJson
 
 
 class ChatUser(Base):
@@ -44,7 +46,10 @@ class Conversation(Base):
         BigInteger, ForeignKey("chat_users.id", ondelete="CASCADE"), primary_key=True
     )
     step: Mapped[str] = mapped_column(String(64))
-    answers: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # Encrypted: an unfinished report's answers hold a name, a phone and an ID number.
+    answers: Mapped[dict[str, Any]] = mapped_column(
+        EncryptedJson("conversations.answers"), default=dict
+    )
     updated_at: Mapped[datetime]
     # The bot's message that shows the open question with its buttons (Telegram's id, known
     # once it was sent): when a newer copy replaces it, its buttons are taken away.
@@ -89,3 +94,23 @@ async def first_handling(session: AsyncSession, update_id: int, now: datetime) -
 async def forget_handled_updates(session: AsyncSession, before: datetime) -> int:
     result = await session.execute(delete(HandledUpdate).where(HandledUpdate.handled_at < before))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def reencrypt_conversations(
+    session: AsyncSession, after: int, limit: int = 500
+) -> int | None:
+    """The answers of the next `limit` conversations (by user id, after `after`) encrypted
+    again with the current key (`returnee admin rotate-key`); the last user id done, or None
+    when there are none left."""
+    conversations = (
+        await session.scalars(
+            select(Conversation)
+            .where(Conversation.user_id > after)
+            .order_by(Conversation.user_id)
+            .limit(limit)
+            .with_for_update()
+        )
+    ).all()
+    for conversation in conversations:
+        flag_modified(conversation, "answers")
+    return conversations[-1].user_id if conversations else None

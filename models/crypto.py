@@ -18,18 +18,25 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Dialect, String, TypeDecorator
+from sqlalchemy import JSON, Dialect, String, Text, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 
 VERSION = "v1"
 NONCE = 12
+# What is stored: v1.<key id>.<base64 of nonce, ciphertext and tag>.
+SEALED = re.compile(rf"{VERSION}\.([0-9a-f]{{8}})\.([A-Za-z0-9_-]+=*)")
 
 
 class DataKeyError(Exception):
@@ -95,10 +102,10 @@ class Keyring:
         return f"{VERSION}.{self.current.id}.{body}"
 
     def decrypt(self, stored: str, column: str) -> str:
-        version, _, rest = stored.partition(".")
-        if version != VERSION:
+        sealed = SEALED.fullmatch(stored)
+        if sealed is None:
             return stored  # written before encryption (migration 0014 encrypts these)
-        key_id, _, body = rest.partition(".")
+        key_id, body = sealed.groups()
         key = self.keys.get(key_id)
         if key is None:
             raise DataKeyError(
@@ -112,8 +119,8 @@ class Keyring:
             raise DataKeyError(f"a value in {column} does not decrypt (altered?)") from None
 
     def key_id(self, stored: str) -> str | None:
-        version, _, rest = stored.partition(".")
-        return rest.partition(".")[0] if version == VERSION else None
+        sealed = SEALED.fullmatch(stored)
+        return sealed.group(1) if sealed else None
 
     def lookup(self, value: str, purpose: str) -> str:
         """The keyed hash of a value under the current key (what is stored beside it)."""
@@ -158,7 +165,42 @@ class Encrypted(TypeDecorator[str]):
         self.column = column
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else keyring().encrypt(value, self.column)
+        # Nothing is no secret: an emptied text stays "" (and can be compared with it).
+        return value if not value else keyring().encrypt(value, self.column)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else keyring().decrypt(value, self.column)
+
+
+class EncryptedText(Encrypted):
+    """`Encrypted` on a TEXT column (the messages the bot sends, which quote names and
+    phones); texts written before it are read as they are."""
+
+    impl = Text
+    cache_ok = True
+
+
+class EncryptedJson(TypeDecorator[Any]):
+    """A JSON column whose value is stored as one encrypted JSON string (a conversation's
+    answers so far: a name, a phone, an ID number before the report is filed). Rows written
+    before it are read as they are, and encrypted when next written."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, column: str) -> None:
+        super().__init__()
+        self.column = column
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return keyring().encrypt(json.dumps(value, ensure_ascii=False), self.column)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str) and SEALED.fullmatch(value):
+            return json.loads(keyring().decrypt(value, self.column))
+        return value

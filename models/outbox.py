@@ -8,14 +8,16 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, or_, select
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.attributes import flag_modified
 
 from chat.contract import Buttons
 from models.base import Base, Json
+from models.crypto import EncryptedText
 
 PENDING, SENT, FAILED, UNREACHABLE = "pending", "sent", "failed", "unreachable"
 # A message that went out as part of another (`enqueue(fold_with=…)`): kept for its dedupe
@@ -33,7 +35,8 @@ class Outgoing(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    text: Mapped[str] = mapped_column(Text)
+    # Encrypted: an alert quotes the person's name and phone (models/crypto.py).
+    text: Mapped[str] = mapped_column(EncryptedText("outbox.text"))
     # Inline buttons as [[text, data], …] rows.
     buttons: Mapped[list[list[list[str]]]] = mapped_column(Json, default=list)
     purpose: Mapped[str] = mapped_column(String(32))
@@ -153,3 +156,20 @@ async def claim_due(
     for row in rows:
         row.claimed_until = now + lease
     return rows
+
+
+async def reencrypt_texts(session: AsyncSession, after: int, limit: int = 500) -> int | None:
+    """The texts of the next `limit` messages (by id, after `after`) encrypted again with the
+    current key (`returnee admin rotate-key`); the last id done, or None when none are left."""
+    rows = (
+        await session.scalars(
+            select(Outgoing)
+            .where(Outgoing.id > after, Outgoing.text != "")
+            .order_by(Outgoing.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    ).all()
+    for row in rows:
+        flag_modified(row, "text")
+    return rows[-1].id if rows else None

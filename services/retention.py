@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.alerts import Alert, AlertAction
-from models.chat import Conversation, forget_handled_updates
+from models.chat import ChatUser, Conversation, forget_handled_updates
 from models.checkins import CheckIn, TestResult
 from models.contact import ContactMessage
 from models.db import mark_erased
@@ -29,7 +29,7 @@ from models.help import HelpRequest
 from models.outbox import FAILED, FOLDED, SENT, UNREACHABLE, Outgoing
 from models.people import Arrival, Change, Household, Resident, Stay
 from models.plans import ACTIVE, HELD, MonitoringPlan
-from models.staff import audit
+from models.staff import Staff, audit
 
 log = logging.getLogger(__name__)
 
@@ -248,16 +248,24 @@ def _without(details: dict[str, Any], gone: set[int], names: set[str]) -> dict[s
 async def forget_now(session: AsyncSession, people: Sequence[Resident], now: datetime) -> None:
     """/forget: erase at once, with the messages already sent that name them."""
     marks = {m for p in people for m in (p.name, p.phone, p.id_number) if m and len(m) >= 2}
+    since = min((p.created_at for p in people), default=now)
+    users = {u for p in people for u in (p.user_id, p.reporter_user_id) if u}
     await erase(session, [p.id for p in people], now)
-    for mark in marks:
-        await session.execute(
-            update(Outgoing)
-            .where(
-                Outgoing.status.in_((SENT, FAILED, UNREACHABLE, FOLDED)),
-                Outgoing.text.contains(mark, autoescape=True),
-            )
-            .values(text="", buttons=[], file_content=None)
+    # The texts are encrypted, so they are read here: those sent since the people reported,
+    # to the chats that could have been told about them (their own and their reporter's, and
+    # staff's).
+    chats = select(Staff.chat_id).union(select(ChatUser.chat_id).where(ChatUser.id.in_(users)))
+    sent = await session.scalars(
+        select(Outgoing).where(
+            Outgoing.status.in_((SENT, FAILED, UNREACHABLE, FOLDED)),
+            Outgoing.text != "",
+            Outgoing.due_at >= since,
+            Outgoing.chat_id.in_(chats),
         )
+    )
+    for message in sent:
+        if any(mark in message.text for mark in marks):
+            message.text, message.buttons, message.file_content = "", [], None
 
 
 async def open_plans(

@@ -88,15 +88,21 @@ def test_new_key_then_rotate_key_re_encrypts_everyone(env: dict[str, str], tmp_p
     rotated = returnee("admin", "rotate-key", "--batch", "2", env=both, cwd=tmp_path)
     assert rotated.returncode == 0, rotated.stderr
     assert rotated.stdout.count("re-encrypted people up to") == 3  # 5 people, 2 a batch
+    assert "re-encrypted conversations up to user 7" in rotated.stdout
+    assert "re-encrypted messages up to #1" in rotated.stdout
     assert "done" in rotated.stdout
-    # The new key alone reads them all now.
+    # The new key alone reads them all now, and the unfinished conversation.
     assert asyncio.run(_phones(url, Keyring.from_settings(new))) == [
-        f"+861380000000{i}" for i in range(5)
+        *(f"+861380000000{i}" for i in range(5)),
+        "+8613800000009",
+        "+8613800000010",
     ]
 
 
 async def _people_under(url: str, keys: Keyring) -> None:
     from models.areas import Area
+    from models.chat import ChatUser, Conversation
+    from models.outbox import enqueue
     from models.people import Household, Resident
 
     before = crypto.keyring()
@@ -107,6 +113,13 @@ async def _people_under(url: str, keys: Keyring) -> None:
             now = datetime.now(UTC)
             session.add(Area(id=1, code="G", name="G", level="grid", path="G"))
             session.add(Household(id=1, grid_id=1, reporter_user_id=7, created_at=now))
+            session.add(ChatUser(id=7, chat_id=7, created_at=now, last_seen_at=now))
+            session.add(
+                Conversation(
+                    user_id=7, step="ask_id", answers={"phone": "+8613800000009"}, updated_at=now
+                )
+            )
+            await enqueue(session, chat_id=7, text="+8613800000010", purpose="alert", now=now)
             for i in range(5):
                 session.add(
                     Resident(
@@ -128,6 +141,8 @@ async def _people_under(url: str, keys: Keyring) -> None:
 async def _phones(url: str, keys: Keyring) -> list[str]:
     from sqlalchemy import select
 
+    from models.chat import Conversation
+    from models.outbox import Outgoing
     from models.people import Resident
 
     before = crypto.keyring()
@@ -136,7 +151,10 @@ async def _phones(url: str, keys: Keyring) -> list[str]:
     try:
         async with make_sessions(engine)() as session:
             people = await session.scalars(select(Resident).order_by(Resident.id))
-            return [p.phone or "" for p in people]
+            phones = [p.phone or "" for p in people]
+            conversation = (await session.scalars(select(Conversation))).one()
+            message = (await session.scalars(select(Outgoing))).one()
+            return [*phones, conversation.answers["phone"], message.text]
     finally:
         await engine.dispose()
         use_keys(before)

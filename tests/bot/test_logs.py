@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.logs import configure, mask
+from bot.logs import TALKATIVE, configure, mask
 from tests.handlers.test_report import domestic_journey, up_to_origin
 from tests.support import Person
 
@@ -24,7 +24,8 @@ def bot_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.NOTSET)
+    for name in ("sqlalchemy.engine", *TALKATIVE):
+        logging.getLogger(name).setLevel(logging.NOTSET)
     root.handlers[:], root.level = handlers, level
 
 
@@ -101,3 +102,15 @@ async def test_a_failing_statement_does_not_quote_its_values(engine: AsyncEngine
                 text("SELECT * FROM no_such_table WHERE name = :name"), {"name": "Li Na"}
             )
     assert "no_such_table" in str(failed.value) and "Li Na" not in str(failed.value)
+
+
+@pytest.mark.usefixtures("bot_logging")
+def test_bot_api_requests_and_sql_are_not_logged_even_at_debug() -> None:
+    """aiogram's and python-telegram-bot's request logs carry the texts sent; SQLAlchemy's
+    and aiosqlite's the statements' values."""
+    configure("DEBUG")
+    for name in (*TALKATIVE, "sqlalchemy.engine.Engine", "telegram.Bot"):
+        assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+    # The libraries' own lines that say which runs are kept.
+    assert logging.getLogger("telegram.ext.Application").isEnabledFor(logging.INFO)
+    assert logging.getLogger("aiogram.dispatcher").isEnabledFor(logging.INFO)

@@ -4,21 +4,29 @@ encryption in."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select, text
+from alembic import command
+from sqlalchemy import Connection, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat.clock import FixedClock
 from models import crypto
+from models.chat import ChatUser, Conversation
 from models.crypto import DataKeyError, Keyring, use_keys
-from models.db import make_engine, make_sessions, upgrade
+from models.db import alembic_config, make_engine, make_sessions, upgrade
 from models.people import Change, Resident, id_number_hashes
 from services.residents import reencrypt
 from tests.handlers import test_register
 from tests.handlers.test_register import Town
+from tests.handlers.test_report import consent
+from tests.handlers.test_staff import GRID_2, deliver, worker_of
+from tests.services.test_plans import report_from
+from tests.support import Person
 
 town = test_register.town
 
@@ -159,12 +167,24 @@ async def test_the_migration_encrypts_the_people_already_there(database_url: str
                     Resident.id_number_hash.in_(id_number_hashes("11010519491231002X"))
                 )
             )
+        # And back: the downgrade decrypts them (with foreign keys on, on SQLite too).
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade_to, "0012")
+        async with engine.connect() as connection:
+            plain = (await connection.execute(text("SELECT phone, id_number FROM residents"))).one()
     finally:
         await engine.dispose()
     assert "13812345678" not in stored and "11010519491231002X" not in stored
     assert (li.phone, li.id_number) == ("+8613812345678", "11010519491231002X")
     assert found == 1 and li.phone_tail_hash is not None
     assert crypto.keyring().decrypt(change.old, "changes.phone") == "+8613800000000"
+    assert tuple(plain) == ("+8613812345678", "11010519491231002X")
+
+
+def _downgrade_to(connection: Connection, revision: str) -> None:
+    config = alembic_config(connection.engine.url.render_as_string(hide_password=False))
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
 
 
 def test_a_key_is_32_bytes_of_base64() -> None:
@@ -172,3 +192,70 @@ def test_a_key_is_32_bytes_of_base64() -> None:
     for bad in ("", "short", "c2hvcnQ=", "!" * 44):
         with pytest.raises(DataKeyError):
             crypto.parse_key(bad)
+
+
+@pytest.mark.usefixtures("areas")
+async def test_an_unfinished_reports_answers_are_stored_encrypted(
+    resident: Person, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await consent(resident)
+    await resident.send("Li Na")
+    await resident.share_contact("8613812345678")
+    await resident.send("11010519491231002X")
+    async with sessions() as session:
+        (raw,) = (await session.execute(text("SELECT answers FROM conversations"))).one()
+        answers = (await session.scalars(select(Conversation))).one().answers
+    for secret in ("Li Na", "13812345678", "11010519491231002X"):
+        assert secret not in str(raw)
+        assert secret in str(answers)
+    # The report goes on from the stored answers.
+    await resident.press("雄关区")
+    await resident.press("新华街道")
+    await resident.press("新华南路社区")
+    await resident.send("13栋2单元501")
+    assert resident.last.text == "Have you arrived?"
+
+
+async def test_answers_stored_before_encryption_are_read_then_encrypted(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    async with sessions.begin() as session:
+        session.add(ChatUser(id=5, chat_id=5, created_at=clock.now(), last_seen_at=clock.now()))
+    async with sessions.begin() as session:
+        await session.execute(
+            text(
+                "INSERT INTO conversations (user_id, step, answers, updated_at)"
+                " VALUES (5, 'ask_name', :answers, :now)"
+            ),
+            {"answers": json.dumps({"name": "Li Na"}), "now": datetime(2026, 7, 1)},
+        )
+    async with sessions.begin() as session:
+        conversation = (await session.scalars(select(Conversation))).one()
+        assert conversation.answers == {"name": "Li Na"}
+        conversation.answers = {"name": "Li Na", "phone": "+8613812345678"}
+    async with sessions() as session:
+        (raw,) = (await session.execute(text("SELECT answers FROM conversations"))).one()
+    assert "Li Na" not in str(raw) and "v1." in str(raw)
+
+
+@pytest.mark.usefixtures("areas")
+async def test_a_message_quoting_a_phone_is_stored_encrypted_and_sent_plain(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await worker_of(resident, sessions, clock, GRID_2, 5001)
+    await report_from(resident, "南京", "Nanjing", symptoms="Cough")
+    (alert,) = await deliver(sessions, clock)
+    assert "Li Na" in alert.text and "+8613812345678" in alert.text
+    async with sessions() as session:
+        (raw,) = (
+            await session.execute(text("SELECT text FROM outbox WHERE id = :id"), {"id": alert.id})
+        ).one()
+    assert raw.startswith("v1.") and "13812345678" not in raw and "Li Na" not in raw
+
+
+def test_text_from_before_encryption_reads_as_it_was() -> None:
+    keys = Keyring.generate()
+    for plain in ("v1.2 released", "+8613812345678", "v1.zzzzzzzz.abc", ""):
+        assert keys.decrypt(plain, "outbox.text") == plain
+    sealed = keys.encrypt("v1.2 released", "outbox.text")
+    assert sealed != "v1.2 released" and keys.decrypt(sealed, "outbox.text") == "v1.2 released"

@@ -58,12 +58,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _convert(encrypting=False)
-    with op.batch_alter_table("residents") as batch:
-        batch.drop_index(batch.f("ix_residents_id_number_hash"))
-        batch.drop_index(batch.f("ix_residents_phone_tail_hash"))
-        batch.drop_column("id_number_hash")
-        batch.drop_column("phone_tail_hash")
-        batch.create_index("ix_residents_phone", ["phone"])
+    op.drop_index("ix_residents_id_number_hash", table_name="residents")
+    op.drop_index("ix_residents_phone_tail_hash", table_name="residents")
+    for column in ("id_number_hash", "phone_tail_hash"):
+        # SQLite 3.35+ drops a column in place (a batch rebuild would trip foreign keys).
+        op.execute(f"ALTER TABLE residents DROP COLUMN {column}")
+    op.create_index("ix_residents_phone", "residents", ["phone"])
     if op.get_bind().dialect.name != "sqlite":
         op.alter_column("residents", "phone", type_=sa.String(20), existing_type=sa.String())
         op.alter_column("residents", "id_number", type_=sa.String(40), existing_type=sa.String())

@@ -63,9 +63,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Columns dropped in place (SQLite 3.35+): a batch rebuild would trip foreign keys.
     op.drop_index(op.f("ix_contact_messages_resident_id"), table_name="contact_messages")
     op.drop_table("contact_messages")
-    with op.batch_alter_table("areas") as batch:
-        batch.drop_column("phone")
-    with op.batch_alter_table("outbox") as batch:
-        batch.drop_column("edit_message_id")
+    op.execute("ALTER TABLE areas DROP COLUMN phone")
+    op.execute("ALTER TABLE outbox DROP COLUMN edit_message_id")

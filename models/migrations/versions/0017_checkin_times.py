@@ -54,10 +54,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Columns dropped in place (SQLite 3.35+): a batch rebuild would trip foreign keys.
     with op.batch_alter_table("companion_invites") as batch:
         batch.drop_index(batch.f("ix_companion_invites_resident_id"))
     op.drop_table("companion_invites")
-    with op.batch_alter_table("arrivals") as batch:
-        batch.drop_column("confirmed_at")
-    with op.batch_alter_table("chat_users") as batch:
-        batch.drop_column("checkin_times")
+    op.execute("ALTER TABLE arrivals DROP COLUMN confirmed_at")
+    op.execute("ALTER TABLE chat_users DROP COLUMN checkin_times")
