@@ -25,10 +25,16 @@ def fail(message: str, status: int = 2) -> NoReturn:
 
 
 def settings_or_exit(**overrides: Any) -> Settings:
+    from bot.problems import sqlite_folder_missing
+
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
     except SettingsError as exc:
         fail(str(exc))
+    missing = sqlite_folder_missing(settings.database_url)
+    if missing is not None:
+        fail(f"DATABASE_URL: cannot open the database (no folder {missing})")
+    return settings
 
 
 def read_text(path: Path) -> str:

@@ -368,6 +368,7 @@ class EmulatorClient:
         error_rate: float = 0.0,
         latency_ms: float = 0.0,
         drop_rate: float = 0.0,
+        lose_rate: float = 0.0,
         methods: list[str] | None = None,
         seed: int | None = None,
     ) -> dict[str, Any]:
@@ -377,6 +378,7 @@ class EmulatorClient:
                 "error_rate": error_rate,
                 "latency_ms": latency_ms,
                 "drop_rate": drop_rate,
+                "lose_rate": lose_rate,
                 "methods": methods,
                 "seed": seed,
             }

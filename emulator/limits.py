@@ -107,6 +107,9 @@ class FaultConfig:
     error_rate: float = 0.0
     latency_ms: float = 0.0
     drop_rate: float = 0.0
+    # The call is carried out, then the connection dropped before the answer: what a bot sees
+    # when Telegram took a message but its response was lost.
+    lose_rate: float = 0.0
     methods: list[str] | None = None
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -116,7 +119,9 @@ class FaultConfig:
 
     @property
     def active(self) -> bool:
-        return self.error_rate > 0 or self.latency_ms > 0 or self.drop_rate > 0
+        return (
+            self.error_rate > 0 or self.latency_ms > 0 or self.drop_rate > 0 or self.lose_rate > 0
+        )
 
     def applies_to(self, method: str) -> bool:
         """Faults spare getUpdates unless listed, so a flaky API does not also mute users."""
@@ -129,6 +134,7 @@ class FaultConfig:
             "error_rate": self.error_rate,
             "latency_ms": self.latency_ms,
             "drop_rate": self.drop_rate,
+            "lose_rate": self.lose_rate,
             "methods": self.methods,
             "seed": self.seed,
         }
@@ -136,12 +142,12 @@ class FaultConfig:
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> FaultConfig:
         """Validates a control-API body; raises ValueError with a readable reason."""
-        known = {"error_rate", "latency_ms", "drop_rate", "methods", "seed"}
+        known = {"error_rate", "latency_ms", "drop_rate", "lose_rate", "methods", "seed"}
         unknown = set(body) - known
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}; known: {sorted(known)}")
         rates: dict[str, float] = {}
-        for name in ("error_rate", "drop_rate"):
+        for name in ("error_rate", "drop_rate", "lose_rate"):
             value = body.get(name, 0.0)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{name} must be a number between 0 and 1")
@@ -162,6 +168,7 @@ class FaultConfig:
         return cls(
             error_rate=rates["error_rate"],
             drop_rate=rates["drop_rate"],
+            lose_rate=rates["lose_rate"],
             latency_ms=float(latency),
             methods=methods,
             seed=seed,
