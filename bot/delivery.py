@@ -125,6 +125,7 @@ class Sender:
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
         # After a 429 for a chat: no call to it before this (loop time), and its pace halved.
         self._paused: dict[int, float] = {}
+        self._periods: dict[int, float] = {}
 
     def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chats.pop(chat_id, None)
@@ -137,15 +138,19 @@ class Sender:
         return limiter
 
     def _slow_down(self, chat_id: int, seconds: float) -> None:
-        """Telegram answered 429 for this chat: wait as it says, then go at half the pace
-        (burst 1) until the chat has been quiet long enough to be forgotten."""
-        until = asyncio.get_running_loop().time() + seconds
-        self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), until)
+        """Telegram answered 429 for this chat: wait as it says, then half the pace, one
+        message at a time, and no faster than one per `retry_after` (the chat's pace comes
+        back once it has been quiet long enough to be forgotten)."""
+        now = asyncio.get_running_loop().time()
+        self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), now + seconds)
+        period = self._periods.get(chat_id, 0.0)
+        period = min(30.0, max(period, 2 / self.limits.per_chat_per_second, seconds))
+        self._periods[chat_id] = period
         self._chats.pop(chat_id, None)
-        self._chats[chat_id] = AsyncLimiter(1, 2 / self.limits.per_chat_per_second)
+        self._chats[chat_id] = AsyncLimiter(1, period)
         if len(self._paused) > 10_000:
-            now = asyncio.get_running_loop().time()
             self._paused = {c: t for c, t in self._paused.items() if t > now}
+            self._periods = {c: p for c, p in self._periods.items() if c in self._paused}
 
     async def _wait_if_paused(self, chat_id: int) -> None:
         until = self._paused.get(chat_id)
