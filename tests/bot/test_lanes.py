@@ -26,9 +26,7 @@ async def bot(emulator: EmulatorClient) -> AsyncIterator[Bot]:
     await bot.session.close()
 
 
-async def test_a_reply_during_a_round_goes_out_at_once(
-    emulator: EmulatorClient, bot: Bot
-) -> None:
+async def test_a_reply_during_a_round_goes_out_at_once(emulator: EmulatorClient, bot: Bot) -> None:
     await emulator.set_limits(False)
     for chat in range(1, 202):
         await emulator.send(chat, "hi")
