@@ -208,6 +208,7 @@ async def run(settings: Settings, service: Service) -> None:
             await bot.session.close()
         return
     try:
+        await service.take_polling()
         await bot.delete_webhook(drop_pending_updates=False)
     except BaseException:
         await bot.session.close()  # could not start (the Bot API unreachable, a bad token)

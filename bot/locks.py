@@ -100,7 +100,13 @@ class InstanceLock:
     async def release(self) -> None:
         if self._connection is not None:
             with contextlib.suppress(Exception):
-                await self._connection.close()  # the session ends: the lock goes with it
+                # The connection goes back to the pool, so the lock is let go explicitly.
+                await self._connection.scalar(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(self.name)}
+                )
+                await self._connection.commit()
+            with contextlib.suppress(Exception):
+                await self._connection.close()
             self._connection = None
         if self._file is not None:
             os.close(self._file)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import AnswerLost, DeliveryError, Rejected, Sender, Transient, Unreachable
+from bot.locks import InstanceLock
 from chat.clock import Clock
 from chat.contract import Button, File, Send
 from models.outbox import FAILED, PENDING, SENT, UNREACHABLE, Outgoing, claim_due
@@ -32,6 +33,8 @@ RETRY = "retry"
 ANSWER_LOST = "answer lost"
 FLUSH_SIZE = 10
 FLUSH_EVERY = 0.25
+# How often an instance standing by tries to become the outbox's sender.
+LOCK_EVERY = 2.0
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,12 @@ class OutboxWorker:
         batch: int = 60,
         lease: timedelta = timedelta(minutes=2),
         idle_wait: float = 1.0,
+        lock: InstanceLock | None = None,
     ) -> None:
         self.sessions = sessions
+        # With several instances, the one holding it sends (elected; another takes over
+        # within LOCK_EVERY seconds of its end): Telegram's 30/s are for all of them.
+        self.lock = lock
         self.sender = sender
         self.clock = clock
         # About two seconds of sending at Telegram's 30/s: a process that dies leaves at most
@@ -92,7 +99,22 @@ class OutboxWorker:
 
     async def _run(self) -> None:
         storage_down = False
+        standing_by = False
         while True:
+            if self.lock is not None:
+                try:
+                    held = await self.lock.take()
+                except STORAGE_ERRORS:
+                    held = False
+                if not held:
+                    if not standing_by:
+                        log.info("another instance sends the outbox: standing by")
+                        standing_by = True
+                    await asyncio.sleep(LOCK_EVERY)
+                    continue
+                if standing_by:
+                    log.warning("this instance sends the outbox now")
+                    standing_by = False
             try:
                 sent = await self.run_once()
             except STORAGE_ERRORS as exc:

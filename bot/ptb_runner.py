@@ -230,6 +230,18 @@ async def run(settings: Settings, service: Service) -> None:
     application = make_application(settings, service, polling=not settings.webhook_url)
     service.attach(PtbTransport(application.bot))
     with _stop_on_signals() as stop:
+        if not settings.webhook_url:
+            # One poller per token: stand by (until SIGTERM) while another instance polls.
+            taking = asyncio.ensure_future(service.take_polling())
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({taking, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not taking.done():
+                taking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await taking
+                return
+            taking.result()
         async with application:  # getMe first; the HTTP connections are closed at the end
             try:
                 # The command menu, the outbox worker and the scheduler, before any update.
