@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -109,8 +109,29 @@ class Limits:
     # rate, so the overall bucket always has room for a reply: replies never queue behind a
     # round. And at most this many bulk calls are out at once, which bounds what a process
     # killed mid-round may have sent without knowing it.
-    bulk_share: float = 0.9
+    bulk_share: float = 0.95
     bulk_in_flight: int = 16
+
+
+class Window:
+    """At most `rate` × `seconds` calls in any window of `seconds`: so at most `rate` in any
+    second, without the drift a one-at-a-time pace picks up from a busy event loop."""
+
+    def __init__(self, rate: float, seconds: float) -> None:
+        self.count = max(1, round(rate * seconds))
+        self.seconds = self.count / rate
+        self._times: deque[float] = deque()
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            while self._times and self._times[0] <= now - self.seconds:
+                self._times.popleft()
+            if len(self._times) < self.count:
+                self._times.append(now)
+                return
+            await asyncio.sleep(self._times[0] + self.seconds - now)
 
 
 class Sender:
@@ -119,8 +140,11 @@ class Sender:
     def __init__(self, transport: Transport, limits: Limits | None = None) -> None:
         self.transport = transport
         self.limits = limits or Limits()
-        self._overall = AsyncLimiter(self.limits.overall_per_second, 1)
-        self._bulk = AsyncLimiter(self.limits.overall_per_second * self.limits.bulk_share, 1)
+        rate = self.limits.overall_per_second
+        # Telegram promises no bursts: the overall bucket holds a tenth of a second's worth,
+        # and the bulk lane counts its messages in windows of a fifth of a second.
+        self._overall = AsyncLimiter(max(1.0, rate / 10), 0.1)
+        self._bulk = Window(rate * self.limits.bulk_share, 0.2)
         self._bulk_slots = asyncio.Semaphore(self.limits.bulk_in_flight)
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
         # After a 429 for a chat: no call to it before this (loop time), and its pace halved.

@@ -345,10 +345,13 @@ class EmulatorClient:
         global_burst: int | None = None,
         chat_rate: float | None = None,
         chat_burst: int | None = None,
+        strict: bool | None = None,
     ) -> dict[str, Any]:
+        """`strict`: no bursts (see LimitConfig.strict)."""
         body = _drop_none(
             {
                 "enabled": enabled,
+                "strict": strict,
                 "global_rate": global_rate,
                 "global_burst": global_burst,
                 "chat_rate": chat_rate,

@@ -123,3 +123,68 @@ async def test_the_outbox_is_sent_by_one_instance_and_taken_over_when_it_dies(
     copies = (await emulator.stats())["messages_per_chat"]
     assert all(copies.get(str(chat), 0) >= 1 for chat in chats), "a message was lost"
     assert sum(copies.get(str(chat), 0) for chat in chats) == len(chats)
+
+
+@pytest.mark.skipif(not POSTGRES, reason="instances on several machines share PostgreSQL")
+async def test_three_instances_keep_telegrams_limit_together(
+    sessions: async_sessionmaker[AsyncSession],
+    database_url: str,
+    clock: FixedClock,
+    emulator: EmulatorClient,
+) -> None:
+    """1,500 due, three instances, Telegram's limits scaled ×2 (60/s, no bursts, the emulator's
+    strict mode): one elected sender sends for all three, so they never add up to three
+    times the limit (each on its own: 180/s, two thirds of it answered 429).
+
+    The bounds are what holds on a loaded two-core CI machine with the emulator in this
+    process; docs/benchmarks.md has the figures measured."""
+    chats = range(20_001, 21_501)
+    await emulator.set_limits(False)
+    async with sessions.begin() as session:
+        for chat in chats:
+            await enqueue(
+                session, chat_id=chat, text=f"check-in {chat}", purpose="checkin", now=clock.now()
+            )
+    for chat in chats:
+        await emulator.send(chat, "hi")
+    await emulator.set_limits(True, strict=True, global_rate=60, chat_rate=2)
+    engines = [make_engine(database_url) for _ in range(3)]
+    bots = [
+        Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+        for _ in engines
+    ]
+    workers = [
+        OutboxWorker(
+            make_sessions(engine),
+            Sender(AiogramTransport(bot), Limits(overall_per_second=60, per_chat_per_second=2)),
+            clock,
+            lock=InstanceLock(engine, "returnee-outbox-8888888888"),
+            batch=120,
+            idle_wait=0.1,
+        )
+        for engine, bot in zip(engines, bots, strict=True)
+    ]
+    started = time.monotonic()
+    running = [asyncio.create_task(worker.run()) for worker in workers]
+    try:
+        for _ in range(1200):
+            async with sessions() as session:
+                if set(await session.scalars(select(Outgoing.status))) == {SENT}:
+                    break
+            await asyncio.sleep(0.05)
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        for bot in bots:
+            await bot.session.close()
+        for engine in engines:
+            await engine.dispose()
+    log = await emulator.log(method="sendMessage")
+    sent = [entry for entry in log if entry["ok"]]
+    assert len(sent) == len(chats)
+    limited = sum(1 for entry in log if entry["status"] == 429)
+    assert limited <= 0.05 * len(log), limited
+    seconds = max(e["time"] for e in sent) - min(e["time"] for e in sent)
+    rate = len(sent) / seconds
+    assert 0.5 * 60 <= rate <= 60, (rate, time.monotonic() - started)
