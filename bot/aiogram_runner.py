@@ -31,9 +31,9 @@ from aiogram.types import (
     Update,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-from aiohttp import web
+from aiohttp import ClientConnectorError, web
 
-from bot.delivery import Rejected, RetryAfter, Transient, Unreachable
+from bot.delivery import Rejected, RetryAfter, Transient, Uncertain, Unreachable
 from bot.service import Service
 from bot.settings import Settings
 from bot.webhook import guarded_app, serve
@@ -83,7 +83,13 @@ class AiogramTransport:
             if "chat not found" in exc.message:
                 raise Unreachable(exc.message) from exc
             raise Rejected(exc.message) from exc
-        except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
+        except TelegramNetworkError as exc:
+            # Could not connect: nothing was sent. Otherwise the request may have been carried
+            # out with its answer lost (a dropped connection, a read time-out).
+            if isinstance(exc.__cause__, ClientConnectorError):
+                raise Transient(str(exc)) from exc
+            raise Uncertain(str(exc)) from exc
+        except (TelegramServerError, TimeoutError) as exc:
             raise Transient(str(exc)) from exc
         except TelegramAPIError as exc:
             raise Rejected(exc.message) from exc
@@ -203,6 +209,7 @@ async def run(settings: Settings, service: Service) -> None:
             await bot.session.close()
         return
     try:
+        await service.take_polling()
         await bot.delete_webhook(drop_pending_updates=False)
     except BaseException:
         await bot.session.close()  # could not start (the Bot API unreachable, a bad token)

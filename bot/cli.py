@@ -26,6 +26,8 @@ def fail(message: str, status: int = 2) -> NoReturn:
 
 
 def settings_or_exit(**overrides: Any) -> Settings:
+    from bot.problems import sqlite_folder_missing
+
     try:
         settings = load_settings(**overrides)
         if settings.data_key is not None:
@@ -33,9 +35,12 @@ def settings_or_exit(**overrides: Any) -> Settings:
             from models.crypto import use_keys
 
             use_keys(settings.keyring())
-        return settings
     except SettingsError as exc:
         fail(str(exc))
+    missing = sqlite_folder_missing(settings.database_url)
+    if missing is not None:
+        fail(f"DATABASE_URL: cannot open the database (no folder {missing})")
+    return settings
 
 
 def read_text(path: Path) -> str:

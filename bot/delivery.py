@@ -9,9 +9,10 @@ retries, and PTB's limiter lacks the per-chat limit, so both go through this.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -47,6 +48,16 @@ class RetryAfter(DeliveryError):
 
 class Transient(DeliveryError):
     """A 5xx, a time-out or a dropped connection: worth another try."""
+
+
+class Uncertain(Transient):
+    """The request went out and no answer came back (a dropped connection, a read time-out):
+    Telegram may have carried it out. Sending it again may make a second copy."""
+
+
+class AnswerLost(DeliveryError):
+    """A message was sent, its answer was lost, and so was the answer to the one extra try:
+    it is taken as delivered (probably once or twice) rather than risk a third copy."""
 
 
 class Unreachable(DeliveryError):
@@ -94,6 +105,33 @@ class Limits:
     per_chat_burst: int = 3
     attempts: int = 6
     backoff_seconds: float = 0.5
+    # The bulk lane (the outbox: rounds, alerts, reports) runs at this share of the overall
+    # rate, so the overall bucket always has room for a reply: replies never queue behind a
+    # round. And at most this many bulk calls are out at once, which bounds what a process
+    # killed mid-round may have sent without knowing it.
+    bulk_share: float = 0.95
+    bulk_in_flight: int = 16
+
+
+class Window:
+    """At most `rate` × `seconds` calls in any window of `seconds`: so at most `rate` in any
+    second, without the drift a one-at-a-time pace picks up from a busy event loop."""
+
+    def __init__(self, rate: float, seconds: float) -> None:
+        self.count = max(1, round(rate * seconds))
+        self.seconds = self.count / rate
+        self._times: deque[float] = deque()
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            while self._times and self._times[0] <= now - self.seconds:
+                self._times.popleft()
+            if len(self._times) < self.count:
+                self._times.append(now)
+                return
+            await asyncio.sleep(self._times[0] + self.seconds - now)
 
 
 class Sender:
@@ -102,8 +140,16 @@ class Sender:
     def __init__(self, transport: Transport, limits: Limits | None = None) -> None:
         self.transport = transport
         self.limits = limits or Limits()
-        self._overall = AsyncLimiter(self.limits.overall_per_second, 1)
+        rate = self.limits.overall_per_second
+        # Telegram promises no bursts: the overall bucket holds a tenth of a second's worth,
+        # and the bulk lane counts its messages in windows of a fifth of a second.
+        self._overall = AsyncLimiter(max(1.0, rate / 10), 0.1)
+        self._bulk = Window(rate * self.limits.bulk_share, 0.2)
+        self._bulk_slots = asyncio.Semaphore(self.limits.bulk_in_flight)
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
+        # After a 429 for a chat: no call to it before this (loop time), and its pace halved.
+        self._paused: dict[int, float] = {}
+        self._periods: dict[int, float] = {}
 
     def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chats.pop(chat_id, None)
@@ -115,7 +161,40 @@ class Sender:
             self._chats.popitem(last=False)
         return limiter
 
-    async def send(self, chat_id: int, reply: Send) -> int:
+    def _slow_down(self, chat_id: int, seconds: float) -> None:
+        """Telegram answered 429 for this chat: wait as it says, then half the pace, one
+        message at a time, and no faster than one per `retry_after` (the chat's pace comes
+        back once it has been quiet long enough to be forgotten)."""
+        now = asyncio.get_running_loop().time()
+        self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), now + seconds)
+        period = self._periods.get(chat_id, 0.0)
+        period = min(30.0, max(period, 2 / self.limits.per_chat_per_second, seconds))
+        self._periods[chat_id] = period
+        self._chats.pop(chat_id, None)
+        self._chats[chat_id] = AsyncLimiter(1, period)
+        if len(self._paused) > 10_000:
+            self._paused = {c: t for c, t in self._paused.items() if t > now}
+            self._periods = {c: p for c, p in self._periods.items() if c in self._paused}
+
+    async def _wait_if_paused(self, chat_id: int) -> None:
+        until = self._paused.get(chat_id)
+        if until is not None:
+            wait = until - asyncio.get_running_loop().time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def send(
+        self,
+        chat_id: int,
+        reply: Send,
+        *,
+        answer_lost_before: bool = False,
+        bulk: bool = False,
+    ) -> int:
+        """Sends a message; its id. A lost answer (Uncertain) is tried once more, never
+        twice, so a message reaches the chat at most twice: at the second lost answer (or the
+        first, when `answer_lost_before` says an earlier try already lost one) AnswerLost."""
+
         async def call() -> int:
             if reply.file is not None:
                 return await self.transport.send_file(
@@ -125,7 +204,9 @@ class Sender:
                 chat_id, reply.text, reply.buttons, reply.keyboard, reply.remove_keyboard
             )
 
-        return await self._within_limits(chat_id, call)
+        return await self._within_limits(
+            chat_id, call, lost=1 if answer_lost_before else 0, bulk=bulk
+        )
 
     async def edit(self, chat_id: int, reply: Edit) -> None:
         async def call() -> None:
@@ -139,16 +220,54 @@ class Sender:
 
         await self._within_limits(chat_id, call)
 
-    async def _within_limits(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+    async def _within_limits(
+        self,
+        chat_id: int,
+        call: Callable[[], Awaitable[T]],
+        *,
+        lost: int | None = None,
+        bulk: bool = False,
+    ) -> T:
+        """`lost`: for a call that must not be repeated blindly (sending), how many answers
+        were lost already; None for a call that can be (an edit, an answer to a button).
+        `bulk`: a message the bot starts (the outbox), which gives way to replies."""
         attempt = 0
         while True:
             attempt += 1
-            async with self._chat_limiter(chat_id), self._overall:
+            await self._wait_if_paused(chat_id)
+            if bulk:
+                await self._bulk.acquire()
+            async with (
+                self._chat_limiter(chat_id),
+                self._overall,
+                self._bulk_slots if bulk else contextlib.nullcontext(),
+            ):
                 try:
                     return await call()
                 except RetryAfter as wait:
                     log.warning("429 for chat %s: waiting %.1fs", chat_id, wait.seconds)
-                    delay = wait.seconds
+                    self._slow_down(chat_id, wait.seconds)
+                    delay = 0.0  # the chat's pause is the wait
+                except Uncertain as exc:
+                    if lost is not None:
+                        lost += 1
+                        if lost >= 2:
+                            log.warning(
+                                "chat %s: the answer to a message was lost twice (%s); taken "
+                                "as delivered, maybe twice",
+                                chat_id,
+                                exc,
+                            )
+                            raise AnswerLost(str(exc)) from exc
+                        log.warning(
+                            "chat %s: the answer to a message was lost (%s); one more try, "
+                            "which may make a second copy",
+                            chat_id,
+                            exc,
+                        )
+                    if attempt >= self.limits.attempts:
+                        raise
+                    delay = self.limits.backoff_seconds
                 except Transient as exc:
                     if attempt >= self.limits.attempts:
                         raise

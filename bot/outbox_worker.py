@@ -1,24 +1,48 @@
-"""Delivers the outbox: claims due messages, sends them through the one Sender, records fates."""
+"""Delivers the outbox: claims due messages, sends them through the one Sender, and records
+each message's fate as Telegram answers it.
+
+Fates are written a few at a time (FLUSH_SIZE rows, or every FLUSH_EVERY seconds) while the
+batch is still being sent, so a process killed mid-round sends again only what was in flight
+or not yet written at that instant, rather than the whole batch after the lease. While the
+database is away the fates wait in memory and are written first when it is back: a message
+Telegram took is never sent again because storage went away."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery import DeliveryError, Rejected, Sender, Transient, Unreachable
+from bot.delivery import AnswerLost, DeliveryError, Rejected, Sender, Transient, Unreachable
+from bot.locks import InstanceLock
 from chat.clock import Clock
 from chat.contract import Button, Edit, File, Send
-from models.outbox import FAILED, SENT, UNREACHABLE, Outgoing, claim_due
+from models.outbox import FAILED, PENDING, SENT, UNREACHABLE, Outgoing, claim_due
 from services.reachability import resident_unreachable
 
 log = logging.getLogger(__name__)
 # What a database that went away raises (the bot's own bugs are not among them).
 STORAGE_ERRORS = (OperationalError, DBAPIError, OSError)
 MAX_ATTEMPTS = 8
+RETRY = "retry"
+# A row whose answer was lost once: another lost answer and it is taken as sent.
+ANSWER_LOST = "answer lost"
+FLUSH_SIZE = 10
+FLUSH_EVERY = 0.25
+# How often an instance standing by tries to become the outbox's sender.
+LOCK_EVERY = 2.0
+
+
+@dataclass(frozen=True)
+class Fate:
+    row_id: int
+    status: str  # SENT, UNREACHABLE, FAILED or RETRY
+    message_id: int | None = None
+    error: str | None = None
 
 
 class OutboxWorker:
@@ -28,31 +52,79 @@ class OutboxWorker:
         sender: Sender,
         clock: Clock,
         *,
-        batch: int = 200,
+        batch: int = 60,
         lease: timedelta = timedelta(minutes=2),
         idle_wait: float = 1.0,
+        lock: InstanceLock | None = None,
     ) -> None:
         self.sessions = sessions
+        # With several instances, the one holding it sends (elected; another takes over
+        # within LOCK_EVERY seconds of its end): Telegram's 30/s are for all of them.
+        self.lock = lock
         self.sender = sender
         self.clock = clock
+        # About two seconds of sending at Telegram's 30/s: a process that dies leaves at most
+        # this many claimed rows to wait for the lease.
         self.batch = batch
         self.lease = lease
         self.idle_wait = idle_wait
         self._nudged = asyncio.Event()
+        # Fates known and not yet written (the database was away, or the flush is due).
+        self._unwritten: list[Fate] = []
+        self._flush_now = asyncio.Event()
+        self._writing = asyncio.Lock()
 
     def nudge(self) -> None:
         """Something was queued: look now rather than after the idle wait."""
         self._nudged.set()
 
+    @property
+    def unwritten(self) -> int:
+        return len(self._unwritten)
+
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            # Stopping (SIGTERM): what Telegram took is written, so a restart does not send it
+            # again. Only kill -9 leaves the last few fates unwritten.
+            if self._unwritten:
+                try:
+                    await asyncio.wait_for(self._write_unwritten(), 5)
+                except (*STORAGE_ERRORS, TimeoutError, asyncio.CancelledError):
+                    log.warning(
+                        "stopping with %d fates unwritten: those may be sent again",
+                        len(self._unwritten),
+                    )
+
+    async def _run(self) -> None:
         storage_down = False
+        standing_by = False
         while True:
+            if self.lock is not None:
+                try:
+                    held = await self.lock.take()
+                except STORAGE_ERRORS:
+                    held = False
+                if not held:
+                    if not standing_by:
+                        log.info("another instance sends the outbox: standing by")
+                        standing_by = True
+                    await asyncio.sleep(LOCK_EVERY)
+                    continue
+                if standing_by:
+                    log.warning("this instance sends the outbox now")
+                    standing_by = False
             try:
                 sent = await self.run_once()
             except STORAGE_ERRORS as exc:
                 # One line when the database goes, one when it is back: not a traceback a second.
                 if not storage_down:
-                    log.error("storage unavailable, the outbox waits: %s", _first_line(exc))
+                    log.error(
+                        "storage unavailable, the outbox waits (%d fates kept in memory): %s",
+                        len(self._unwritten),
+                        _first_line(exc),
+                    )
                 storage_down = True
                 await asyncio.sleep(self.idle_wait * 2)
                 continue
@@ -70,39 +142,62 @@ class OutboxWorker:
                     pass
 
     async def run_once(self) -> int:
+        """One batch: fates kept from before written first, then due rows claimed and sent,
+        their fates written as they come. Raises a storage error (fates kept) if the
+        database is away."""
+        await self._write_unwritten()
         async with self.sessions.begin() as session:
             claimed = await claim_due(session, self.clock.now(), self.batch, self.lease)
-            jobs = [(row.id, row.chat_id, _as_send(row), row.edit_message_id) for row in claimed]
+            jobs = [
+                (row.id, row.chat_id, _as_send(row), row.error or "", row.edit_message_id)
+                for row in claimed
+            ]
         if not jobs:
             return 0
-        fates = await asyncio.gather(
-            *(self._deliver(chat_id, send, edit) for _, chat_id, send, edit in jobs)
+        sending = asyncio.gather(
+            *(
+                self._deliver(row_id, chat_id, send, error.startswith(ANSWER_LOST), edit)
+                for row_id, chat_id, send, error, edit in jobs
+            )
         )
-        async with self.sessions.begin() as session:
-            now = self.clock.now()
-            unreachable: set[int] = set()
-            for (row_id, _, _, _), (status, message_id, error) in zip(jobs, fates, strict=True):
-                row = await session.get(Outgoing, row_id)
-                if row is None:
-                    continue
-                row.attempts += 1
-                row.claimed_until = None
-                row.error = error
-                if status == "retry" and row.attempts < MAX_ATTEMPTS:
-                    row.due_at = now + timedelta(seconds=min(600, 5 * 2**row.attempts))
-                    continue
-                row.status = FAILED if status == "retry" else status
-                if status == SENT:
-                    row.sent_at, row.message_id = now, message_id
-                elif status == UNREACHABLE:
-                    unreachable.add(row.chat_id)
-            for chat_id in unreachable:
-                await resident_unreachable(session, chat_id, now)
+        flusher = asyncio.create_task(self._flush_while(sending))
+        try:
+            await sending
+        finally:
+            # The flusher ends after its write in progress (a write cut off half-way would
+            # leave SQLite locked); cancelled, as at shutdown, it stops at once.
+            self._flush_now.set()
+            await asyncio.wait([flusher])
+        await self._write_unwritten()
         return len(jobs)
 
+    async def _flush_while(self, sending: asyncio.Future[list[None]]) -> None:
+        """Writes fates FLUSH_SIZE at a time or every FLUSH_EVERY seconds while `sending`;
+        a database away leaves them in memory (said once), for the next write."""
+        failing = False
+        while not sending.done():
+            self._flush_now.clear()
+            try:
+                await asyncio.wait_for(self._flush_now.wait(), FLUSH_EVERY)
+            except TimeoutError:
+                pass
+            if not self._unwritten:
+                continue
+            try:
+                await self._write_unwritten()
+                failing = False
+            except STORAGE_ERRORS as exc:
+                if not failing:
+                    log.warning(
+                        "cannot record fates now (%s); %d kept in memory",
+                        _first_line(exc),
+                        len(self._unwritten),
+                    )
+                failing = True
+
     async def _deliver(
-        self, chat_id: int, send: Send, edit: int | None = None
-    ) -> tuple[str, int | None, str | None]:
+        self, row_id: int, chat_id: int, send: Send, lost_before: bool, edit: int | None = None
+    ) -> None:
         try:
             if edit is not None:
                 # An edit of a message sent before: already as wanted, or gone, is done.
@@ -111,18 +206,60 @@ class OutboxWorker:
                 except Rejected as exc:
                     if not (exc.not_modified or exc.message_gone):
                         raise
-                return SENT, edit, None
-            return SENT, await self.sender.send(chat_id, send), None
+                message_id: int | None = edit
+            else:
+                message_id = await self.sender.send(
+                    chat_id, send, answer_lost_before=lost_before, bulk=True
+                )
+            fate = Fate(row_id, SENT, message_id)
+        except AnswerLost as exc:
+            fate = Fate(row_id, SENT, None, f"{ANSWER_LOST}, taken as sent: {exc}"[:300])
         except Unreachable as exc:
             log.warning("chat %s is unreachable: %s", chat_id, exc)
-            return UNREACHABLE, None, str(exc)[:300]
+            fate = Fate(row_id, UNREACHABLE, None, str(exc)[:300])
         except Transient as exc:
-            return "retry", None, str(exc)[:300]
+            note = ANSWER_LOST + ": " if lost_before else ""
+            fate = Fate(row_id, RETRY, None, f"{note}{exc}"[:300])
         except Rejected as exc:
             log.error("Telegram refused a message to chat %s: %s", chat_id, exc)
-            return FAILED, None, str(exc)[:300]
+            fate = Fate(row_id, FAILED, None, str(exc)[:300])
         except DeliveryError as exc:
-            return "retry", None, str(exc)[:300]
+            fate = Fate(row_id, RETRY, None, str(exc)[:300])
+        self._unwritten.append(fate)
+        if len(self._unwritten) >= FLUSH_SIZE:
+            self._flush_now.set()
+
+    async def _write_unwritten(self) -> None:
+        async with self._writing:
+            if not self._unwritten:
+                return
+            fates = self._unwritten[:]
+            await self._write(fates)
+            # Only what was written goes: fates added meanwhile stay.
+            written = {id(f) for f in fates}
+            self._unwritten = [f for f in self._unwritten if id(f) not in written]
+
+    async def _write(self, fates: list[Fate]) -> None:
+        async with self.sessions.begin() as session:
+            now = self.clock.now()
+            unreachable: set[int] = set()
+            for fate in fates:
+                row = await session.get(Outgoing, fate.row_id)
+                if row is None or row.status != PENDING:
+                    continue
+                row.attempts += 1
+                row.claimed_until = None
+                row.error = fate.error
+                if fate.status == RETRY and row.attempts < MAX_ATTEMPTS:
+                    row.due_at = now + timedelta(seconds=min(600, 5 * 2**row.attempts))
+                    continue
+                row.status = FAILED if fate.status == RETRY else fate.status
+                if fate.status == SENT:
+                    row.sent_at, row.message_id = now, fate.message_id
+                elif fate.status == UNREACHABLE:
+                    unreachable.add(row.chat_id)
+            for chat_id in unreachable:
+                await resident_unreachable(session, chat_id, now)
 
 
 def _first_line(exc: BaseException) -> str:

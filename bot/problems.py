@@ -7,8 +7,21 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterator
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+
+def sqlite_folder_missing(url: str) -> Path | None:
+    """The folder a SQLite file would be in, when it does not exist (SQLite cannot make it)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    folder = Path(parsed.database).expanduser().parent
+    return None if folder.is_dir() else folder
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
 from aiohttp import web
 from telegram import (
     Bot,
@@ -31,7 +32,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.error import RetryAfter as PtbRetryAfter
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.delivery import Rejected, RetryAfter, Transient, Unreachable
+from bot.delivery import Rejected, RetryAfter, Transient, Uncertain, Unreachable
 from bot.service import Service
 from bot.settings import Settings
 from bot.webhook import guarded_app, serve
@@ -105,6 +106,12 @@ class PtbTransport:
             raise Rejected(text) from exc
         except NetworkError as exc:
             # Time-outs, dropped connections and 5xx answers (PTB makes those NetworkErrors).
+            # A request that went out and got no answer may have been carried out.
+            cause = exc.__cause__
+            if isinstance(cause, httpx.TransportError) and not isinstance(
+                cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+            ):
+                raise Uncertain(telegram_text(exc)) from exc
             raise Transient(telegram_text(exc)) from exc
         except TimeoutError as exc:
             raise Transient(str(exc) or "timed out") from exc
@@ -224,6 +231,18 @@ async def run(settings: Settings, service: Service) -> None:
     application = make_application(settings, service, polling=not settings.webhook_url)
     service.attach(PtbTransport(application.bot))
     with _stop_on_signals() as stop:
+        if not settings.webhook_url:
+            # One poller per token: stand by (until SIGTERM) while another instance polls.
+            taking = asyncio.ensure_future(service.take_polling())
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({taking, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not taking.done():
+                taking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await taking
+                return
+            taking.result()
         async with application:  # getMe first; the HTTP connections are closed at the end
             try:
                 # The command menu, the outbox worker and the scheduler, before any update.

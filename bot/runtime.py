@@ -9,6 +9,7 @@ import aiohttp
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.clock import EmulatorClock
+from bot.locks import InstanceLock
 from bot.service import Service
 from bot.settings import Settings, SettingsError
 from chat.clock import Clock, SystemClock
@@ -81,7 +82,13 @@ async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
                 raise SettingsError(f"CLOCK: cannot read the emulator's clock ({exc})") from None
             clock = follow_clock
         core = Core(make_sessions(engine), clock, options)
-        service = Service(core, follow_clock=follow_clock)
+        bot_id = settings.token().split(":", 1)[0]
+        service = Service(
+            core,
+            follow_clock=follow_clock,
+            poll_lock=InstanceLock(engine, f"returnee-poll-{bot_id}"),
+            outbox_lock=InstanceLock(engine, f"returnee-outbox-{bot_id}"),
+        )
         if settings.bot_framework == "ptb":
             from bot import ptb_runner
 

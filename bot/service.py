@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.clock import EmulatorClock
 from bot.delivery import DeliveryError, Limits, Sender, Transport, carry_out
+from bot.locks import InstanceLock, stand_by
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler, periodic_jobs
 from bot.updates import incoming_from_update
@@ -39,10 +40,20 @@ FLOOD_AT = 5
 
 class Service:
     def __init__(
-        self, core: Core, limits: Limits | None = None, *, follow_clock: EmulatorClock | None = None
+        self,
+        core: Core,
+        limits: Limits | None = None,
+        *,
+        follow_clock: EmulatorClock | None = None,
+        poll_lock: InstanceLock | None = None,
+        outbox_lock: InstanceLock | None = None,
     ) -> None:
         self.core = core
         self.follow_clock = follow_clock
+        # Held by the one instance that long-polls the token, and the one that sends the
+        # outbox (Telegram's limits are per token, for all instances together).
+        self.poll_lock = poll_lock
+        self.outbox_lock = outbox_lock
         self._follower: asyncio.Task[None] | None = None
         self.limits = limits or Limits()
         self._sender: Sender | None = None
@@ -135,6 +146,15 @@ class Service:
         except DeliveryError as exc:
             log.warning("could not send the flood notice to %s: %s", event.chat_id, exc)
 
+    async def take_polling(self) -> None:
+        """Long polling: returns once this instance is the one polling the token."""
+        if self.poll_lock is not None:
+            await stand_by(
+                self.poll_lock,
+                "another instance is polling this bot: standing by until it stops "
+                "(one poller per token; run several instances with a webhook)",
+            )
+
     async def started(self) -> None:
         for code, language in MENU_LANGUAGES.items():
             tr = Translator(language)
@@ -150,7 +170,7 @@ class Service:
     def start_background(self) -> None:
         """The outbox worker and the periodic jobs, which need a transport to send with."""
         core = self.core
-        worker = OutboxWorker(core.sessions, self.sender, core.clock)
+        worker = OutboxWorker(core.sessions, self.sender, core.clock, lock=self.outbox_lock)
         self._worker = asyncio.create_task(worker.run(), name="outbox")
         self._scheduler = Scheduler(
             core.sessions, core.clock, core.options.zone, periodic_jobs(core.options), worker.nudge
@@ -172,6 +192,9 @@ class Service:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+        for lock in (self.outbox_lock, self.poll_lock):
+            if lock is not None:
+                await lock.release()
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait for updates being handled to finish (graceful shutdown)."""

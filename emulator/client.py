@@ -345,10 +345,13 @@ class EmulatorClient:
         global_burst: int | None = None,
         chat_rate: float | None = None,
         chat_burst: int | None = None,
+        strict: bool | None = None,
     ) -> dict[str, Any]:
+        """`strict`: no bursts (see LimitConfig.strict)."""
         body = _drop_none(
             {
                 "enabled": enabled,
+                "strict": strict,
                 "global_rate": global_rate,
                 "global_burst": global_burst,
                 "chat_rate": chat_rate,
@@ -368,6 +371,7 @@ class EmulatorClient:
         error_rate: float = 0.0,
         latency_ms: float = 0.0,
         drop_rate: float = 0.0,
+        lose_rate: float = 0.0,
         methods: list[str] | None = None,
         seed: int | None = None,
     ) -> dict[str, Any]:
@@ -377,6 +381,7 @@ class EmulatorClient:
                 "error_rate": error_rate,
                 "latency_ms": latency_ms,
                 "drop_rate": drop_rate,
+                "lose_rate": lose_rate,
                 "methods": methods,
                 "seed": seed,
             }

@@ -582,7 +582,7 @@ class Control:
 
     async def put_limits(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
-        known = {"enabled", "global_rate", "global_burst", "chat_rate", "chat_burst"}
+        known = {"enabled", "strict", "global_rate", "global_burst", "chat_rate", "chat_burst"}
         unknown = set(body) - known
         if unknown:
             raise ControlError(400, f"unknown limit fields: {sorted(unknown)}")
@@ -593,6 +593,7 @@ class Control:
             global_burst=int(_positive(_opt_int(body, "global_burst"), current.global_burst)),
             chat_rate=_positive(_opt_number(body, "chat_rate"), current.chat_rate),
             chat_burst=int(_positive(_opt_int(body, "chat_burst"), current.chat_burst)),
+            strict=_opt_bool(body, "strict", current.strict),
         )
         self.state.limiter.configure(config)
         return _json({"ok": True, "limits": config.as_dict()})

@@ -140,6 +140,17 @@ class BotApi:
             )
             return _error(error)
         status, payload = await self.call(token, method_name, params)
+        faults = self.state.faults
+        if (
+            faults.lose_rate > 0
+            and faults.applies_to(method_name.lower())
+            and faults.rng.random() < faults.lose_rate
+        ):
+            # Done, and the answer lost on its way back.
+            self.state.faults_injected["lose"] += 1
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
         return _json(payload, status=status)
 
     async def call(self, token: str, method_name: str, params: Params) -> tuple[int, Any]:

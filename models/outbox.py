@@ -8,12 +8,21 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from chat.contract import Buttons
 from models.base import Base, Json
@@ -153,8 +162,16 @@ async def claim_due(
         .with_for_update(skip_locked=True)
     )
     rows = list((await session.scalars(query)).all())
-    for row in rows:
-        row.claimed_until = now + lease
+    if rows:
+        # One statement for the batch (row by row, a claim of 600 took longer than sending).
+        await session.execute(
+            update(Outgoing)
+            .where(Outgoing.id.in_([row.id for row in rows]))
+            .values(claimed_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        for row in rows:
+            set_committed_value(row, "claimed_until", now + lease)
     return rows
 
 

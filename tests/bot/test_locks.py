@@ -1,0 +1,190 @@
+"""One instance at a time polls a token and sends the outbox; another takes over when it ends."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.aiogram_runner import AiogramTransport
+from bot.delivery import Limits, Sender
+from bot.locks import InstanceLock
+from bot.outbox_worker import OutboxWorker
+from chat.clock import FixedClock
+from emulator import EmulatorClient
+from models.db import make_engine, make_sessions
+from models.outbox import SENT, Outgoing, enqueue
+from tests.conftest import POSTGRES
+
+TOKEN = "8888888888:election-test-token-not-a-secret"
+
+
+@pytest.fixture
+async def other_engine(database_url: str, engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """Another instance's own engine, as another process would have."""
+    other = make_engine(database_url)
+    yield other
+    await other.dispose()
+
+
+async def test_one_holder_at_a_time_and_the_next_takes_over(
+    engine: AsyncEngine, other_engine: AsyncEngine
+) -> None:
+    first = InstanceLock(engine, "returnee-poll-42")
+    second = InstanceLock(other_engine, "returnee-poll-42")
+    unrelated = InstanceLock(other_engine, "returnee-poll-43")
+    assert await first.take()
+    assert await first.take()  # still held
+    assert not await second.take()
+    assert await unrelated.take()
+    await first.release()
+    assert await second.take()
+    assert not await first.take()
+    await second.release()
+    await unrelated.release()
+
+
+@pytest.mark.skipif(not POSTGRES, reason="instances on several machines share PostgreSQL")
+async def test_the_outbox_is_sent_by_one_instance_and_taken_over_when_it_dies(
+    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    other_engine: AsyncEngine,
+    clock: FixedClock,
+    emulator: EmulatorClient,
+) -> None:
+    chats = range(9001, 9121)
+    for chat in chats:
+        await emulator.send(chat, "hi")
+    await emulator.set_limits(False)
+    async with sessions.begin() as session:
+        for chat in chats:
+            await enqueue(
+                session, chat_id=chat, text=f"check-in {chat}", purpose="checkin", now=clock.now()
+            )
+    bots: list[Bot] = []
+    sent_by: dict[str, int] = {"first": 0, "second": 0}
+
+    def instance(name: str, on: AsyncEngine) -> OutboxWorker:
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+        bots.append(bot)
+        sender = Sender(AiogramTransport(bot), Limits(overall_per_second=10))
+        send = sender.send
+
+        async def counted(*args: object, **kwargs: object) -> int:
+            sent_by[name] += 1
+            return await send(*args, **kwargs)  # type: ignore[arg-type]
+
+        sender.send = counted  # type: ignore[method-assign]
+        lock = InstanceLock(on, "returnee-outbox-8888888888")
+        return OutboxWorker(make_sessions(on), sender, clock, lock=lock, idle_wait=0.1, batch=20)
+
+    first, second = instance("first", engine), instance("second", other_engine)
+    running = asyncio.create_task(first.run())
+    for _ in range(500):
+        if sent_by["first"] >= 40:
+            break
+        await asyncio.sleep(0.02)
+    standing_by = asyncio.create_task(second.run())
+    await asyncio.sleep(3)
+    assert sent_by["second"] == 0, "two instances sent at once"
+
+    # The first instance dies: its connections (and the lock) go with it.
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    assert first.lock is not None
+    await first.lock.release()
+    died = time.monotonic()
+    left = 120 - sent_by["first"]
+    assert left > 20, "the round ended before the first instance died"
+    for _ in range(1000):
+        if sent_by["second"]:
+            break
+        await asyncio.sleep(0.01)
+    assert time.monotonic() - died < 10
+    # What the first had claimed and not sent comes back after its lease.
+    clock.advance(timedelta(minutes=3))
+    for _ in range(600):
+        async with sessions() as session:
+            if set(await session.scalars(select(Outgoing.status))) == {SENT}:
+                break
+        await asyncio.sleep(0.1)
+    standing_by.cancel()
+    await asyncio.gather(standing_by, return_exceptions=True)
+    for bot in bots:
+        await bot.session.close()
+    copies = (await emulator.stats())["messages_per_chat"]
+    assert all(copies.get(str(chat), 0) >= 1 for chat in chats), "a message was lost"
+    assert sum(copies.get(str(chat), 0) for chat in chats) == len(chats)
+
+
+@pytest.mark.skipif(not POSTGRES, reason="instances on several machines share PostgreSQL")
+async def test_three_instances_keep_telegrams_limit_together(
+    sessions: async_sessionmaker[AsyncSession],
+    database_url: str,
+    clock: FixedClock,
+    emulator: EmulatorClient,
+) -> None:
+    """1,500 due, three instances, Telegram's limits scaled ×2 (60/s, no bursts, the emulator's
+    strict mode): one elected sender sends for all three, so they never add up to three
+    times the limit (each on its own: 180/s, two thirds of it answered 429).
+
+    The bounds are what holds on a loaded two-core CI machine with the emulator in this
+    process; docs/benchmarks.md has the figures measured."""
+    chats = range(20_001, 21_501)
+    await emulator.set_limits(False)
+    async with sessions.begin() as session:
+        for chat in chats:
+            await enqueue(
+                session, chat_id=chat, text=f"check-in {chat}", purpose="checkin", now=clock.now()
+            )
+    for chat in chats:
+        await emulator.send(chat, "hi")
+    await emulator.set_limits(True, strict=True, global_rate=60, chat_rate=2)
+    engines = [make_engine(database_url) for _ in range(3)]
+    bots = [
+        Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+        for _ in engines
+    ]
+    workers = [
+        OutboxWorker(
+            make_sessions(engine),
+            Sender(AiogramTransport(bot), Limits(overall_per_second=60, per_chat_per_second=2)),
+            clock,
+            lock=InstanceLock(engine, "returnee-outbox-8888888888"),
+            batch=120,
+            idle_wait=0.1,
+        )
+        for engine, bot in zip(engines, bots, strict=True)
+    ]
+    started = time.monotonic()
+    running = [asyncio.create_task(worker.run()) for worker in workers]
+    try:
+        for _ in range(1200):
+            async with sessions() as session:
+                if set(await session.scalars(select(Outgoing.status))) == {SENT}:
+                    break
+            await asyncio.sleep(0.05)
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        for bot in bots:
+            await bot.session.close()
+        for engine in engines:
+            await engine.dispose()
+    log = await emulator.log(method="sendMessage")
+    sent = [entry for entry in log if entry["ok"]]
+    assert len(sent) == len(chats)
+    limited = sum(1 for entry in log if entry["status"] == 429)
+    assert limited <= 0.05 * len(log), limited
+    seconds = max(e["time"] for e in sent) - min(e["time"] for e in sent)
+    rate = len(sent) / seconds
+    assert 0.5 * 60 <= rate <= 60, (rate, time.monotonic() - started)
