@@ -22,12 +22,12 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import answers, citydata, sender
+from bench import answers, citydata, sender, slot
 from bench import round as check_in_round
 from bench.common import ROOT, Databases, Emulator, Figure, Summary, summarise, table
 from bot.logs import configure
 
-SCENARIOS = ("sender", "round", "answers", "city")
+SCENARIOS = ("sender", "round", "slot", "answers", "city")
 KINDS = ("sqlite", "postgresql")
 
 
@@ -93,6 +93,14 @@ async def main(args: argparse.Namespace) -> list[Summary]:
                         return await check_in_round.measure(size, url, emulator)
 
                 summaries += await repeat(f"check-in round on {kind}", args.runs, one_round)
+        if "slot" in only:
+            for kind in kinds:
+
+                async def one_slot(_: int, kind: str = kind) -> list[Figure]:
+                    async with Emulator() as emulator:
+                        return await slot.measure(await databases.fresh(kind), emulator)
+
+                summaries += await repeat(f"test-day slot on {kind}", args.runs, one_slot)
         if "answers" in only:
             count = 5_000 if args.long else 300
             frameworks = ["aiogram", "ptb"]

@@ -32,12 +32,17 @@ async def seed(
     now: datetime,
     *,
     open_at: tuple[datetime, datetime] | None = None,
+    test_days: tuple[date, ...] = (),
 ) -> list[int]:
-    """`count` monitored people; returns their Telegram user ids (= chat ids)."""
+    """`count` monitored people; returns their Telegram user ids (= chat ids). They arrived
+    two days ago (monitoring counts slots from an hour after arrival); `test_days`: the days
+    their plan takes a nucleic-acid sample."""
     areas = area_tree(10)
     users = user_ids(count)
     first, last = today - timedelta(days=3), today + timedelta(days=10)
     phases = [{"kind": "home_isolation", "first": first.isoformat(), "last": last.isoformat()}]
+    arrived = now - timedelta(days=2)
+    sampled = [day.isoformat() for day in test_days]
     async with Loader(url) as loader:
         await loader.load(table("areas"), AREA_COLUMNS, areas.rows)
         await loader.load(
@@ -97,7 +102,10 @@ async def seed(
                 "transport",
                 "symptoms",
             ),
-            ((n, n, "arrived", now, now, "广东省广州市", "train", []) for n in range(1, count + 1)),
+            (
+                (n, n, "arrived", arrived, arrived, "广东省广州市", "train", [])
+                for n in range(1, count + 1)
+            ),
         )
         await loader.load(
             table("plans"),
@@ -129,7 +137,7 @@ async def seed(
                     2,
                     "bench",
                     phases,
-                    [],
+                    sampled,
                     1,
                     False,
                     False,
