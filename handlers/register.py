@@ -230,7 +230,12 @@ async def today(chat: Chat, scope: Scope) -> list[Reply]:
 
 def _checkin_health(checkin: CheckIn, tr: Translator) -> str:
     parts = [f"{checkin.temperature} °C" if checkin.temperature is not None else ""]
+    extra = checkin.extra or {}
+    if extra.get("antipyretic"):
+        parts.append(tr("fever-reducing medicine taken: the reading is unreliable"))
     parts.append(symptom_names(checkin.symptoms, tr))
+    if extra.get("onset"):
+        parts.append(tr("symptoms since {day}", day=str(extra["onset"])))
     return ", ".join(p for p in parts if p)
 
 

@@ -259,6 +259,16 @@ def without_reading() -> Options:
     return Options(policy=replace(policy, plans=MappingProxyType(plans)))
 
 
+async def worker_of(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> Person:
+    """The worker of the grid the test's residents report to."""
+    from tests.handlers.test_staff import GRID_2
+    from tests.services.test_alerts import staff_of
+
+    return await staff_of(resident, sessions, clock, GRID_2, 5001)
+
+
 async def prompted(resident: Person, sessions: async_sessionmaker[AsyncSession]) -> None:
     """The newest check-in prompt, as the resident sees it."""
     rows = await outbox(sessions, "checkin")
@@ -323,6 +333,10 @@ async def test_fever_medicine_makes_the_reading_unreliable_and_alerts(
     assert await alert_kinds(sessions) == ["antipyretic"]
     (checkin,) = await checkins(sessions)
     assert checkin.extra["antipyretic"] is True
+    worker = await worker_of(resident, sessions, clock)
+    await worker.send(f"/person {checkin.resident_id}")
+    assert "⚠️" in worker.last.text
+    assert "36.5 °C, fever-reducing medicine taken: the reading is unreliable" in worker.last.text
 
 
 async def test_symptom_onset_is_asked_once_and_nothing_carries_over(
@@ -358,6 +372,9 @@ async def test_symptom_onset_is_asked_once_and_nothing_carries_over(
     await resident.press("Stayed home")
     answered = [c for c in await checkins(sessions) if c.answered_at]
     assert [c.extra.get("onset") for c in answered] == ["2026-07-01", None]
+    worker = await worker_of(resident, sessions, clock)
+    await worker.send(f"/person {answered[0].resident_id}")
+    assert "Cough, symptoms since 2026-07-01" in worker.last.text
 
 
 async def test_a_resident_moves_the_morning_check_in_and_the_round_follows(
