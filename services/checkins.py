@@ -95,15 +95,16 @@ async def open_checkins(
         )
     )
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # Check-ins already open today (a reporter who moved their times keeps the slot they had).
+    # Each person's check-ins already open today: a reporter who moved their times keeps the
+    # slot they had, and a plan replaced mid-slot (re-screening) asks nothing twice.
     since = datetime.combine(day, time(0), tzinfo=zone)
     taken: dict[int, list[tuple[datetime, datetime]]] = {}
-    for plan_id, slot_start, slot_end in await session.execute(
-        select(CheckIn.plan_id, CheckIn.slot_start, CheckIn.slot_end).where(
+    for resident_id, slot_start, slot_end in await session.execute(
+        select(CheckIn.resident_id, CheckIn.slot_start, CheckIn.slot_end).where(
             CheckIn.slot_end > since
         )
     ):
-        taken.setdefault(plan_id, []).append((slot_start, slot_end))
+        taken.setdefault(resident_id, []).append((slot_start, slot_end))
     reporters: dict[int, datetime] = {}
     for plan, resident, arrival, chosen in (await session.execute(query)).all():
         if not at_home_on(plan, day):
@@ -117,7 +118,7 @@ async def open_checkins(
         if not current or begun is None or current[0][0] < begun + grace:
             continue
         start, end = current[0]
-        if any(s < end and start < e for s, e in taken.get(plan.id, ())):
+        if any(s < end and start < e for s, e in taken.get(resident.id, ())):
             continue
         statement = (
             insert(CheckIn)

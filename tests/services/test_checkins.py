@@ -16,6 +16,7 @@ from handlers.app import Core
 from models.alerts import Alert
 from models.checkins import CheckIn
 from models.outbox import Outgoing
+from models.people import Resident
 from rules.policy import load_policy
 from services.checkins import (
     ALL_WELL,
@@ -414,3 +415,26 @@ async def test_time_with_nothing_to_move_says_so(resident: Person) -> None:
     resident.language = "en"
     await resident.send("/time")
     assert "no daily check-ins to move" in resident.last.text
+
+
+async def test_a_plan_replaced_mid_slot_asks_nothing_twice(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    from sqlalchemy.orm import selectinload
+
+    from models.people import Arrival
+    from services.plans import classify
+
+    await home_isolated(resident, sessions, clock)
+    at(clock, 20, 0)
+    assert await run(sessions, clock, "open") == 1
+    at(clock, 20, 30)  # a worker's re-screening replaces the plan
+    async with sessions.begin() as session:
+        arrival = (
+            await session.scalars(select(Arrival).options(selectinload(Arrival.stays)))
+        ).one()
+        resident_row = await session.get(Resident, arrival.resident_id)
+        assert resident_row is not None
+        await classify(session, resident_row, arrival, Options().policy, clock.now(), ZONE)
+    assert await run(sessions, clock, "open") == 0
+    assert len(await checkins(sessions)) == 1
