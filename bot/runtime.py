@@ -32,11 +32,16 @@ async def bot_username(settings: Settings) -> str | None:
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
-            http.get(f"{settings.bot_api_url.rstrip('/')}/bot{settings.token}/getMe") as reply,
+            http.get(f"{settings.bot_api_url.rstrip('/')}/bot{settings.token()}/getMe") as reply,
         ):
             username = (await reply.json())["result"]["username"]
-    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError):
-        log.info("getMe failed: invitation links are given as codes to send with /start")
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+        # The exception's name only: its text may carry the URL, and so the token. INFO: a
+        # Bot API out of reach is said (in one line) by what comes next.
+        log.info(
+            "getMe failed (%s): invitation links are given as codes to send with /start",
+            type(exc).__name__,
+        )
         return None
     return str(username) if username else None
 

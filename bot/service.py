@@ -29,6 +29,7 @@ COMMAND_MENU = (
     ("language", N_("Change the language")),
     ("cancel", N_("Leave the current question")),
     ("me", N_("See your record and plan")),
+    ("time", N_("Move your daily check-ins")),
     ("request", N_("Ask your grid worker for help")),
     ("forget", N_("Delete your data (after monitoring)")),
     ("help", N_("What you can do")),

@@ -250,7 +250,13 @@ async def today(chat: Chat, scope: Scope) -> list[Reply]:
 
 def _checkin_health(checkin: CheckIn, tr: Translator) -> str:
     parts = [temperature_text(checkin.temperature)]
+    extra = checkin.extra or {}
+    if extra.get("antipyretic"):
+        parts.append(tr("fever-reducing medicine taken: the reading is unreliable"))
     parts.append(symptom_names(checkin.symptoms, tr))
+    if extra.get("onset"):
+        onset = date.fromisoformat(str(extra["onset"]))
+        parts.append(tr("symptoms since {day}", day=day_text(onset, tr)))
     return tr.clauses(p for p in parts if p)
 
 

@@ -95,8 +95,8 @@ async def open_checkins(
         )
     )
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # Check-ins already open today: a reporter who moved their times keeps the slot they had,
-    # and someone re-screened during the slot keeps the check-in they had (answered or not).
+    # Each person's check-ins already open today: a reporter who moved their times keeps the
+    # slot they had, and a plan replaced mid-slot (re-screening) asks nothing twice.
     since = datetime.combine(day, time(0), tzinfo=zone)
     taken: dict[int, list[tuple[datetime, datetime]]] = {}
     for resident_id, slot_start, slot_end in await session.execute(

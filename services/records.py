@@ -232,7 +232,10 @@ def symptom_names(symptoms: Iterable[str], tr: Translator) -> str:
 
 
 def abnormal_checkin(checkin: CheckIn) -> bool:
-    return checkin.answered_at is not None and abnormal(checkin.temperature, checkin.symptoms)
+    antipyretic = bool((checkin.extra or {}).get("antipyretic"))
+    return checkin.answered_at is not None and abnormal(
+        checkin.temperature, checkin.symptoms, antipyretic=antipyretic
+    )
 
 
 def abnormal_arrival(arrival: Arrival) -> bool:

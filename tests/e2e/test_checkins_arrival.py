@@ -137,3 +137,40 @@ async def test_a_resident_who_moved_the_check_in_to_ten_is_asked_at_ten(
     await worker.say("/find Li Na")
     await worker.press("Li Na")
     assert "10:00, 20:00 (chosen by the resident)" in text(worker.last)
+
+
+async def test_a_companion_with_a_phone_opens_her_link_and_answers_for_herself(
+    bot: BotProcess, emulator: EmulatorClient, user: TelegramUser, days: Timeline
+) -> None:
+    from emulator.state import BOT_USERNAME
+    from tests.e2e.conftest import new_user
+
+    wang = new_user(emulator)
+    days.people += [user, wang]
+    await consent_and_identity(user, GRID_3)
+    await user.press("I have just arrived")
+    await user.say("Japan")
+    await user.press("Flight")
+    await user.say("NH919")
+    await user.say("上海浦东机场")
+    for step in ("It has ended", "Yesterday", "No more places"):
+        await user.press(step)
+    await user.say("Wang Fang")
+    await user.press("Spouse")
+    await user.say("13912345678")
+    await user.press("None of these")
+    for step in ("No one more", "All well", "No test", "Submit"):
+        await user.press(step)
+    await user.press("Invite Wang Fang")
+    link = text(user.last)
+    assert f"https://t.me/{BOT_USERNAME}?start=" in link
+    token = link.split("?start=")[1].split()[0]
+    await wang.say(f"/start {token}")  # what Telegram sends when she opens the link
+    await wang.press("English")
+    await wang.press("I agree")
+    assert "Welcome, Wang Fang!" in text(wang.last)
+    await days.go(1, 8)
+    for person in (user, wang):  # each asked for themself
+        await person.receive(PROMPT)
+        await person.press("All well")
+        assert "Recorded, thank you." in text(person.last)

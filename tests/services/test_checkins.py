@@ -16,6 +16,7 @@ from handlers.app import Core
 from models.alerts import Alert
 from models.checkins import CheckIn
 from models.outbox import Outgoing
+from models.people import Resident
 from rules.policy import load_policy
 from services.checkins import (
     ALL_WELL,
@@ -259,6 +260,16 @@ def without_reading() -> Options:
     return Options(policy=replace(policy, plans=MappingProxyType(plans)))
 
 
+async def worker_of(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> Person:
+    """The worker of the grid the test's residents report to."""
+    from tests.handlers.test_staff import GRID_2
+    from tests.services.test_alerts import staff_of
+
+    return await staff_of(resident, sessions, clock, GRID_2, 5001)
+
+
 async def prompted(resident: Person, sessions: async_sessionmaker[AsyncSession]) -> None:
     """The newest check-in prompt, as the resident sees it."""
     rows = await outbox(sessions, "checkin")
@@ -323,6 +334,10 @@ async def test_fever_medicine_makes_the_reading_unreliable_and_alerts(
     assert await alert_kinds(sessions) == ["antipyretic"]
     (checkin,) = await checkins(sessions)
     assert checkin.extra["antipyretic"] is True
+    worker = await worker_of(resident, sessions, clock)
+    await worker.send(f"/person {checkin.resident_id}")
+    assert "⚠️" in worker.last.text
+    assert "36.5 °C, fever-reducing medicine taken: the reading is unreliable" in worker.last.text
 
 
 async def test_symptom_onset_is_asked_once_and_nothing_carries_over(
@@ -358,6 +373,9 @@ async def test_symptom_onset_is_asked_once_and_nothing_carries_over(
     await resident.press("Stayed home")
     answered = [c for c in await checkins(sessions) if c.answered_at]
     assert [c.extra.get("onset") for c in answered] == ["2026-07-01", None]
+    worker = await worker_of(resident, sessions, clock)
+    await worker.send(f"/person {answered[0].resident_id}")
+    assert "Cough, symptoms since 1 Jul" in worker.last.text
 
 
 async def test_a_resident_moves_the_morning_check_in_and_the_round_follows(
@@ -397,3 +415,26 @@ async def test_time_with_nothing_to_move_says_so(resident: Person) -> None:
     resident.language = "en"
     await resident.send("/time")
     assert "no daily check-ins to move" in resident.last.text
+
+
+async def test_a_plan_replaced_mid_slot_asks_nothing_twice(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    from sqlalchemy.orm import selectinload
+
+    from models.people import Arrival
+    from services.plans import classify
+
+    await home_isolated(resident, sessions, clock)
+    at(clock, 20, 0)
+    assert await run(sessions, clock, "open") == 1
+    at(clock, 20, 30)  # a worker's re-screening replaces the plan
+    async with sessions.begin() as session:
+        arrival = (
+            await session.scalars(select(Arrival).options(selectinload(Arrival.stays)))
+        ).one()
+        resident_row = await session.get(Resident, arrival.resident_id)
+        assert resident_row is not None
+        await classify(session, resident_row, arrival, Options().policy, clock.now(), ZONE)
+    assert await run(sessions, clock, "open") == 0
+    assert len(await checkins(sessions)) == 1
