@@ -117,7 +117,7 @@ async def acknowledge(chat: Chat) -> list[Reply]:
         )
     )
     await tell_requester(turn.session, alert, post, turn.now)
-    await settle_copies(turn.session, alert, turn.now, turn.zone)
+    await settle_copies(turn.session, alert, turn.now, turn.zone, actor_chat=turn.user.chat_id)
     return [Send(turn.tr("Alert {number} acknowledged. Thank you.", number=alert.id))]
 
 
@@ -154,7 +154,7 @@ async def record_action(chat: Chat) -> list[Reply]:
     turn.session.add(action)
     await turn.session.flush()
     await tell_requester(turn.session, alert, post, turn.now, action)
-    await settle_copies(turn.session, alert, turn.now, turn.zone)
+    await settle_copies(turn.session, alert, turn.now, turn.zone, actor_chat=turn.user.chat_id)
     recorded = Send(
         turn.tr(
             "Recorded for alert {number}: {action}.",
@@ -180,7 +180,7 @@ async def save_note(turn: Turn) -> list[Reply]:
     action.note = note
     alert = await turn.session.get(Alert, action.alert_id)
     if alert is not None:
-        await settle_copies(turn.session, alert, turn.now, turn.zone)
+        await settle_copies(turn.session, alert, turn.now, turn.zone, actor_chat=turn.user.chat_id)
     return [Send(turn.tr("Note saved with alert {number}.", number=action.alert_id))]
 
 
@@ -271,7 +271,7 @@ async def place_in_grid(chat: Chat) -> list[Reply]:
             at=turn.now,
         )
     )
-    await settle_copies(turn.session, alert, turn.now, turn.zone)
+    await settle_copies(turn.session, alert, turn.now, turn.zone, actor_chat=turn.user.chat_id)
     done = turn.tr(
         "Placed in {grid}: {names}.",
         grid=html.escape(grid.name),
@@ -308,7 +308,7 @@ async def _settled(chat: Chat, alert: Alert, post: Staff, kind: str, note: str) 
     )
     turn.session.add(action)
     await turn.session.flush()
-    await settle_copies(turn.session, alert, turn.now, turn.zone)
+    await settle_copies(turn.session, alert, turn.now, turn.zone, actor_chat=turn.user.chat_id)
     done = f"✅ {html.escape(turn.tr(DONE_TEXTS[kind]))}"
     if note:
         done += "\n" + note

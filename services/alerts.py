@@ -204,6 +204,16 @@ def alert_buttons(alert: Alert, tr: Translator) -> Buttons:
     )
 
 
+def follow_ups(alert: Alert, tr: Translator) -> Buttons:
+    """What the worker who acted on an alert may still do with it: the usual buttons but
+    the acknowledgement; nothing for an alert one tap settles (placing, confirming)."""
+    if alert.kind in (ASSIGN_KIND, CONFIRM_KIND):
+        return ()
+    ack = ACKNOWLEDGE.button("", alert.id).data
+    kept = (tuple(b for b in row if b.data != ack) for row in alert_buttons(alert, tr))
+    return tuple(row for row in kept if row)
+
+
 async def buttons_for(session: AsyncSession, alert: Alert, tr: Translator) -> Buttons:
     """An alert's buttons: a household to place gets one per grid of its community."""
     if alert.kind == ASSIGN_KIND:
@@ -425,12 +435,18 @@ def handled_text(actions: list[AlertAction], tr: Translator, zone: ZoneInfo) -> 
 
 
 async def settle_copies(
-    session: AsyncSession, alert: Alert, now: datetime, zone: ZoneInfo = DEFAULT_ZONE
+    session: AsyncSession,
+    alert: Alert,
+    now: datetime,
+    zone: ZoneInfo = DEFAULT_ZONE,
+    *,
+    actor_chat: int | None = None,
 ) -> int:
     """Every copy of the alert sent to a worker (the grid's others, a level it was escalated
     to) shows who did what and when, without its buttons: a copy not sent yet is changed
-    before it goes, one sent is edited in place through the outbox. Returns the copies
-    changed."""
+    before it goes, one sent is edited in place through the outbox. The copy of the worker who
+    acted (`actor_chat`) says the same but keeps what they may still do (record an action,
+    write, escalate): they are the one handling it. Returns the copies changed."""
     await session.flush()
     actions = list(
         await session.scalars(
@@ -458,8 +474,10 @@ async def settle_copies(
         tr = Translator(user.language if user else None)
         text, _ = await render_alert(session, alert, tr, zone, now)
         text = f"{text}\n\n{handled_text(actions, tr, zone)}"
+        kept = follow_ups(alert, tr) if copy.chat_id == actor_chat else ()
         if copy.status == PENDING and copy.edit_message_id is None:
-            copy.text, copy.buttons = text, []
+            copy.text = text
+            copy.buttons = [[[b.text, b.data] for b in row] for row in kept]
             changed += 1
         elif copy.status == SENT and copy.message_id is not None:
             digest = zlib.crc32(text.encode())
@@ -471,6 +489,7 @@ async def settle_copies(
                     purpose="alert_edit",
                     dedupe_key=f"alert-edit:{copy.id}:{digest}",
                     now=now,
+                    buttons=kept,
                     edit_message_id=copy.message_id,
                 )
             )

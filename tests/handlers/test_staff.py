@@ -255,6 +255,12 @@ async def test_every_copy_of_an_alert_shows_who_handled_it(
     assert set(edited) == {5001, 5002}
     (to_second,) = edited[5002]
     assert to_second.edit_message_id == 702 and to_second.buttons == []
+    # The worker who acknowledged keeps what they may still do with it, and sees it was them.
+    (own,) = edited[5001]
+    kept = [label for row in own.buttons for label, _ in row]
+    assert own.edit_message_id == 701 and "acknowledged (Worker5001" in own.text
+    assert "📝 Record action" in kept and "⬆️ Escalate" in kept
+    assert not any("Acknowledge" in label for label in kept)
     assert "Li Na" in to_second.text and "acknowledged (Worker5001, 1 Jul" in to_second.text
     async with sessions() as session:
         pending = await session.get(Outgoing, copies[5003].id)
