@@ -176,6 +176,10 @@ class Sender:
             self._paused = {c: t for c, t in self._paused.items() if t > now}
             self._periods = {c: p for c, p in self._periods.items() if c in self._paused}
 
+    def _paused_now(self, chat_id: int) -> bool:
+        until = self._paused.get(chat_id)
+        return until is not None and until > asyncio.get_running_loop().time()
+
     async def _wait_if_paused(self, chat_id: int) -> None:
         until = self._paused.get(chat_id)
         if until is not None:
@@ -237,11 +241,17 @@ class Sender:
             await self._wait_if_paused(chat_id)
             if bulk:
                 await self._bulk.acquire()
+            limiter = self._chat_limiter(chat_id)
             async with (
-                self._chat_limiter(chat_id),
+                limiter,
                 self._overall,
                 self._bulk_slots if bulk else contextlib.nullcontext(),
             ):
+                if self._paused_now(chat_id) or self._chats.get(chat_id) is not limiter:
+                    # A 429 for this chat came while this call waited for its turn: wait the
+                    # pause and take the chat's slower pace instead of calling at the old one.
+                    attempt -= 1
+                    continue
                 try:
                     return await call()
                 except RetryAfter as wait:

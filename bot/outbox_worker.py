@@ -100,12 +100,29 @@ class OutboxWorker:
     async def _run(self) -> None:
         storage_down = False
         standing_by = False
+        holding = False
         while True:
             if self.lock is not None:
                 try:
                     held = await self.lock.take()
-                except STORAGE_ERRORS:
-                    held = False
+                except STORAGE_ERRORS as exc:
+                    # The database away: said once, as when the outbox cannot be read (not
+                    # "another instance sends", which would be untrue).
+                    if not storage_down:
+                        log.error(
+                            "storage unavailable, the outbox waits (%d fates kept in memory): %s",
+                            len(self._unwritten),
+                            _first_line(exc),
+                        )
+                    storage_down = True
+                    await asyncio.sleep(self.idle_wait * 2)
+                    continue
+                if not held and holding:
+                    # Lost with the database connection (bot/locks.py said so): try again at
+                    # once; whether the database or another instance has it, the next try says.
+                    holding = False
+                    continue
+                holding = held
                 if not held:
                     if not standing_by:
                         log.info("another instance sends the outbox: standing by")
