@@ -175,11 +175,12 @@ class Sender:
         back once it has been quiet long enough to be forgotten)."""
         now = asyncio.get_running_loop().time()
         self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), now + seconds)
-        period = self._periods.get(chat_id, 0.0)
-        period = min(30.0, max(period, 2 / self.limits.per_chat_per_second, seconds + 0.25))
-        self._periods[chat_id] = period
-        self._chats.pop(chat_id, None)
-        self._chats[chat_id] = AsyncLimiter(1, period)
+        before = self._periods.get(chat_id, 0.0)
+        period = min(30.0, max(before, 2 / self.limits.per_chat_per_second, seconds + 0.25))
+        if period > before:  # a new, slower bucket; the same one for the calls after it
+            self._periods[chat_id] = period
+            self._chats.pop(chat_id, None)
+            self._chats[chat_id] = AsyncLimiter(1, period)
         if len(self._paused) > 10_000:
             self._paused = {c: t for c, t in self._paused.items() if t > now}
             self._periods = {c: p for c, p in self._periods.items() if c in self._paused}

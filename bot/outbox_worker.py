@@ -101,22 +101,17 @@ class OutboxWorker:
         storage_down = False
         standing_by = False
         while True:
-            if self.lock is not None:
-                try:
-                    held = await self.lock.take()
-                except STORAGE_ERRORS:
-                    held = False
-                if not held:
+            try:
+                if self.lock is not None and not await self.lock.take():
                     if not standing_by:
                         log.info("another instance sends the outbox: standing by")
                         standing_by = True
-                    await asyncio.sleep(LOCK_EVERY)
-                    continue
-                if standing_by:
-                    log.warning("this instance sends the outbox now")
-                    standing_by = False
-            try:
-                sent = await self.run_once()
+                    sent = -1
+                else:
+                    if standing_by:
+                        log.warning("this instance sends the outbox now")
+                        standing_by = False
+                    sent = await self.run_once()
             except STORAGE_ERRORS as exc:
                 # One line when the database goes, one when it is back: not a traceback a second.
                 if not storage_down:
@@ -134,7 +129,9 @@ class OutboxWorker:
             if storage_down:
                 log.warning("storage is back; the outbox goes on")
                 storage_down = False
-            if sent == 0:
+            if sent < 0:
+                await asyncio.sleep(LOCK_EVERY)
+            elif sent == 0:
                 self._nudged.clear()
                 try:
                     await asyncio.wait_for(self._nudged.wait(), self.idle_wait)
