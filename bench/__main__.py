@@ -22,12 +22,12 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import answers, citydata, sender, slot
+from bench import answers, citydata, latency, sender, slot
 from bench import round as check_in_round
 from bench.common import ROOT, Databases, Emulator, Figure, Summary, summarise, table
 from bot.logs import configure
 
-SCENARIOS = ("sender", "round", "slot", "answers", "city")
+SCENARIOS = ("sender", "latency", "round", "slot", "answers", "city")
 KINDS = ("sqlite", "postgresql")
 
 
@@ -82,6 +82,14 @@ async def main(args: argparse.Namespace) -> list[Summary]:
             async with Emulator() as emulator:
                 summaries += await repeat(
                     "sender top rate", args.runs, lambda _: sender.measure(emulator)
+                )
+        if "latency" in only:
+            reply_size = latency.FULL if args.long else latency.SHORT
+            async with Emulator() as emulator:
+                summaries += await repeat(
+                    "reply latency during a round",
+                    args.runs,
+                    lambda _: latency.measure(reply_size, emulator),
                 )
         if "round" in only:
             size = check_in_round.FULL if args.long else check_in_round.SHORT

@@ -105,33 +105,43 @@ class Limits:
     per_chat_burst: int = 3
     attempts: int = 6
     backoff_seconds: float = 0.5
-    # The bulk lane (the outbox: rounds, alerts, reports) runs at this share of the overall
-    # rate, so the overall bucket always has room for a reply: replies never queue behind a
-    # round. And at most this many bulk calls are out at once, which bounds what a process
-    # killed mid-round may have sent without knowing it.
-    bulk_share: float = 0.95
+    # The share of the overall rate used, for the jitter between our count and Telegram's.
+    headroom: float = 0.97
+    # At most this many bulk calls (the outbox: rounds, alerts, reports) are out at once,
+    # which bounds what a process killed mid-round may have sent without knowing it.
     bulk_in_flight: int = 16
 
 
 class Window:
-    """At most `rate` × `seconds` calls in any window of `seconds`: so at most `rate` in any
-    second, without the drift a one-at-a-time pace picks up from a busy event loop."""
+    """At most `rate` × `seconds` calls in any window of `seconds`, so at most `rate` in any
+    second with no burst bigger than a window's worth, and without the drift a
+    one-at-a-time pace picks up from a busy event loop. A call that goes `first` (a reply)
+    takes the next free place before any other (the round's messages) waiting for one."""
 
     def __init__(self, rate: float, seconds: float) -> None:
         self.count = max(1, round(rate * seconds))
         self.seconds = self.count / rate
         self._times: deque[float] = deque()
+        self._first_waiting = 0
 
-    async def acquire(self) -> None:
+    async def acquire(self, *, first: bool = False) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            while self._times and self._times[0] <= now - self.seconds:
-                self._times.popleft()
-            if len(self._times) < self.count:
-                self._times.append(now)
-                return
-            await asyncio.sleep(self._times[0] + self.seconds - now)
+        if first:
+            self._first_waiting += 1
+        try:
+            while True:
+                now = loop.time()
+                while self._times and self._times[0] <= now - self.seconds:
+                    self._times.popleft()
+                full = len(self._times) >= self.count
+                if not full and (first or not self._first_waiting):
+                    self._times.append(now)
+                    return
+                # Full: until its oldest call leaves it; else a reply is taking the place.
+                await asyncio.sleep(self._times[0] + self.seconds - now if full else 0.002)
+        finally:
+            if first:
+                self._first_waiting -= 1
 
 
 class Sender:
@@ -140,11 +150,9 @@ class Sender:
     def __init__(self, transport: Transport, limits: Limits | None = None) -> None:
         self.transport = transport
         self.limits = limits or Limits()
-        rate = self.limits.overall_per_second
-        # Telegram promises no bursts: the overall bucket holds a tenth of a second's worth,
-        # and the bulk lane counts its messages in windows of a fifth of a second.
-        self._overall = AsyncLimiter(max(1.0, rate / 10), 0.1)
-        self._bulk = Window(rate * self.limits.bulk_share, 0.2)
+        # Telegram promises no bursts: every call is counted in windows of a fifth of a
+        # second, replies first; the round's messages take every place replies leave.
+        self._overall = Window(self.limits.overall_per_second * self.limits.headroom, 0.2)
         self._bulk_slots = asyncio.Semaphore(self.limits.bulk_in_flight)
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
         # After a 429 for a chat: no call to it before this (loop time), and its pace halved.
@@ -167,11 +175,12 @@ class Sender:
         back once it has been quiet long enough to be forgotten)."""
         now = asyncio.get_running_loop().time()
         self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), now + seconds)
-        period = self._periods.get(chat_id, 0.0)
-        period = min(30.0, max(period, 2 / self.limits.per_chat_per_second, seconds))
-        self._periods[chat_id] = period
-        self._chats.pop(chat_id, None)
-        self._chats[chat_id] = AsyncLimiter(1, period)
+        before = self._periods.get(chat_id, 0.0)
+        period = min(30.0, max(before, 2 / self.limits.per_chat_per_second, seconds + 0.25))
+        if period > before:  # a new, slower bucket; the same one for the calls after it
+            self._periods[chat_id] = period
+            self._chats.pop(chat_id, None)
+            self._chats[chat_id] = AsyncLimiter(1, period)
         if len(self._paused) > 10_000:
             self._paused = {c: t for c, t in self._paused.items() if t > now}
             self._periods = {c: p for c, p in self._periods.items() if c in self._paused}
@@ -239,12 +248,9 @@ class Sender:
         while True:
             attempt += 1
             await self._wait_if_paused(chat_id)
-            if bulk:
-                await self._bulk.acquire()
             limiter = self._chat_limiter(chat_id)
             async with (
                 limiter,
-                self._overall,
                 self._bulk_slots if bulk else contextlib.nullcontext(),
             ):
                 if self._paused_now(chat_id) or self._chats.get(chat_id) is not limiter:
@@ -252,6 +258,9 @@ class Sender:
                     # pause and take the chat's slower pace instead of calling at the old one.
                     attempt -= 1
                     continue
+                # The overall place is taken last, just before the call: what is counted is
+                # what goes out, and a reply waiting for one goes before the round.
+                await self._overall.acquire(first=not bulk)
                 try:
                     return await call()
                 except RetryAfter as wait:

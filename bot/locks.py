@@ -78,11 +78,11 @@ class InstanceLock:
             return True
         except STORAGE_ERRORS:
             # The connection went, and the lock with it: another instance may hold it now.
-            log.warning("lost the %s lock with the database connection", self.name)
+            # The caller sees the storage error; its next `take` tries afresh.
+            connection, self._connection = self._connection, None
             with contextlib.suppress(Exception):
-                await self._connection.close()
-            self._connection = None
-            return False
+                await connection.invalidate()
+            raise
 
     def _take_file(self) -> bool:
         database = make_url(str(self.engine.url)).database or "returnee.db"

@@ -100,40 +100,18 @@ class OutboxWorker:
     async def _run(self) -> None:
         storage_down = False
         standing_by = False
-        holding = False
         while True:
-            if self.lock is not None:
-                try:
-                    held = await self.lock.take()
-                except STORAGE_ERRORS as exc:
-                    # The database away: said once, as when the outbox cannot be read (not
-                    # "another instance sends", which would be untrue).
-                    if not storage_down:
-                        log.error(
-                            "storage unavailable, the outbox waits (%d fates kept in memory): %s",
-                            len(self._unwritten),
-                            _first_line(exc),
-                        )
-                    storage_down = True
-                    await asyncio.sleep(self.idle_wait * 2)
-                    continue
-                if not held and holding:
-                    # Lost with the database connection (bot/locks.py said so): try again at
-                    # once; whether the database or another instance has it, the next try says.
-                    holding = False
-                    continue
-                holding = held
-                if not held:
+            try:
+                if self.lock is not None and not await self.lock.take():
                     if not standing_by:
                         log.info("another instance sends the outbox: standing by")
                         standing_by = True
-                    await asyncio.sleep(LOCK_EVERY)
-                    continue
-                if standing_by:
-                    log.warning("this instance sends the outbox now")
-                    standing_by = False
-            try:
-                sent = await self.run_once()
+                    sent = -1
+                else:
+                    if standing_by:
+                        log.warning("this instance sends the outbox now")
+                        standing_by = False
+                    sent = await self.run_once()
             except STORAGE_ERRORS as exc:
                 # One line when the database goes, one when it is back: not a traceback a second.
                 if not storage_down:
@@ -151,7 +129,9 @@ class OutboxWorker:
             if storage_down:
                 log.warning("storage is back; the outbox goes on")
                 storage_down = False
-            if sent == 0:
+            if sent < 0:
+                await asyncio.sleep(LOCK_EVERY)
+            elif sent == 0:
                 self._nudged.clear()
                 try:
                     await asyncio.wait_for(self._nudged.wait(), self.idle_wait)
