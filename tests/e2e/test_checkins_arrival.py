@@ -54,11 +54,11 @@ async def test_a_family_reported_three_days_ahead_is_asked_only_after_arriving(
     await user.say("Wang Fang")
     await user.press("Spouse")
     await user.say("13912345678")
-    await user.press("None of these")
+    await user.press("All well")
     await user.say("Li Xiaoming")
     await user.press("Child")
     await user.press("No phone")
-    await user.press("None of these")
+    await user.press("All well")
     await user.press("No one more")
     for step in ("All well", "No test", "Submit"):
         await user.press(step)
@@ -158,7 +158,7 @@ async def test_a_companion_with_a_phone_opens_her_link_and_answers_for_herself(
     await user.say("Wang Fang")
     await user.press("Spouse")
     await user.say("13912345678")
-    await user.press("None of these")
+    await user.press("All well")
     for step in ("No one more", "All well", "No test", "Submit"):
         await user.press(step)
     await user.press("Invite Wang Fang")
