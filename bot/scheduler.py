@@ -128,6 +128,10 @@ class Scheduler:
                 if not erased:
                     return False
             await scrub_files(engine)
+        except asyncio.CancelledError:
+            # Stopping while it runs (the first run comes right at the start): done next time.
+            log.info("scrubbing the database files stopped by the shutdown")
+            return False
         except (OperationalError, DBAPIError, OSError) as exc:
             log.error("scrubbing erased data from the files failed (%s); again in an hour", exc)
             return False
