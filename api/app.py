@@ -9,7 +9,7 @@ what, how many rows), and each token may make `rate_per_minute` calls a minute."
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -286,6 +286,27 @@ def paging(found: feeds.Page[Any], config: ApiConfig) -> dict[str, Any]:
     return {"per_page": found.per_page, "next_after": found.next_after, "as_of": config.clock.now()}
 
 
+async def page_of(
+    who: Caller,
+    request: Request,
+    code: str,
+    filters: feeds.Filters,
+    statuses: tuple[str, ...],
+    fetch: Callable[..., Awaitable[feeds.Page[Any]]],
+    after: int,
+    per_page: int,
+) -> tuple[list[Any], dict[str, Any]]:
+    """One page of an area's records and its paging: the token reads people, the status is one
+    the list knows, the area lies at or under the token's; the rows are counted for the audit."""
+    needs_people(who)
+    check_status(filters, statuses)
+    config = get_config(request)
+    scope = Scope(0, (await area_of(who, code),))
+    found = await fetch(who.session, scope, filters, after, per_page, config.zone)
+    rows(request, len(found.items))
+    return list(found.items), paging(found, config)
+
+
 @router.get(
     "/areas/{code}/people",
     response_model=PeoplePage,
@@ -300,16 +321,10 @@ async def people(
     after: After = 0,
     per_page: PerPage = 100,
 ) -> PeoplePage:
-    needs_people(who)
-    check_status(filters, feeds.PERSON_STATUSES)
-    config = get_config(request)
-    scope = Scope(0, (await area_of(who, code),))
-    found = await feeds.people_page(who.session, scope, filters, after, per_page, config.zone)
-    rows(request, len(found.items))
-    return PeoplePage(
-        items=[PersonOut.of(r) for r in found.items],
-        **paging(found, config),
+    items, page = await page_of(
+        who, request, code, filters, feeds.PERSON_STATUSES, feeds.people_page, after, per_page
     )
+    return PeoplePage(items=[PersonOut.of(r) for r in items], **page)
 
 
 @router.get(
@@ -326,16 +341,10 @@ async def plans(
     after: After = 0,
     per_page: PerPage = 100,
 ) -> PlansPage:
-    needs_people(who)
-    check_status(filters, feeds.PLAN_STATUSES)
-    config = get_config(request)
-    scope = Scope(0, (await area_of(who, code),))
-    found = await feeds.plans_page(who.session, scope, filters, after, per_page, config.zone)
-    rows(request, len(found.items))
-    return PlansPage(
-        items=[PlanOut.of(*r) for r in found.items],
-        **paging(found, config),
+    items, page = await page_of(
+        who, request, code, filters, feeds.PLAN_STATUSES, feeds.plans_page, after, per_page
     )
+    return PlansPage(items=[PlanOut.of(*r) for r in items], **page)
 
 
 @router.get(
@@ -352,16 +361,10 @@ async def checkins(
     after: After = 0,
     per_page: PerPage = 100,
 ) -> CheckInsPage:
-    needs_people(who)
-    check_status(filters, feeds.CHECKIN_STATUSES)
-    config = get_config(request)
-    scope = Scope(0, (await area_of(who, code),))
-    found = await feeds.checkins_page(who.session, scope, filters, after, per_page, config.zone)
-    rows(request, len(found.items))
-    return CheckInsPage(
-        items=[CheckInOut.of(*r) for r in found.items],
-        **paging(found, config),
+    items, page = await page_of(
+        who, request, code, filters, feeds.CHECKIN_STATUSES, feeds.checkins_page, after, per_page
     )
+    return CheckInsPage(items=[CheckInOut.of(*r) for r in items], **page)
 
 
 @router.get(
@@ -378,16 +381,10 @@ async def alerts(
     after: After = 0,
     per_page: PerPage = 100,
 ) -> AlertsPage:
-    needs_people(who)
-    check_status(filters, feeds.ALERT_STATUSES)
-    config = get_config(request)
-    scope = Scope(0, (await area_of(who, code),))
-    found = await feeds.alerts_page(who.session, scope, filters, after, per_page, config.zone)
-    rows(request, len(found.items))
-    return AlertsPage(
-        items=[AlertOut.of(*r) for r in found.items],
-        **paging(found, config),
+    items, page = await page_of(
+        who, request, code, filters, feeds.ALERT_STATUSES, feeds.alerts_page, after, per_page
     )
+    return AlertsPage(items=[AlertOut.of(*r) for r in items], **page)
 
 
 @router.get(
@@ -404,16 +401,10 @@ async def test_results(
     after: After = 0,
     per_page: PerPage = 100,
 ) -> TestResultsPage:
-    needs_people(who)
-    check_status(filters, feeds.TEST_STATUSES)
-    config = get_config(request)
-    scope = Scope(0, (await area_of(who, code),))
-    found = await feeds.tests_page(who.session, scope, filters, after, per_page, config.zone)
-    rows(request, len(found.items))
-    return TestResultsPage(
-        items=[TestResultOut.of(*r) for r in found.items],
-        **paging(found, config),
+    items, page = await page_of(
+        who, request, code, filters, feeds.TEST_STATUSES, feeds.tests_page, after, per_page
     )
+    return TestResultsPage(items=[TestResultOut.of(*r) for r in items], **page)
 
 
 @router.get(
