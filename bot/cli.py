@@ -273,33 +273,24 @@ def rotate_key(batch: int) -> None:
         from models.outbox import reencrypt_texts
         from services.residents import reencrypt
 
-        done, last = 0, 0
+        # What holds encrypted values, a batch at a time: people (phones, ID numbers), the
+        # answers of unfinished conversations, the texts of the messages the bot sends.
+        tables = (
+            (reencrypt, "people up to #{}"),
+            (reencrypt_conversations, "conversations up to user {}"),
+            (reencrypt_texts, "messages up to #{}"),
+        )
+        done = 0
         async with database(settings) as sessions:
-            while True:
-                async with sessions.begin() as session:
-                    reached = await reencrypt(session, last, batch)
-                if reached is None:
-                    break
-                done, last = done + 1, reached
-                click.echo(f"re-encrypted people up to #{last}")
-            # The answers of unfinished conversations too.
-            last = 0
-            while True:
-                async with sessions.begin() as session:
-                    reached = await reencrypt_conversations(session, last, batch)
-                if reached is None:
-                    break
-                done, last = done + 1, reached
-                click.echo(f"re-encrypted conversations up to user {last}")
-            # And the texts of the messages the bot sends.
-            last = 0
-            while True:
-                async with sessions.begin() as session:
-                    reached = await reencrypt_texts(session, last, batch)
-                if reached is None:
-                    break
-                done, last = done + 1, reached
-                click.echo(f"re-encrypted messages up to #{last}")
+            for step, said in tables:
+                last = 0
+                while True:
+                    async with sessions.begin() as session:
+                        reached = await step(session, last, batch)
+                    if reached is None:
+                        break
+                    done, last = done + 1, reached
+                    click.echo("re-encrypted " + said.format(last))
         click.echo(
             f"done: every phone and ID number is under the current DATA_KEY ({done} batches)"
         )
