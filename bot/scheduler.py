@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,8 @@ from services import alerts, arrivals, checkins, digest, papers, release, retent
 from services.options import Options
 
 log = logging.getLogger(__name__)
+# The first scrub a minute after the start; then hourly.
+SCRUB_FIRST_AFTER = 60
 SCRUB_EVERY = 3600
 # The audit log's actions that erase personal data (services/retention.py, /forget).
 ERASURES = ("forget", "purge")
@@ -103,7 +105,9 @@ class Scheduler:
             "interval",
             seconds=SCRUB_EVERY,
             id="scrub_files",
-            next_run_time=datetime.now(self.zone),
+            # A minute after the start, not at it: a checkpoint or VACUUM cut off by a stop
+            # in the first seconds could hold the stop up (seen with PTB on SIGTERM).
+            next_run_time=datetime.now(self.zone) + timedelta(seconds=SCRUB_FIRST_AFTER),
             misfire_grace_time=None,
             coalesce=True,
             max_instances=1,
