@@ -136,19 +136,19 @@ def main() -> None:
     for name, framework in FRAMEWORKS.items():
         runs = [run(_MEASURE, framework, RUNNERS[name]) for _ in range(args.runs)]
         assert all(isinstance(r, dict) for r in runs)
-        median = {k: statistics.median(r[k] for r in runs) for k in ("python", "framework")}  # type: ignore[index]
-        runner = statistics.median(r["runner"] for r in runs)  # type: ignore[index]
-        beyond = statistics.median(r["runner"] - r["framework"] for r in runs)  # type: ignore[index]
+        median = {k: statistics.median(r[k] for r in runs) for k in ("python", "framework")}
+        runner = statistics.median(r["runner"] for r in runs)
+        beyond = statistics.median(r["runner"] - r["framework"] for r in runs)
         print(
             f"| {name} | {median['python']:.0f} MB | {median['framework']:.0f} MB "
             f"| {runner:.0f} MB | {beyond:.1f} MB |"
         )
-    drawing = statistics.median(run(_DRAWING)["drawing"] for _ in range(args.runs))  # type: ignore[index]
+    drawing = statistics.median(run(_DRAWING)["drawing"] for _ in range(args.runs))
     print(f"\ndrawing process, peak after a chart, a workbook and a paper: {drawing:.0f} MB")
     if args.who:
         for name, framework in FRAMEWORKS.items():
             print(f"\n{name}: beyond {framework}")
-            for group, size in run(_WHO, framework, RUNNERS[name]):  # type: ignore[attr-defined]
+            for group, size in run(_WHO, framework, RUNNERS[name]):
                 print(f"  {group:28s} {size:5.1f} MB")
 
 

@@ -12,6 +12,7 @@ interpreter that imports the function's module) and ends after `IDLE_SECONDS` wi
 a day's reports are drawn by one child and the bot is small the rest of the day. A child that
 dies or hangs is replaced and the drawing tried once more (the functions are pure); a child
 that cannot be started at all is said in one warning and the drawing is made in the process.
+The child gets the bot's environment without its secrets (token, data key, database URL).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
+import os
 import pickle
+import re
 import signal
 import struct
 import subprocess
@@ -35,6 +38,9 @@ IDLE_SECONDS = 60.0
 # taken as hung, ended, and the drawing tried once more.
 TIMEOUT_SECONDS = 120.0
 _HEADER = struct.Struct(">Q")
+# What the child is not given of the bot's environment: it draws what it is sent and needs
+# no token, key or database (docs/security.md).
+_SECRET = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|DATABASE_URL", re.IGNORECASE)
 
 
 class DrawingFailed(RuntimeError):
@@ -127,6 +133,7 @@ class _Child:
                 # Ctrl-C in the bot's terminal is the bot's to handle: the child ends when
                 # its input closes (the bot stopped or went idle).
                 start_new_session=True,
+                env={k: v for k, v in os.environ.items() if not _SECRET.search(k)},
             )
         except OSError as exc:
             self._unavailable = True

@@ -59,3 +59,19 @@ async def test_an_idle_child_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     process = drawing._child._process
     assert process is not None
     assert process.wait(timeout=30) == 0
+
+
+def environment_value(name: str) -> bytes:
+    """Drawn in the child: what it sees of a variable of the environment."""
+    return os.environ.get(name, "").encode()
+
+
+async def test_the_child_is_not_given_the_bots_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawing._child.close()
+    monkeypatch.setenv("DATA_KEY", "a-key-for-the-test")
+    monkeypatch.setenv("BOT_TOKEN", "42:a-token-for-the-test")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u:p@db/returnee")
+    monkeypatch.setenv("RETURNEE_DRAWING_TEST", "kept")
+    assert await drawn(environment_value, "RETURNEE_DRAWING_TEST") == b"kept"
+    for name in ("DATA_KEY", "BOT_TOKEN", "DATABASE_URL"):
+        assert await drawn(environment_value, name) == b""
