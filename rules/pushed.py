@@ -254,7 +254,10 @@ def read_row(
     """A row read through the columns: good, bad (with the problem, no personal numbers in
     it), or None for an empty row."""
     cells = list(values) + [None] * (len(columns.headers) - len(values))
-    raw = {h or f"#{i + 1}": _text(c) for i, (h, c) in enumerate(zip(columns.headers, cells, strict=False))}
+    raw = {
+        h or f"#{i + 1}": _text(c)
+        for i, (h, c) in enumerate(zip(columns.headers, cells, strict=False))
+    }
     if not any(raw.values()):
         return None
 

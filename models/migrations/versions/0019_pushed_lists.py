@@ -6,6 +6,7 @@ Create Date: 2026-12-01 19:00:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,7 +21,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
@@ -91,8 +92,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pushed_rows")),
     )
-    for column in ("list_id", "area_id", "resident_id", "task_alert_id", "id_number_hash",
-                   "phone_tail_hash"):
+    for column in (
+        "list_id",
+        "area_id",
+        "resident_id",
+        "task_alert_id",
+        "id_number_hash",
+        "phone_tail_hash",
+    ):
         op.create_index(op.f(f"ix_pushed_rows_{column}"), "pushed_rows", [column])
     op.create_index("ix_pushed_rows_list_area", "pushed_rows", ["list_id", "area_id"])
     op.create_table(
