@@ -609,6 +609,7 @@ def pushed_import(file: Path, source: str, deadline: str, code: str | None) -> N
         fail(f"--deadline: {problem}")
     if not source.strip():
         fail("--source: say who pushed the list")
+    data = file.read_bytes()
 
     async def go() -> None:
         from sqlalchemy import select
@@ -633,7 +634,7 @@ def pushed_import(file: Path, source: str, deadline: str, code: str | None) -> N
                             fail("no areas yet: `returnee admin areas import` first", status=1)
                     result = await import_list(
                         session,
-                        file.read_bytes(),
+                        data,
                         file.name,
                         source=source.strip(),
                         deadline=allowed,

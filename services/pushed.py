@@ -59,6 +59,8 @@ from services.wording import moment_text
 
 TASK, TRANSFER_TASK, MATCH_ALERT = "pushed_task", "pushed_transfer", "pushed_match"
 LINK_VALID_FOR = timedelta(days=3)
+# The answer that carries, through a report begun from a personal link, the row it is for.
+FROM_LINK = "_pushed_from_link"
 # A file larger than this is not a list we take in one go (the bench's 100,000 rows fit).
 MAX_BYTES = 50 * 1024 * 1024
 BATCH = 500
