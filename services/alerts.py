@@ -36,7 +36,7 @@ from services.buttons import (
     WRITE,
 )
 from services.placement import ASSIGN_KIND, grids_to_choose
-from services.pushed_view import TASK_KINDS, reason_line, row_of, task_buttons, task_lines
+from services.pushed_view import TASK_KINDS, match_lines, task_buttons, task_lines
 from services.records import symptom_names
 from services.vocabulary import (
     ALERT_TITLES,
@@ -369,9 +369,7 @@ async def render_alert(
     if details.get("code"):
         lines.append(e(tr.label(tr("Health code"), option_name(HEALTH_CODES, details["code"], tr))))
     if alert.kind == "pushed_match":
-        row = await row_of(session, alert)
-        if row is not None:
-            lines.append(e(tr.label(tr("Why"), reason_line(row, tr))))
+        lines += await match_lines(session, alert, tr, zone)
     if details.get("place") and alert.kind == "rescreen":
         lines.append(e(tr.label(tr("Newly listed"), str(details["place"]))))
     # The journey and the plan.

@@ -291,6 +291,8 @@ async def import_list(
     # The district a row's queue is when nothing under the list's area is named: the list's
     # own area's district (or the list's area itself above district level).
     finder = AreaFinder(below, area)
+    # Each grid's workers get one message listing their residents found on the list.
+    told: dict[int, list[Resident]] = defaultdict(list)
     for start in range(0, len(good), BATCH):
         chunk = good[start : start + BATCH]
         places = [finder.find(row.address, row.area) for row in chunk]
@@ -326,6 +328,7 @@ async def import_list(
             if record.resident_id is not None and found is not None:
                 result.matched += 1
                 await _rescreen(session, record, found.resident, row, now, zone, policy)
+                told[found.resident.grid_id].append(found.resident)
                 continue
             transfer = row.reason == rules.RELEASED and row.expected is not None
             details: dict[str, Any] = {"row": record.id, "list": pushed.id}
@@ -348,6 +351,19 @@ async def import_list(
         await session.flush()
         for record, alert in tasks:
             record.task_alert_id = alert.id
+    for grid_id, residents in told.items():
+        await raise_alert(
+            session,
+            grid_id=grid_id,
+            kind=MATCH_ALERT,
+            now=now,
+            details={
+                "list": pushed.id,
+                "residents": [r.id for r in residents],
+                "names": [r.name or "" for r in residents],
+            },
+            dedupe_key=f"pushed-match:{pushed.id}:{grid_id}",
+        )
     await audit(
         session,
         imported_by or 0,
@@ -372,7 +388,7 @@ async def _rescreen(
     now: datetime,
     zone: ZoneInfo,
     policy: Policy,
-) -> None:
+) -> int | None:
     """A resident on the list is checked again with what the list says: the place and day
     join their history, the reason (a close contact…) their facts; the policy decides."""
     arrival = await session.scalar(
@@ -409,15 +425,7 @@ async def _rescreen(
         plan_id: int | None = plan.id
     else:
         plan_id = None
-    await raise_alert(
-        session,
-        grid_id=resident.grid_id,
-        resident_id=resident.id,
-        kind=MATCH_ALERT,
-        now=now,
-        details={"row": record.id, "list": record.list_id, "plan_id": plan_id},
-        dedupe_key=f"pushed-match:{record.id}",
-    )
+    return plan_id
 
 
 def parse_deadline(text: str) -> timedelta:

@@ -120,6 +120,34 @@ async def task_lines(
     return lines
 
 
+async def match_lines(
+    session: AsyncSession, alert: Alert, tr: Translator, zone: ZoneInfo
+) -> list[str]:
+    """Residents of the grid found on a list: the list, and that their plans were checked
+    again with what the list says (the names follow, as a re-screening's do)."""
+    pushed = await session.get(PushedList, (alert.details or {}).get("list") or 0)
+    if pushed is None:
+        return []
+    return [
+        html.escape(
+            tr.label(
+                tr("List"),
+                tr.clauses(
+                    [
+                        pushed.source,
+                        tr(
+                            "{n} of your residents", n=len((alert.details or {}).get("names") or [])
+                        ),
+                    ]
+                ),
+            )
+        ),
+        html.escape(
+            tr("Their plans were checked again with what the list says; /pushed sums it up.")
+        ),
+    ]
+
+
 def task_buttons(alert: Alert, tr: Translator) -> Buttons:
     row_id = (alert.details or {}).get("row")
     first: Buttons = (
