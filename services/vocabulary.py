@@ -171,7 +171,7 @@ ALERT_TITLES = {
     "pushed_transfer": N_(
         "🚐 Pushed list: released from quarantine, coming here: contact them before they travel"
     ),
-    "pushed_match": N_("📋 Pushed list: a resident of yours is on it, and was checked again"),
+    "pushed_match": N_("📋 Pushed list: residents of your grid are on it, and were checked again"),
 }
 # What a worker can record having done about an alert (the buttons).
 ACTION_LABELS = {

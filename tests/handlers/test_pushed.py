@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
 from chat.contract import Incoming, Kind, Send
+from chat.i18n import Translator
 from models.alerts import Alert
 from models.areas import Area
 from models.outbox import Outgoing
 from models.pushed import PushedRow
 from models.staff import AuditEntry
 from rules.policy import load_policy
+from services.alerts import render_alert
 from services.options import Options
 from services.pushed import import_list
 from tests.handlers.test_staff import deliver, worker_of
@@ -154,3 +156,19 @@ async def test_a_task_from_the_buttons_to_the_link_and_the_feedback(
         assert {"import", "view", "export", "pushed_outcome", "pushed_link"} <= actions
         copies = list(await session.scalars(select(Outgoing).where(Outgoing.chat_id == 6002)))
         assert not any(first.name in (c.text or "") for c in copies)
+
+
+async def test_a_task_reads_in_chinese_without_codes(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await imported(sessions, clock)
+    async with sessions() as session:
+        tasks = list(await session.scalars(select(Alert).where(Alert.kind.like("pushed%"))))
+        assert {t.kind for t in tasks} == {"pushed_task", "pushed_match"}
+        for task in tasks:
+            for language in ("zh_Hans", "zh_Hant"):
+                shown, buttons = await render_alert(session, task, Translator(language), ZONE)
+                labels = " ".join(b.text for row in buttons for b in row)
+                assert not re.search(
+                    r"[A-Za-z]{2,}|_", re.sub(r"<[^>]+>|/[a-z]+", "", shown + labels)
+                )
