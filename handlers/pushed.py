@@ -24,12 +24,11 @@ from models.staff import Staff, active_staff, audit
 from rules.pushed import parse_moment
 from services.buttons import PUSHED, PUSHED_LINK
 from services.pushed import (
-    COUNT_NAMES,
-    COUNTS,
     FROM_LINK,
     LINK_VALID_FOR,
     LinkRefused,
     accept_link,
+    counts_text,
     feedback_workbook,
     lists_in_scope,
     new_link,
@@ -44,18 +43,6 @@ from services.vocabulary import DONE_TEXTS
 NOT_YOURS = N_("No such person of a pushed list in your area.")
 # The row (and what is being recorded) while the worker types a note or the transfer.
 ROW, KIND = "_pushed_row", "_pushed_kind"
-# Count names for translation extraction (services/pushed.COUNT_NAMES holds the same).
-_COUNT_WORDS = (
-    N_("pushed"),
-    N_("matched"),
-    N_("reported themselves"),
-    N_("reached"),
-    N_("visited"),
-    N_("not here"),
-    N_("unreachable"),
-    N_("open"),
-    N_("overdue"),
-)
 
 
 async def _post(turn: Turn, row_area_id: int) -> Staff | None:
@@ -304,11 +291,7 @@ async def feedback(chat: Chat, scope: Scope) -> list[Reply]:
     sources: dict[int, str] = {}
     for f in figures:
         sources[f.list_id] = f.source
-        counts = tr.join(
-            f"{tr(COUNT_NAMES[name])} {f.counts[name]}"
-            for name in COUNTS
-            if f.counts[name] or name in ("pushed", "open")
-        )
+        counts = counts_text(f, tr)
         lists.setdefault(f.list_id, []).append(f"• {html.escape(f.area)}: {html.escape(counts)}")
     replies: list[Reply] = []
     for list_id, lines in lists.items():

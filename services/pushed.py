@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import io
 import secrets
 from collections import defaultdict
@@ -32,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.i18n import Translator
+from chat.i18n import N_, Translator
 from models.alerts import OPEN, Alert, AlertAction, raise_alert
 from models.areas import Area, Level
 from models.people import Arrival, Resident, Stay, id_number_hashes, phone_tail_hashes
@@ -702,16 +703,46 @@ async def summary(
 
 
 COUNT_NAMES = {
-    "pushed": "pushed",
-    "matched": "matched",
-    "reported": "reported themselves",
-    "reached": "reached",
-    "visited": "visited",
-    "not_here": "not here",
-    "unreachable": "unreachable",
-    "open": "open",
-    "overdue": "overdue",
+    "pushed": N_("pushed"),
+    "matched": N_("matched"),
+    "reported": N_("reported themselves"),
+    "reached": N_("reached"),
+    "visited": N_("visited"),
+    "not_here": N_("not here"),
+    "unreachable": N_("unreachable"),
+    "open": N_("open"),
+    "overdue": N_("overdue"),
 }
+
+
+STILL_OPEN = N_("📋 Pushed lists still open")
+
+
+def counts_text(figures: Figures, tr: Translator) -> str:
+    """ "pushed 12, matched 5, …, open 3": the counts that are not zero (pushed and open
+    always), in the reader's words."""
+    return tr.join(
+        f"{tr(COUNT_NAMES[name])} {figures.counts[name]}"
+        for name in COUNTS
+        if figures.counts[name] or name in ("pushed", "open")
+    )
+
+
+async def daily_lines(
+    session: AsyncSession, user_id: int, areas: Sequence[Area], now: datetime, tr: Translator
+) -> str:
+    """The daily report's lines on pushed lists: each list with a row still open in the
+    worker's areas, its figures there ("" when there is none)."""
+    figures = await summary(session, Scope(user_id, tuple(areas)), now, by_area=False)
+    shown = [f for f in figures if f.counts["open"]]
+    if not shown:
+        return ""
+    lines = [f"<b>{html.escape(tr(STILL_OPEN))}</b>"]
+    lines += [
+        f"• {html.escape(f.source)} ({html.escape(f.area)}): {html.escape(counts_text(f, tr))}"
+        for f in shown
+    ]
+    return "\n".join(lines)
 
 
 async def rows_in_scope(

@@ -23,6 +23,7 @@ from models.pushed import PushedRow
 from models.staff import AuditEntry
 from rules.policy import load_policy
 from services.alerts import render_alert
+from services.digest import daily_reports
 from services.options import Options
 from services.pushed import import_list
 from tests.handlers.test_staff import deliver, worker_of
@@ -172,3 +173,24 @@ async def test_a_task_reads_in_chinese_without_codes(
                 assert not re.search(
                     r"[A-Za-z]{2,}|_", re.sub(r"<[^>]+>|/[a-z]+", "", shown + labels)
                 )
+
+
+async def test_the_daily_report_carries_the_open_lists(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    await worker_of(resident, sessions, clock, GRID_1, 6001)
+    await worker_of(resident, sessions, clock, "620201001", 6003)  # 新华街道: the street
+    await imported(sessions, clock)
+    clock.at = clock.now() + timedelta(hours=11)  # 21:00 in Shanghai
+    async with sessions.begin() as session:
+        await daily_reports(session, clock.now(), ZONE)
+    async with sessions() as session:
+        reports = {
+            m.chat_id: m.text or ""
+            for m in await session.scalars(
+                select(Outgoing).where(Outgoing.purpose == "daily_report")
+            )
+        }
+    assert "Pushed lists still open" in reports[6001] and "省指挥部 协查" in reports[6001]
+    assert "open" in reports[6001] and "matched" in reports[6001]
+    assert "Pushed lists still open" in reports[6003]
