@@ -633,6 +633,8 @@ class Figures:
     source: str
     area: str
     counts: dict[str, int]
+    area_code: str = ""
+    deadline_at: datetime | None = None
 
 
 async def lists_in_scope(session: AsyncSession, scope: Scope) -> list[PushedList]:
@@ -686,19 +688,21 @@ async def summary(
             ) or [mine]
         for area in below:
             query = (
-                select(PushedList.id, PushedList.source, *columns)
+                select(PushedList.id, PushedList.source, PushedList.deadline_at, *columns)
                 .join(PushedList, PushedList.id == PushedRow.list_id)
                 .join(Area, Area.id == PushedRow.area_id)
                 .where(
                     (Area.path == area.path)
                     | Area.path.startswith(area.path + "/", autoescape=True)
                 )
-                .group_by(PushedList.id, PushedList.source)
+                .group_by(PushedList.id, PushedList.source, PushedList.deadline_at)
                 .order_by(PushedList.id)
             )
             for found in (await session.execute(query)).all():
                 counts = {name: int(getattr(found, name) or 0) for name in COUNTS}
-                figures.append(Figures(found.id, found.source, area.name, counts))
+                figures.append(
+                    Figures(found.id, found.source, area.name, counts, area.code, found.deadline_at)
+                )
     return figures
 
 
@@ -713,6 +717,20 @@ COUNT_NAMES = {
     "open": N_("open"),
     "overdue": N_("overdue"),
 }
+
+
+async def progress(
+    session: AsyncSession, area: Area, now: datetime, *, below: bool = False
+) -> list[Figures]:
+    """Each list's progress in the area (and, with `below`, in each area directly below it),
+    as of now: for the API's figures and the dashboard. No personal data."""
+    scope = Scope(0, (area,))
+    found = await summary(session, scope, now, by_area=False)
+    if below and area.level != Level.GRID:
+        found += [
+            f for f in await summary(session, scope, now, by_area=True) if f.area_code != area.code
+        ]
+    return sorted(found, key=lambda f: (-f.list_id, f.area_code != area.code, f.area_code))
 
 
 STILL_OPEN = N_("📋 Pushed lists still open")
