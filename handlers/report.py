@@ -56,7 +56,7 @@ from handlers.widgets import AreaPicker, Naming, PlacePicker
 from models.people import mask_id
 from rules import places
 from services.contact import phone_line
-from services.filing import file_report
+from services.filing import PROXY, file_report
 from services.pushed import FROM_LINK, link_filed
 from services.vocabulary import HEALTH_CODES, RELATIONS, SYMPTOMS, TEST_RESULTS, TRANSPORTS
 from services.wording import describe_plan
@@ -705,7 +705,12 @@ REPORT = Flow(
         ),
         Step(
             "ask_phone",
-            Phone("phone", N_("Your phone number? Press the button below, or type it.")),
+            Phone(
+                "phone",
+                N_("Your phone number? Press the button below, or type it."),
+                typed_only_when=PROXY,
+                typed_question=N_("Their phone number? Type it, e.g. 13812345678."),
+            ),
             section="person",
         ),
         Step(
