@@ -23,6 +23,7 @@ from models.chat import ChatUser
 from models.outbox import Outgoing, enqueue
 from models.staff import Staff, covers
 from services.chart import cjk_font, render_chart
+from services.drawing import drawn
 from services.figures import (
     DEFAULT_AT,
     EXPECTED_DAYS,
@@ -440,7 +441,11 @@ async def _report_one(
             now=now,
             # After the report it belongs to, which goes out first.
             due_at=now + timedelta(seconds=5),
-            file=(f"report-{day.isoformat()}.png", "photo", chart_png(points, name, tr)),
+            file=(
+                f"report-{day.isoformat()}.png",
+                "photo",
+                await drawn(chart_png, points, name, tr),
+            ),
         )
     return queued
 
