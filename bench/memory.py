@@ -148,8 +148,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="returnee-pyc-") as cache:
         if args.no_cache:
+            # The libraries' bytecode as pip wrote it; ours compiled at each start.
             ENVIRONMENT["PYTHONDONTWRITEBYTECODE"] = "1"
-            ENVIRONMENT["PYTHONPYCACHEPREFIX"] = cache
         else:
             ENVIRONMENT.pop("PYTHONDONTWRITEBYTECODE", None)
             ENVIRONMENT["PYTHONPYCACHEPREFIX"] = cache
