@@ -138,6 +138,8 @@ class Window:
         self.pace_count = max(1, self.count // 5)
         self.pace_seconds = seconds * self.pace_count / self.count
         self.bulk_share = 1.0
+        # Places kept free of bulk for replies sent by other instances (Sender.reserve).
+        self.reserve = 0
         self._answered: deque[float] = deque()  # when answers came, oldest first
         self._out = 0  # let go, not answered yet
         self._let_go: deque[float] = deque()  # when calls were let go, within a pace
@@ -164,7 +166,8 @@ class Window:
         if self.bulk_share < 1.0 and now - max(self._last_cut, self._last_grow) >= self.seconds:
             self.bulk_share = min(1.0, self.bulk_share + 0.05)
             self._last_grow = now
-        return max(1, math.floor(self.count * self.bulk_share))
+        reserve = min(self.reserve, self.count // 2)
+        return max(1, math.floor(self.count * self.bulk_share) - reserve)
 
     @contextlib.asynccontextmanager
     async def place(self, *, first: bool = False) -> AsyncIterator[None]:
@@ -227,6 +230,11 @@ class Sender:
         # After a 429 for a chat: no call to it before this (loop time), and its pace halved.
         self._paused: dict[int, float] = {}
         self._periods: dict[int, float] = {}
+
+    def reserve(self, messages_per_second: int) -> None:
+        """Keeps this many places a second free of bulk (up to half of them): the replies
+        other instances are sending now, which Telegram counts with ours."""
+        self._overall.reserve = max(0, messages_per_second)
 
     def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chats.pop(chat_id, None)

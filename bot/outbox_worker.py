@@ -22,6 +22,7 @@ from bot.delivery import AnswerLost, DeliveryError, Rejected, Sender, Transient,
 from bot.locks import InstanceLock
 from chat.clock import Clock
 from chat.contract import Button, Edit, File, Send
+from models.chat import updates_handled_since
 from models.outbox import FAILED, PENDING, SENT, UNREACHABLE, Outgoing, claim_due
 from services.reachability import resident_unreachable
 
@@ -34,6 +35,8 @@ RETRY = "retry"
 ANSWER_LOST = "answer lost"
 FLUSH_SIZE = 10
 FLUSH_EVERY = 0.25
+# The updates handled by all instances over this long stand for their replies a second.
+REPLIES_OVER = timedelta(seconds=2)
 # How often an instance standing by tries to become the outbox's sender.
 LOCK_EVERY = 2.0
 
@@ -205,7 +208,12 @@ class OutboxWorker:
 
     async def _claim(self) -> list[tuple[int, int, Send, str, int | None]]:
         async with self.sessions.begin() as session:
-            claimed = await claim_due(session, self.clock.now(), self.batch, self.lease)
+            now = self.clock.now()
+            # Every instance answers the updates it handles, and Telegram's limits count
+            # those replies with the round: keep room for them (about two messages an
+            # update, so the updates of the last two seconds are the messages a second).
+            self.sender.reserve(await updates_handled_since(session, now - REPLIES_OVER))
+            claimed = await claim_due(session, now, self.batch, self.lease)
             return [
                 (row.id, row.chat_id, _as_send(row), row.error or "", row.edit_message_id)
                 for row in claimed
