@@ -39,11 +39,7 @@ from tests.e2e.conftest import (
 from tests.e2e.test_instances import until_logged
 from tests.e2e.test_kill_mid_round import round_copies
 
-pytestmark = [
-    pytest.mark.frameworks("aiogram"),
-    pytest.mark.own_bot,
-    pytest.mark.skipif(not POSTGRES, reason="several instances share PostgreSQL, not SQLite"),
-]
+pytestmark = [pytest.mark.frameworks("aiogram"), pytest.mark.own_bot]
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 CHATS = range(8301, 8601)  # 300 prompts: 10 s at Telegram's 30/s
 HOOK = "/telegram/hook"
@@ -138,6 +134,7 @@ async def test_the_docs_show_the_config_the_test_uses() -> None:
     assert example in (ROOT / "docs" / "deployment.md").read_text()
 
 
+@pytest.mark.skipif(not POSTGRES, reason="several instances share PostgreSQL, not SQLite")
 @pytest.mark.skipif(
     shutil.which("haproxy") is None, reason="haproxy is not installed (.ci/run installs it)"
 )
