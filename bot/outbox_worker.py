@@ -56,7 +56,7 @@ class OutboxWorker:
         sender: Sender,
         clock: Clock,
         *,
-        batch: int = 60,
+        batch: int | None = None,
         lease: timedelta = timedelta(minutes=2),
         idle_wait: float = 1.0,
         lock: InstanceLock | None = None,
@@ -67,9 +67,10 @@ class OutboxWorker:
         self.lock = lock
         self.sender = sender
         self.clock = clock
-        # About two seconds of sending at Telegram's 30/s: a process that dies leaves at most
-        # this many claimed rows to wait for the lease.
-        self.batch = batch
+        # About two seconds of sending at the sender's rate (60 at Telegram's 30/s): the next
+        # is claimed while the last half of one goes out, and a process that dies leaves at
+        # most one and a half to wait for the lease.
+        self.batch = batch or max(60, round(2 * sender.limits.overall_per_second))
         self.lease = lease
         self.idle_wait = idle_wait
         self._nudged = asyncio.Event()
