@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.alerts import Alert, AlertAction
-from models.areas import Area, Level, children_of
+from models.areas import Area, Level
 from models.checkins import CheckIn
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, HELD, RELEASED, MonitoringPlan
@@ -155,14 +155,6 @@ class DailyFigures:
 
 
 @dataclass(frozen=True)
-class Rollup:
-    """An area's figures in all (`total`) and for each area directly below it."""
-
-    total: DailyFigures
-    children: tuple[DailyFigures, ...]
-
-
-@dataclass(frozen=True)
 class DayPoint:
     """One day of the 14-day chart."""
 
@@ -259,42 +251,6 @@ async def daily_figures(
     window = window_of(day, zone, at)
     tallies = await collect(session, area, day, zone, {area.code: area}, window)
     return tallies[area.code].freeze(area, day, window)
-
-
-async def rollup_figures(
-    session: AsyncSession,
-    area: Area,
-    day: date,
-    zone: ZoneInfo = DEFAULT_ZONE,
-    at: time = DEFAULT_AT,
-) -> Rollup:
-    """The report's figures for each area directly below `area`, and in all."""
-    window = window_of(day, zone, at)
-    children = await children_of(session, area.id)
-    keyed = {child.code: child for child in children}
-    tallies = await collect(session, area, day, zone, keyed, window)
-    parts = tuple(tallies[child.code].freeze(child, day, window) for child in children)
-    total = _Tally()
-    for code in keyed:
-        _add(total, tallies[code])
-    return Rollup(total.freeze(area, day, window), parts)
-
-
-def _add(into: _Tally, part: _Tally) -> None:
-    counts = (
-        "reports",
-        "arrived",
-        "held",
-        "checkins_due",
-        "checkins_answered",
-        "checkins_missed",
-        "checkins_late",
-    )
-    for name in counts:
-        setattr(into, name, getattr(into, name) + getattr(part, name))
-    lists = ("expected", "monitoring", "abnormal", "missed", "releases", "still_open", "no_shows")
-    for name in lists:
-        getattr(into, name).extend(getattr(part, name))
 
 
 def closed(checkin: CheckIn) -> bool:
