@@ -29,15 +29,14 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    column,
     func,
     literal,
     not_,
     or_,
     select,
-    values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.alerts import Alert, AlertAction
 from models.areas import Area, Level, children_of
@@ -53,7 +52,6 @@ from services.figures import (
     AlertCounts,
     DailyFigures,
     day_bounds,
-    grid_keys,
     phase_on,
     under,
     window_of,
@@ -245,45 +243,64 @@ async def counts_over(
 
 
 class _Keys:
-    """Which key area (the area itself, or a child) a grid counts in, as SQL: every grid when
-    there is one key, the grid itself when the keys are grids, else a join to a table of
-    values (grid, key)."""
+    """Which key area (the area itself, or a child) a grid counts in, in SQL: every grid under
+    it when there is one key; the grid itself when the keys are grids; else the query is
+    counted per grid first and those counts added up per key area (found by its path)."""
 
-    def __init__(self, keyed: dict[str, Area], grid_key: dict[int, str]) -> None:
+    def __init__(self, area: Area, keyed: dict[str, Area]) -> None:
         self.codes = list(keyed)
-        number = {code: i for i, code in enumerate(self.codes)}
+        self.area = area
         self.single = keyed[self.codes[0]] if len(self.codes) == 1 else None
         self.grids = all(keyed[code].level == Level.GRID for code in self.codes)
-        self.by_grid = {keyed[code].id: number[code] for code in self.codes}
-        self.table = (
-            values(column("grid_id", Integer), column("key", Integer), name="keyed_grids")
-            .data(sorted((grid, number[code]) for grid, code in grid_key.items()) or [(0, 0)])
-            .cte("keyed_grids")
-        )
+        self.number = {keyed[code].id: i for i, code in enumerate(self.codes)}
 
-    @staticmethod
-    def needs_table(keyed: dict[str, Area]) -> bool:
-        return len(keyed) > 1 and any(area.level != Level.GRID for area in keyed.values())
-
-    def apply(self, query: Select[Any], grid: Any) -> Select[Any]:
-        """The query restricted to the grids counted, grouped by key (its last column) unless
-        there is one key."""
+    def apply(self, query: Select[Any], grid: Any, groups: int) -> Select[Any]:
+        """The query (its first `groups` columns grouped, the rest counts) restricted to the
+        grids counted, with the key's area id last unless there is one key."""
         if self.single is not None:
             if self.single.level == Level.GRID:
                 return query.where(grid == self.single.id)
-            grids = select(Area.id).where(Area.level == Level.GRID, under(self.single))
-            return query.where(grid.in_(grids))
+            return query.where(grid.in_(_grids_under(self.single)))
         if self.grids:
-            query = query.where(grid.in_(list(self.by_grid)))
+            query = query.where(grid.in_(list(self.number)))
             return query.add_columns(grid.label("k")).group_by("k")
-        query = query.join(self.table, self.table.c.grid_id == grid)
-        return query.add_columns(self.table.c.key.label("k")).group_by("k")
+        inner = (
+            query.where(grid.in_(_grids_under(self.area)))
+            .add_columns(grid.label("g"))
+            .group_by("g")
+            .subquery()
+        )
+        columns = list(inner.c)
+        grouped, counted = columns[:groups], columns[groups:-1]
+        grid_area, key_area = aliased(Area), aliased(Area)
+        return (
+            select(
+                *grouped,
+                *(cast(func.sum(c), Integer) for c in counted),
+                key_area.id.label("k"),
+            )
+            .join(grid_area, grid_area.id == inner.c.g)
+            .join(
+                key_area,
+                key_area.id.in_(list(self.number))
+                & or_(
+                    grid_area.path == key_area.path,
+                    func.substr(grid_area.path, 1, func.length(key_area.path) + 1)
+                    == key_area.path + "/",
+                ),
+            )
+            .group_by(*grouped, "k")
+        )
 
     def key_of(self, row: Any) -> tuple[int | None, Any]:
         """The key a row counts in, and the rest of the row."""
         if self.single is not None:
             return 0, row
-        return (self.by_grid.get(row[-1]) if self.grids else row[-1]), row[:-1]
+        return self.number.get(row[-1]), row[:-1]
+
+
+def _grids_under(area: Area) -> Select[Any]:
+    return select(Area.id).where(Area.level == Level.GRID, under(area))
 
 
 def _bucket(
@@ -338,14 +355,13 @@ async def count_days(
     windows = [start, *ends]
     if not keyed:
         return {}
-    grid_key = await grid_keys(session, area, keyed) if _Keys.needs_table(keyed) else {}
-    keys = _Keys(keyed, grid_key)
+    keys = _Keys(area, keyed)
     found = [[Counts() for _ in days] for _ in keyed]
 
-    async def rows(query: Select[Any], grid: Any) -> list[tuple[int, Any]]:
-        """(key, the rest of the row) for each row of `query`, grouped by the key first."""
+    async def rows(query: Select[Any], grid: Any, groups: int = 1) -> list[tuple[int, Any]]:
+        """(key, the rest of the row) for each row of `query`, grouped by key too."""
         got: list[tuple[int, Any]] = []
-        for row in (await session.execute(keys.apply(query, grid))).all():
+        for row in (await session.execute(keys.apply(query, grid, groups))).all():
             k, rest = keys.key_of(row)
             if k is not None:
                 got.append((k, rest))
@@ -398,7 +414,7 @@ async def count_days(
         .join(Resident, Resident.id == MonitoringPlan.resident_id)
         .where(MonitoringPlan.status == HELD)
     )
-    for k, (number,) in await rows(query, Resident.grid_id):
+    for k, (number,) in await rows(query, Resident.grid_id, 0):
         for i in range(n):
             add(k, i, "held", number)
     # Under each kind of monitoring: plans alike are counted together, then each day's phase.
@@ -417,7 +433,7 @@ async def count_days(
         )
         .group_by(MonitoringPlan.starts_on, MonitoringPlan.ends_on, MonitoringPlan.phases)
     )
-    for k, (starts, ends_on, phases, number) in await rows(query, Resident.grid_id):
+    for k, (starts, ends_on, phases, number) in await rows(query, Resident.grid_id, 3):
         for i, d in enumerate(days):
             if starts <= d <= ends_on and (phase := phase_on(phases, d)) is not None:
                 kinds = found[k][i].by_kind
@@ -444,8 +460,8 @@ async def count_days(
         select(
             bucket,
             func.count(),
-            func.sum(case((unanswered, 1), else_=0)),
-            func.sum(case((~unanswered & CheckIn.late, 1), else_=0)),
+            cast(func.sum(case((unanswered, 1), else_=0)), Integer),
+            cast(func.sum(case((~unanswered & CheckIn.late, 1), else_=0)), Integer),
         )
         .select_from(CheckIn)
         .join(Resident, Resident.id == CheckIn.resident_id)
@@ -483,7 +499,9 @@ async def count_days(
     # Abnormal reports raised in the window, and how many a person acted on.
     bucket = _bucket(Alert.created_at, windows).label("b")
     query = (
-        select(bucket, func.count(), func.sum(case((Alert.id.in_(_acted), 1), else_=0)))
+        select(
+            bucket, func.count(), cast(func.sum(case((Alert.id.in_(_acted), 1), else_=0)), Integer)
+        )
         .select_from(Alert)
         .where(
             Alert.kind.in_(ABNORMAL_KINDS),
@@ -516,7 +534,7 @@ async def count_days(
         )
         .group_by("b", "s", "m")
     )
-    for k, (b, s, missed_kind, number) in await rows(query, Alert.grid_id):
+    for k, (b, s, missed_kind, number) in await rows(query, Alert.grid_id, 3):
         for i in range(n):
             # Window i is bucket i + 1: raised before its start (b <= i), or before its end.
             if (b <= i + 1 and s != i + 1) if missed_kind else b <= i:
@@ -535,7 +553,7 @@ async def _alert_counts(
     days: list[date],
     zone: ZoneInfo,
     alerts: tuple[timedelta, datetime],
-    rows: Callable[[Select[Any], Any], Any],
+    rows: Callable[[Select[Any], Any, int], Any],
 ) -> None:
     """Each day's alerts at its end (or now, for today), as `figures.alert_counts`: open,
     acknowledged during the day, open for longer than `overdue_after`."""
@@ -565,7 +583,7 @@ async def _alert_counts(
         .group_by("b", "a", "f", "o")
     )
     tally: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for k, (b, a, future, o, number) in await rows(query, Alert.grid_id):
+    for k, (b, a, future, o, number) in await rows(query, Alert.grid_id, 4):
         for i in range(n):
             if b > i + 1 or a < i + 1:
                 continue
