@@ -52,10 +52,13 @@ from services.figures import (
     AlertCounts,
     DailyFigures,
     day_bounds,
+    missed_checkin_id,
     phase_on,
     under,
     window_of,
 )
+
+AnySelect = Select[*tuple[Any, ...]]
 
 
 @dataclass
@@ -254,7 +257,7 @@ class _Keys:
         self.grids = all(keyed[code].level == Level.GRID for code in self.codes)
         self.number = {keyed[code].id: i for i, code in enumerate(self.codes)}
 
-    def apply(self, query: Select[Any], grid: Any, groups: int) -> Select[Any]:
+    def apply(self, query: AnySelect, grid: Any, groups: int) -> AnySelect:
         """The query (its first `groups` columns grouped, the rest counts) restricted to the
         grids counted, with the key's area id last unless there is one key."""
         if self.single is not None:
@@ -299,7 +302,7 @@ class _Keys:
         return self.number.get(row[-1]), row[:-1]
 
 
-def _grids_under(area: Area) -> Select[Any]:
+def _grids_under(area: Area) -> AnySelect:
     return select(Area.id).where(Area.level == Level.GRID, under(area))
 
 
@@ -316,22 +319,12 @@ def _bucket(
 
 def _closed() -> ColumnElement[bool]:
     """A check-in closed with its superseded plan (`figures.closed`)."""
-    return CheckIn.extra["closed"].as_string().is_not(None)
+    closed: ColumnElement[bool] = CheckIn.extra["closed"].as_string().is_not(None)
+    return closed
 
 
 _acted = select(AlertAction.alert_id).where(AlertAction.actor_user_id.is_not(None))
 _MISSED_PREFIX = f"{MISSED_KIND}:"
-
-
-def _missed_checkin_id() -> ColumnElement[Any]:
-    """The check-in a missed check-in's alert is about (its dedupe key's number)."""
-    return case(
-        (
-            Alert.kind == MISSED_KIND,
-            cast(func.substr(Alert.dedupe_key, len(_MISSED_PREFIX) + 1), Integer),
-        ),
-        else_=None,
-    )
 
 
 async def count_days(
@@ -358,7 +351,7 @@ async def count_days(
     keys = _Keys(area, keyed)
     found = [[Counts() for _ in days] for _ in keyed]
 
-    async def rows(query: Select[Any], grid: Any, groups: int = 1) -> list[tuple[int, Any]]:
+    async def rows(query: AnySelect, grid: Any, groups: int = 1) -> list[tuple[int, Any]]:
         """(key, the rest of the row) for each row of `query`, grouped by key too."""
         got: list[tuple[int, Any]] = []
         for row in (await session.execute(keys.apply(query, grid, groups))).all():
@@ -375,7 +368,7 @@ async def count_days(
     # Reports received and arrivals, in the window.
     for when, name in ((Arrival.reported_at, "reports"), (Arrival.arrived_at, "arrived")):
         bucket = _bucket(when, windows).label("b")
-        query = (
+        query: AnySelect = (
             select(bucket, func.count())
             .select_from(Arrival)
             .join(Resident, Resident.id == Arrival.resident_id)
@@ -525,7 +518,7 @@ async def count_days(
     query = (
         select(created, slot, is_missed, func.count())
         .select_from(Alert)
-        .outerjoin(CheckIn, CheckIn.id == _missed_checkin_id())
+        .outerjoin(CheckIn, CheckIn.id == missed_checkin_id())
         .where(
             Alert.kind.in_((*ABNORMAL_KINDS, MISSED_KIND)),
             Alert.created_at < ends[-1],
@@ -553,7 +546,7 @@ async def _alert_counts(
     days: list[date],
     zone: ZoneInfo,
     alerts: tuple[timedelta, datetime],
-    rows: Callable[[Select[Any], Any, int], Any],
+    rows: Callable[[AnySelect, Any, int], Any],
 ) -> None:
     """Each day's alerts at its end (or now, for today), as `figures.alert_counts`: open,
     acknowledged during the day, open for longer than `overdue_after`."""

@@ -23,6 +23,7 @@ INDEXES = (
     ("ix_arrivals_arrived_at", "arrivals", ["arrived_at"]),
     ("ix_plans_status_ended", "plans", ["status", "ended_at"]),
     ("ix_checkins_slot_end", "checkins", ["slot_end"]),
+    ("ix_checkins_resident_slot_end", "checkins", ["resident_id", "slot_end"]),
     ("ix_alerts_kind_created", "alerts", ["kind", "created_at"]),
 )
 
