@@ -267,9 +267,11 @@ class _Keys:
         if self.grids:
             query = query.where(grid.in_(list(self.number)))
             return query.add_columns(grid.label("k")).group_by("k")
+        if self.area.parent_id is not None:
+            # A part of the city: from its own grids. The whole city: by the rows' times.
+            query = query.where(grid.in_(_grids_under(self.area)))
         inner = (
-            query.where(grid.in_(_grids_under(self.area)))
-            .add_columns(grid.label("g"))
+            query.add_columns(grid.label("g"))
             .group_by("g")
             .subquery()
         )
