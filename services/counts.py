@@ -250,7 +250,8 @@ class _Keys:
     it when there is one key; the grid itself when the keys are grids; else the query is
     counted per grid first and those counts added up per key area (found by its path)."""
 
-    def __init__(self, area: Area, keyed: dict[str, Area]) -> None:
+    def __init__(self, area: Area, keyed: dict[str, Area], *, by_time: bool) -> None:
+        self.by_time = by_time
         self.codes = list(keyed)
         self.area = area
         self.single = keyed[self.codes[0]] if len(self.codes) == 1 else None
@@ -267,14 +268,12 @@ class _Keys:
         if self.grids:
             query = query.where(grid.in_(list(self.number)))
             return query.add_columns(grid.label("k")).group_by("k")
-        if self.area.parent_id is not None:
-            # A part of the city: from its own grids. The whole city: by the rows' times.
+        if self.area.parent_id is not None or not self.by_time:
+            # From the area's grids' residents (on SQLite always: rows read by their time
+            # are scattered over the table, a page each). The whole city on PostgreSQL: by
+            # the rows' times.
             query = query.where(grid.in_(_grids_under(self.area)))
-        inner = (
-            query.add_columns(grid.label("g"))
-            .group_by("g")
-            .subquery()
-        )
+        inner = query.add_columns(grid.label("g")).group_by("g").subquery()
         columns = list(inner.c)
         grouped, counted = columns[:groups], columns[groups:-1]
         grid_area, key_area = aliased(Area), aliased(Area)
@@ -350,7 +349,7 @@ async def count_days(
     windows = [start, *ends]
     if not keyed:
         return {}
-    keys = _Keys(area, keyed)
+    keys = _Keys(area, keyed, by_time=session.get_bind().dialect.name == "postgresql")
     found = [[Counts() for _ in days] for _ in keyed]
 
     async def rows(query: AnySelect, grid: Any, groups: int = 1) -> list[tuple[int, Any]]:
