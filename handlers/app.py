@@ -26,6 +26,7 @@ from handlers.checkin import CHECKIN, OWN_TIMES
 from handlers.commands import COMMANDS, idle, unknown_command
 from handlers.contact import REPLY_FLOW, WRITE_FLOW
 from handlers.context import Flow, Turn
+from handlers.pushed import PUSHED_NOTE, TRANSFER_FLOW
 from handlers.report import COMPANION, PLACE_VISITED, REPORT
 from handlers.resident import ARRIVED, EDIT, FORGET, HELP
 from handlers.staff import ACTION_NOTE
@@ -52,6 +53,8 @@ FLOWS: tuple[Flow, ...] = (
     ACTION_NOTE,
     WRITE_FLOW,
     REPLY_FLOW,
+    PUSHED_NOTE,
+    TRANSFER_FLOW,
 )
 
 

@@ -24,6 +24,7 @@ from models.outbox import Outgoing, enqueue
 from models.staff import Staff, covers
 from services.chart import cjk_font, render_chart
 from services.counts import Rollup, Summary, rollup_figures
+from services.drawing import drawn
 from services.figures import (
     DEFAULT_AT,
     EXPECTED_DAYS,
@@ -33,6 +34,7 @@ from services.figures import (
     daily_figures,
     history,
 )
+from services.pushed import daily_lines
 from services.vocabulary import DONE_TEXTS, INCIDENT_NAMES, PHASE_NAMES, TRANSPORTS
 from services.wording import day_text, moment_text, option_name, place_name
 
@@ -407,6 +409,10 @@ async def _report_one(
     tr = Translator(user.language if user else None)
     chat_id = posts[0][0].chat_id
     text = "\n\n".join([await report_for(session, area, day, zone, tr, at) for area in areas])
+    # Lists pushed from above, until every row in the worker's areas is done.
+    pushed = await daily_lines(session, user_id, areas, now, tr)
+    if pushed:
+        text = f"{text}\n\n{pushed}"
     queued = int(
         await enqueue(
             session,
@@ -433,7 +439,11 @@ async def _report_one(
             now=now,
             # After the report it belongs to, which goes out first.
             due_at=now + timedelta(seconds=5),
-            file=(f"report-{day.isoformat()}.png", "photo", chart_png(points, name, tr)),
+            file=(
+                f"report-{day.isoformat()}.png",
+                "photo",
+                await drawn(chart_png, points, name, tr),
+            ),
         )
     return queued
 
