@@ -140,7 +140,7 @@ def check_id_number(text: str) -> str | None:
             return "the ID number's check digit is wrong"
         return None
     if number.isdigit() and not _OLD_ID.match(number):
-        return f"the ID number has {len(number)} digits (18 expected)"
+        return "the ID number does not have 18 digits"
     if _OLD_ID.match(number) or _OTHER_ID.match(number):
         return None
     return "the ID number is not a number"

@@ -78,14 +78,14 @@ def read_table(data: bytes, file_name: str) -> list[list[object]]:
     """The file's rows, the header first: the first sheet of a workbook, or CSV (UTF-8, or
     GB18030 as Chinese spreadsheets save it)."""
     if len(data) > MAX_BYTES:
-        raise ListProblem(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB")
+        raise ListProblem(N_("the file is larger than 50 MB"))
     if file_name.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
         import openpyxl  # imported here: only imports need it
 
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException…
-            raise ListProblem(f"not a workbook openpyxl can read ({type(exc).__name__})") from None
+            raise ListProblem(N_("not a workbook that can be read")) from exc
         sheet = book.worksheets[0]
         table = [list(row) for row in sheet.iter_rows(values_only=True)]
         book.close()
@@ -96,7 +96,7 @@ def read_table(data: bytes, file_name: str) -> list[list[object]]:
         except UnicodeDecodeError:
             continue
         return [list(row) for row in csv.reader(io.StringIO(text))]
-    raise ListProblem("neither a workbook nor CSV text (UTF-8 or GB18030)")
+    raise ListProblem(N_("neither a workbook nor CSV text (UTF-8 or GB18030)"))
 
 
 # --- where a row belongs -------------------------------------------------------------------
@@ -251,12 +251,14 @@ async def import_list(
         return Imported(existing, new=False, bad=kept)
     table = read_table(data, file_name)
     if not table:
-        raise ListProblem("the file is empty")
+        raise ListProblem(N_("the file is empty"))
     columns = rules.map_headers([rules._text(h) for h in table[0]])
     if "name" not in columns.fields:
-        raise ListProblem("no column of names (姓名 / name) in the first row")
+        raise ListProblem(N_("no column of names (姓名 / name) in the first row"))
     if "id_number" not in columns.fields and "phone" not in columns.fields:
-        raise ListProblem("no column of ID numbers (身份证号) or phones (手机号) in the first row")
+        raise ListProblem(
+            N_("no column of ID numbers (身份证号) or phones (手机号) in the first row")
+        )
     today = now.astimezone(zone).date()
     good: list[rules.Row] = []
     bad: list[rules.BadRow] = []
@@ -267,7 +269,7 @@ async def import_list(
         elif read is not None:
             good.append(read)
     if not good and not bad:
-        raise ListProblem("the file has no rows under its header")
+        raise ListProblem(N_("the file has no rows under its header"))
     pushed = PushedList(
         source=source[:200],
         file_name=file_name[:200],
@@ -679,22 +681,26 @@ async def summary(
     ]
     figures: list[Figures] = []
     for mine in scope.areas:
-        below = [mine]
+        # (area, its own rows only): by area, each area below, and the area's own queue
+        # (rows at no community of ours) when it has one.
+        below: list[tuple[Area, bool]] = [(mine, False)]
         if by_area and mine.level != Level.GRID:
-            below = list(
-                await session.scalars(
-                    select(Area).where(Area.parent_id == mine.id).order_by(Area.code)
-                )
-            ) or [mine]
-        for area in below:
+            children = await session.scalars(
+                select(Area).where(Area.parent_id == mine.id).order_by(Area.code)
+            )
+            below = [(mine, True), *((child, False) for child in children)]
+        for area, own in below:
+            where = (
+                Area.id == area.id
+                if own
+                else (Area.path == area.path)
+                | Area.path.startswith(area.path + "/", autoescape=True)
+            )
             query = (
                 select(PushedList.id, PushedList.source, PushedList.deadline_at, *columns)
                 .join(PushedList, PushedList.id == PushedRow.list_id)
                 .join(Area, Area.id == PushedRow.area_id)
-                .where(
-                    (Area.path == area.path)
-                    | Area.path.startswith(area.path + "/", autoescape=True)
-                )
+                .where(where)
                 .group_by(PushedList.id, PushedList.source, PushedList.deadline_at)
                 .order_by(PushedList.id)
             )

@@ -51,7 +51,7 @@ def test_headers_are_mapped_by_name_and_unknown_ones_kept(
         (id_number(1).lower(), "", None),  # an x as check digit is the X
         (id_number(2, valid=False), "13937000002", "check digit"),
         ("11010519491331002X", "", "date of birth"),
-        ("1101051949123100", "", "16 digits"),
+        ("1101051949123100", "", "18 digits"),
         ("E12345678", "13937000003", None),  # a passport
         ("", "12345", "phone"),
         ("", "", "neither"),
