@@ -115,8 +115,14 @@ class AreaFinder:
         for a in areas:
             if a.parent_id is not None:
                 self.children[a.parent_id].append(a)
-        # Longest names first: "新华南路社区第一网格" before "新华南路社区".
-        self.named = sorted(areas, key=lambda a: -len(a.name))
+        # Areas by name, and the names' lengths: an address is looked up by its substrings
+        # of those lengths (a few hundred look-ups, however many areas there are).
+        self.by_name: dict[str, list[Area]] = defaultdict(list)
+        for a in areas:
+            if a.name:
+                self.by_name[a.name].append(a)
+        self.lengths = sorted({len(name) for name in self.by_name}, reverse=True)
+        self._named: dict[str, Area | None] = {}
         self.depths = {level.value: i for i, level in enumerate(Level)}
 
     def depth(self, area: Area) -> int:
@@ -130,17 +136,30 @@ class AreaFinder:
                 return found
         return area
 
+    def named_in(self, text: str) -> Area | None:
+        """The deepest area the text names; among several, one whose parent it names too."""
+        if text in self._named:
+            return self._named[text]
+        found: dict[int, Area] = {}
+        for start in range(len(text)):
+            for length in self.lengths:
+                for a in self.by_name.get(text[start : start + length], ()):
+                    found[a.id] = a
+        named = None
+        if found:
+            deepest = max(self.depth(a) for a in found.values())
+            same = sorted(
+                (a for a in found.values() if self.depth(a) == deepest), key=lambda a: a.code
+            )
+            named = next((a for a in same if a.parent_id in found), same[0])
+        if len(self._named) < 100_000:
+            self._named[text] = named
+        return named
+
     def find(self, address: str, area_text: str = "") -> Area:
         named = self.by_code.get(area_text.strip()) if area_text else None
-        text = f"{area_text} {address}"
         if named is None:
-            found = [a for a in self.named if a.name and a.name in text]
-            if found:
-                # The deepest one named; among those, one whose parent is named too.
-                deepest = max(self.depth(a) for a in found)
-                same = [a for a in found if self.depth(a) == deepest]
-                ids = {a.id for a in found}
-                named = next((a for a in same if a.parent_id in ids), same[0])
+            named = self.named_in(f"{area_text} {address}")
         if named is None:
             return self._district(self.top)
         if named.level == Level.GRID:
