@@ -62,9 +62,14 @@ async def _list(run: PushedRun, rng: random.Random) -> bytes:
     engine = make_engine(run.url)
     try:
         async with make_sessions(engine)() as session:
+            # A tenth of the list: residents with a phone (the generated ID numbers have no
+            # right check digits, so they are listed by phone, the slower way to match).
             residents = list(
                 await session.scalars(
-                    select(Resident).order_by(Resident.id).limit(max(run.rows // 10, 1))
+                    select(Resident)
+                    .where(Resident.phone.is_not(None))
+                    .order_by(Resident.id)
+                    .limit(max(run.rows // 10, 1))
                 )
             )
             communities = [
@@ -80,12 +85,11 @@ async def _list(run: PushedRun, rng: random.Random) -> bytes:
         place, day = ("上海市浦东新区", "2026-06-25") if n % 2 else ("湖北省武汉市", "2026-06-26")
         if n < len(residents):
             person = residents[n]
-            by_id = n % 3 != 0
             writer.writerow(
                 [
                     person.name,
-                    person.id_number if by_id else "",
-                    (person.phone or "").removeprefix("+86") if not by_id else "",
+                    "",
+                    (person.phone or "").removeprefix("+86"),
                     place,
                     day,
                     reasons[n % 3],

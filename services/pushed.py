@@ -65,6 +65,9 @@ FROM_LINK = "_pushed_from_link"
 # A file larger than this is not a list we take in one go (the bench's 100,000 rows fit).
 MAX_BYTES = 50 * 1024 * 1024
 BATCH = 500
+# The residents found on a list checked again during the import; a larger list leaves the
+# rest to the periodic job (`rescreen_matched`), so the import itself stays quick.
+RESCREEN_NOW = 200
 
 
 class ListProblem(Exception):
@@ -260,6 +263,7 @@ async def import_list(
     now: datetime,
     zone: ZoneInfo,
     policy: Policy,
+    rescreen_now: int = RESCREEN_NOW,
 ) -> Imported:
     """Take a pushed list in (all in the caller's transaction); ListProblem when the file as
     a whole cannot be read. The same file again returns the list as it was (new=False)."""
@@ -349,7 +353,9 @@ async def import_list(
         for record, row, found, place in stored:
             if record.resident_id is not None and found is not None:
                 result.matched += 1
-                await _rescreen(session, record, found.resident, row, now, zone, policy)
+                if result.matched <= rescreen_now:
+                    await _rescreen(session, record, found.resident, now, zone, policy)
+                    record.rescreened_at = now
                 told[found.resident.grid_id].append(found.resident)
                 continue
             transfer = row.reason == rules.RELEASED and row.expected is not None
@@ -402,11 +408,35 @@ async def import_list(
     return result
 
 
+async def rescreen_matched(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, policy: Policy, limit: int = 200
+) -> int:
+    """The periodic job: residents found on a list and not yet checked again (a large list
+    leaves them to it), `limit` at a time. Returns how many were checked."""
+    rows = list(
+        await session.scalars(
+            select(PushedRow)
+            .where(
+                PushedRow.match.in_((MATCH_ID, MATCH_PHONE)),
+                PushedRow.rescreened_at.is_(None),
+                PushedRow.resident_id.is_not(None),
+            )
+            .order_by(PushedRow.id)
+            .limit(limit)
+        )
+    )
+    for record in rows:
+        resident = await session.get(Resident, record.resident_id)
+        if resident is not None and resident.purged_at is None:
+            await _rescreen(session, record, resident, now, zone, policy)
+        record.rescreened_at = now
+    return len(rows)
+
+
 async def _rescreen(
     session: AsyncSession,
-    record: PushedRow,
+    row: PushedRow,
     resident: Resident,
-    row: rules.Row,
     now: datetime,
     zone: ZoneInfo,
     policy: Policy,
@@ -442,7 +472,7 @@ async def _rescreen(
             now,
             zone,
             start=start,
-            known=rules.REASON_FACTS.get(row.reason),
+            known=rules.REASON_FACTS.get(row.reason or ""),
         )
         plan_id: int | None = plan.id
     else:
