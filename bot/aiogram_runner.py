@@ -168,6 +168,12 @@ class AiogramTransport:
             )
         )
 
+    async def download(self, file_id: str) -> bytes:
+        """A file a user sent (a pushed list), by its file_id."""
+        found = await self._call(self.bot.get_file(file_id))
+        data = await self._call(self.bot.download_file(found.file_path or ""))
+        return bytes(data.read()) if data is not None else b""
+
     async def close(self) -> None:
         await self.bot.session.close()
 
