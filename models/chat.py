@@ -31,6 +31,7 @@ class ChatUser(Base):
     consented_at: Mapped[datetime | None]
     declined_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # Written at most every few minutes (handlers/app.py: SEEN_EVERY).
     last_seen_at: Mapped[datetime]
     # The user's own daily check-in times ("10:00", "21:00"), one per check-in of the day,
     # chosen with /time within the policy's window; None: the bot's times.
@@ -60,12 +61,20 @@ async def chat_user(session: AsyncSession, user_id: int) -> ChatUser | None:
     return await session.get(ChatUser, user_id)
 
 
-async def conversation_for_update(session: AsyncSession, user_id: int) -> Conversation | None:
-    """The user's conversation, locked so a second instance waits instead of racing."""
-    result = await session.execute(
-        select(Conversation).where(Conversation.user_id == user_id).with_for_update()
-    )
-    return result.scalar_one_or_none()
+async def user_for_update(
+    session: AsyncSession, user_id: int
+) -> tuple[ChatUser | None, Conversation | None]:
+    """The user and their conversation in one statement, the user's row locked so a second
+    instance handling the same user waits instead of racing."""
+    row = (
+        await session.execute(
+            select(ChatUser, Conversation)
+            .outerjoin(Conversation, Conversation.user_id == ChatUser.id)
+            .where(ChatUser.id == user_id)
+            .with_for_update(of=ChatUser)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 class HandledUpdate(Base):

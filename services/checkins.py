@@ -427,6 +427,27 @@ async def due_for(session: AsyncSession, user_id: int, now: datetime) -> list[Ch
     return list(newest.values())
 
 
+async def checkin_person(session: AsyncSession, checkin_id: int, kept: dict[object, object]) -> str:
+    """The name of the person a check-in is about. The check-in and the person are read with
+    one statement and kept (in `kept`, the caller's for its unit of work), so answering it
+    (`record_answer`, `needs_reading`) reads neither again."""
+    key = (CheckIn, checkin_id)
+    if key not in kept:
+        row = (
+            await session.execute(
+                select(CheckIn, Resident)
+                .join(Resident, Resident.id == CheckIn.resident_id)
+                .where(CheckIn.id == checkin_id)
+            )
+        ).first()
+        kept[key] = tuple(row) if row is not None else None
+    found = kept[key]
+    if not isinstance(found, tuple):
+        return ""
+    resident = found[1]
+    return resident.name or "" if isinstance(resident, Resident) else ""
+
+
 @dataclass(frozen=True)
 class Recorded:
     """A check-in answer as saved: whether it was late and whether the worker was alerted."""
