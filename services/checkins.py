@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,8 +87,22 @@ def _begun(status: str, *moments: datetime | None) -> datetime | None:
 CHUNK = 500
 
 
-async def _reporters_on(session: AsyncSession, day: date) -> list[int]:
-    """Everyone who answers for a plan running that day (arrived, not erased), in order."""
+async def _reporters_on(session: AsyncSession, now: datetime, day: date) -> list[int]:
+    """Everyone who answers for a plan running that day (arrived, not erased) that may have
+    something due now, in order: a plan whose person has a check-in open now has had this
+    slot's prompt, so it is left out unless today is one of its test days (the notices).
+    Between slots the job then reads next to nothing."""
+    asked = (
+        select(CheckIn.id)
+        .where(
+            CheckIn.resident_id == Resident.id,
+            CheckIn.slot_start <= now,
+            CheckIn.slot_end > now,
+        )
+        .exists()
+    )
+    # The test days are a JSON list of ISO dates: its text holds the day in quotes.
+    testing = cast(MonitoringPlan.test_days, String).like(f'%"{day.isoformat()}"%')
     query = (
         select(Resident.reporter_user_id)
         .distinct()
@@ -100,6 +114,7 @@ async def _reporters_on(session: AsyncSession, day: date) -> list[int]:
             MonitoringPlan.ends_on >= day,
             Resident.purged_at.is_(None),
             Arrival.status == "arrived",
+            or_(~asked, testing),
         )
         .order_by(Resident.reporter_user_id)
     )
@@ -108,13 +123,14 @@ async def _reporters_on(session: AsyncSession, day: date) -> list[int]:
 
 async def _in_chunks(
     session: AsyncSession,
+    now: datetime,
     day: date,
     size: int,
     step: Callable[[list[int]], Awaitable[int]],
 ) -> int:
     """`step` over the day's reporters, `size` at a time, committing after each where the
     session's owner allows it. A household's messages all fall in one chunk."""
-    reporters = await _reporters_on(session, day)
+    reporters = await _reporters_on(session, now, day)
     done = 0
     for first in range(0, len(reporters), size):
         done += await step(reporters[first : first + size])
@@ -140,7 +156,7 @@ async def open_checkins(
     async def step(reporters: list[int]) -> int:
         return await _open_for(session, reporters, now, zone, times=times, grace=grace)
 
-    return await _in_chunks(session, day, chunk, step)
+    return await _in_chunks(session, now, day, chunk, step)
 
 
 async def _open_for(
@@ -277,7 +293,7 @@ async def slot_round(
         queued = await sampling_notices(session, now, zone, times=times, reporters=reporters)
         return queued + await _open_for(session, reporters, now, zone, times=times, grace=grace)
 
-    return await _in_chunks(session, day, chunk, step)
+    return await _in_chunks(session, now, day, chunk, step)
 
 
 async def remind_checkins(
