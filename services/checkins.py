@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast, or_, select, update
+from sqlalchemy import String, bindparam, cast, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -443,19 +443,21 @@ async def due_for(session: AsyncSession, user_id: int, now: datetime) -> list[Ch
     return list(newest.values())
 
 
+# Built once (each check-in answer runs it).
+_CHECKIN_PERSON = (
+    select(CheckIn, Resident)
+    .join(Resident, Resident.id == CheckIn.resident_id)
+    .where(CheckIn.id == bindparam("checkin_id"))
+)
+
+
 async def checkin_person(session: AsyncSession, checkin_id: int, kept: dict[object, object]) -> str:
     """The name of the person a check-in is about. The check-in and the person are read with
     one statement and kept (in `kept`, the caller's for its unit of work), so answering it
     (`record_answer`, `needs_reading`) reads neither again."""
     key = (CheckIn, checkin_id)
     if key not in kept:
-        row = (
-            await session.execute(
-                select(CheckIn, Resident)
-                .join(Resident, Resident.id == CheckIn.resident_id)
-                .where(CheckIn.id == checkin_id)
-            )
-        ).first()
+        row = (await session.execute(_CHECKIN_PERSON, {"checkin_id": checkin_id})).first()
         kept[key] = tuple(row) if row is not None else None
     found = kept[key]
     if not isinstance(found, tuple):
