@@ -297,30 +297,42 @@ async def slot_round(
 
 
 async def remind_checkins(
-    session: AsyncSession, now: datetime, zone: ZoneInfo, *, after: timedelta
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, after: timedelta, chunk: int = CHUNK
 ) -> int:
-    """One reminder for a check-in still unanswered a while into its slot."""
-    marked = await session.execute(
-        update(CheckIn)
-        .where(
-            CheckIn.answered_at.is_(None),
-            CheckIn.reminded_at.is_(None),
-            CheckIn.slot_start <= now - after,
-            CheckIn.slot_end > now,
+    """One reminder for a check-in still unanswered a while into its slot: `chunk` reporters
+    at a time, each chunk's check-ins marked and reminders queued together (and committed as
+    it goes when the scheduler runs it)."""
+    due = (
+        CheckIn.answered_at.is_(None),
+        CheckIn.reminded_at.is_(None),
+        CheckIn.slot_start <= now - after,
+        CheckIn.slot_end > now,
+    )
+    reporters = list(
+        await session.scalars(
+            select(CheckIn.reporter_user_id)
+            .distinct()
+            .where(*due)
+            .order_by(CheckIn.reporter_user_id)
         )
-        .values(reminded_at=now)
-        .returning(CheckIn.reporter_user_id, CheckIn.slot_start)
-        .execution_options(synchronize_session=False)
     )
-    reporters: dict[int, datetime] = {}
-    for reporter, start in marked:
-        reporters[reporter] = start
-    return await _ask_reporters(
-        session,
-        {reporter: reporters[reporter] for reporter in sorted(reporters)},
-        now,
-        reminder=True,
-    )
+    queued = 0
+    for first in range(0, len(reporters), chunk):
+        marked = await session.execute(
+            update(CheckIn)
+            .where(*due, CheckIn.reporter_user_id.in_(reporters[first : first + chunk]))
+            .values(reminded_at=now)
+            .returning(CheckIn.reporter_user_id, CheckIn.slot_start)
+            .execution_options(synchronize_session=False)
+        )
+        slots: dict[int, datetime] = {}
+        for reporter, start in marked:
+            slots[reporter] = start
+        queued += await _ask_reporters(
+            session, {reporter: slots[reporter] for reporter in sorted(slots)}, now, reminder=True
+        )
+        await commit_chunk(session)
+    return queued
 
 
 PROMPT = N_("🌡 Time for your health check-in. It takes a minute.")

@@ -4,6 +4,7 @@ into it, and running the round again (or on a second instance) adds nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -14,7 +15,7 @@ from bot.scheduler import Scheduler
 from chat.clock import FixedClock
 from models.checkins import CheckIn
 from models.outbox import FOLDED, PENDING, Outgoing
-from services.checkins import slot_round
+from services.checkins import remind_checkins, slot_round
 from services.release import SLOT_PURPOSES
 from tests.handlers.test_report import up_to_origin
 from tests.handlers.test_resident import _shown_from
@@ -108,6 +109,17 @@ async def test_a_round_in_chunks_sends_each_reporter_one_message_once(
     lanzhou.shown.append(_shown_from(sent_as[lanzhou.user_id]))
     await lanzhou.press("All well")
     assert "Recorded, thank you." in lanzhou.last.text
+
+    # Two hours in, the others get one reminder each, a reporter at a time; once.
+    at(clock, 22, 5)
+    remind = partial(remind_checkins, after=timedelta(hours=2), chunk=1)
+    assert await scheduler.run_job("remind_checkins", remind) == 3
+    assert await scheduler.run_job("remind_checkins", remind) == 0
+    async with sessions() as session:
+        reminders = await session.scalars(
+            select(Outgoing.chat_id).where(Outgoing.purpose == "checkin_reminder")
+        )
+        assert sorted(reminders) == [1001, 1011, 1012]
 
 
 async def test_a_round_in_one_transaction_is_the_same(
