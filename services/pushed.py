@@ -65,6 +65,9 @@ FROM_LINK = "_pushed_from_link"
 # A file larger than this is not a list we take in one go (the bench's 100,000 rows fit).
 MAX_BYTES = 50 * 1024 * 1024
 BATCH = 500
+# The residents found on a list checked again during the import; a larger list leaves the
+# rest to the periodic job (`rescreen_matched`), so the import itself stays quick.
+RESCREEN_NOW = 200
 
 
 class ListProblem(Exception):
@@ -78,14 +81,14 @@ def read_table(data: bytes, file_name: str) -> list[list[object]]:
     """The file's rows, the header first: the first sheet of a workbook, or CSV (UTF-8, or
     GB18030 as Chinese spreadsheets save it)."""
     if len(data) > MAX_BYTES:
-        raise ListProblem(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB")
+        raise ListProblem(N_("the file is larger than 50 MB"))
     if file_name.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
         import openpyxl  # imported here: only imports need it
 
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException…
-            raise ListProblem(f"not a workbook openpyxl can read ({type(exc).__name__})") from None
+            raise ListProblem(N_("not a workbook that can be read")) from exc
         sheet = book.worksheets[0]
         table = [list(row) for row in sheet.iter_rows(values_only=True)]
         book.close()
@@ -96,7 +99,7 @@ def read_table(data: bytes, file_name: str) -> list[list[object]]:
         except UnicodeDecodeError:
             continue
         return [list(row) for row in csv.reader(io.StringIO(text))]
-    raise ListProblem("neither a workbook nor CSV text (UTF-8 or GB18030)")
+    raise ListProblem(N_("neither a workbook nor CSV text (UTF-8 or GB18030)"))
 
 
 # --- where a row belongs -------------------------------------------------------------------
@@ -115,8 +118,14 @@ class AreaFinder:
         for a in areas:
             if a.parent_id is not None:
                 self.children[a.parent_id].append(a)
-        # Longest names first: "新华南路社区第一网格" before "新华南路社区".
-        self.named = sorted(areas, key=lambda a: -len(a.name))
+        # Areas by name, and the names' lengths: an address is looked up by its substrings
+        # of those lengths (a few hundred look-ups, however many areas there are).
+        self.by_name: dict[str, list[Area]] = defaultdict(list)
+        for a in areas:
+            if a.name:
+                self.by_name[a.name].append(a)
+        self.lengths = sorted({len(name) for name in self.by_name}, reverse=True)
+        self._named: dict[str, Area | None] = {}
         self.depths = {level.value: i for i, level in enumerate(Level)}
 
     def depth(self, area: Area) -> int:
@@ -130,17 +139,30 @@ class AreaFinder:
                 return found
         return area
 
+    def named_in(self, text: str) -> Area | None:
+        """The deepest area the text names; among several, one whose parent it names too."""
+        if text in self._named:
+            return self._named[text]
+        found: dict[int, Area] = {}
+        for start in range(len(text)):
+            for length in self.lengths:
+                for a in self.by_name.get(text[start : start + length], ()):
+                    found[a.id] = a
+        named = None
+        if found:
+            deepest = max(self.depth(a) for a in found.values())
+            same = sorted(
+                (a for a in found.values() if self.depth(a) == deepest), key=lambda a: a.code
+            )
+            named = next((a for a in same if a.parent_id in found), same[0])
+        if len(self._named) < 100_000:
+            self._named[text] = named
+        return named
+
     def find(self, address: str, area_text: str = "") -> Area:
         named = self.by_code.get(area_text.strip()) if area_text else None
-        text = f"{area_text} {address}"
         if named is None:
-            found = [a for a in self.named if a.name and a.name in text]
-            if found:
-                # The deepest one named; among those, one whose parent is named too.
-                deepest = max(self.depth(a) for a in found)
-                same = [a for a in found if self.depth(a) == deepest]
-                ids = {a.id for a in found}
-                named = next((a for a in same if a.parent_id in ids), same[0])
+            named = self.named_in(f"{area_text} {address}")
         if named is None:
             return self._district(self.top)
         if named.level == Level.GRID:
@@ -241,6 +263,7 @@ async def import_list(
     now: datetime,
     zone: ZoneInfo,
     policy: Policy,
+    rescreen_now: int = RESCREEN_NOW,
 ) -> Imported:
     """Take a pushed list in (all in the caller's transaction); ListProblem when the file as
     a whole cannot be read. The same file again returns the list as it was (new=False)."""
@@ -251,12 +274,14 @@ async def import_list(
         return Imported(existing, new=False, bad=kept)
     table = read_table(data, file_name)
     if not table:
-        raise ListProblem("the file is empty")
+        raise ListProblem(N_("the file is empty"))
     columns = rules.map_headers([rules._text(h) for h in table[0]])
     if "name" not in columns.fields:
-        raise ListProblem("no column of names (姓名 / name) in the first row")
+        raise ListProblem(N_("no column of names (姓名 / name) in the first row"))
     if "id_number" not in columns.fields and "phone" not in columns.fields:
-        raise ListProblem("no column of ID numbers (身份证号) or phones (手机号) in the first row")
+        raise ListProblem(
+            N_("no column of ID numbers (身份证号) or phones (手机号) in the first row")
+        )
     today = now.astimezone(zone).date()
     good: list[rules.Row] = []
     bad: list[rules.BadRow] = []
@@ -267,7 +292,7 @@ async def import_list(
         elif read is not None:
             good.append(read)
     if not good and not bad:
-        raise ListProblem("the file has no rows under its header")
+        raise ListProblem(N_("the file has no rows under its header"))
     pushed = PushedList(
         source=source[:200],
         file_name=file_name[:200],
@@ -328,7 +353,9 @@ async def import_list(
         for record, row, found, place in stored:
             if record.resident_id is not None and found is not None:
                 result.matched += 1
-                await _rescreen(session, record, found.resident, row, now, zone, policy)
+                if result.matched <= rescreen_now:
+                    await _rescreen(session, record, found.resident, now, zone, policy)
+                    record.rescreened_at = now
                 told[found.resident.grid_id].append(found.resident)
                 continue
             transfer = row.reason == rules.RELEASED and row.expected is not None
@@ -381,11 +408,35 @@ async def import_list(
     return result
 
 
+async def rescreen_matched(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, policy: Policy, limit: int = 200
+) -> int:
+    """The periodic job: residents found on a list and not yet checked again (a large list
+    leaves them to it), `limit` at a time. Returns how many were checked."""
+    rows = list(
+        await session.scalars(
+            select(PushedRow)
+            .where(
+                PushedRow.match.in_((MATCH_ID, MATCH_PHONE)),
+                PushedRow.rescreened_at.is_(None),
+                PushedRow.resident_id.is_not(None),
+            )
+            .order_by(PushedRow.id)
+            .limit(limit)
+        )
+    )
+    for record in rows:
+        resident = await session.get(Resident, record.resident_id)
+        if resident is not None and resident.purged_at is None:
+            await _rescreen(session, record, resident, now, zone, policy)
+        record.rescreened_at = now
+    return len(rows)
+
+
 async def _rescreen(
     session: AsyncSession,
-    record: PushedRow,
+    row: PushedRow,
     resident: Resident,
-    row: rules.Row,
     now: datetime,
     zone: ZoneInfo,
     policy: Policy,
@@ -421,7 +472,7 @@ async def _rescreen(
             now,
             zone,
             start=start,
-            known=rules.REASON_FACTS.get(row.reason),
+            known=rules.REASON_FACTS.get(row.reason or ""),
         )
         plan_id: int | None = plan.id
     else:
@@ -679,22 +730,26 @@ async def summary(
     ]
     figures: list[Figures] = []
     for mine in scope.areas:
-        below = [mine]
+        # (area, its own rows only): by area, each area below, and the area's own queue
+        # (rows at no community of ours) when it has one.
+        below: list[tuple[Area, bool]] = [(mine, False)]
         if by_area and mine.level != Level.GRID:
-            below = list(
-                await session.scalars(
-                    select(Area).where(Area.parent_id == mine.id).order_by(Area.code)
-                )
-            ) or [mine]
-        for area in below:
+            children = await session.scalars(
+                select(Area).where(Area.parent_id == mine.id).order_by(Area.code)
+            )
+            below = [(mine, True), *((child, False) for child in children)]
+        for area, own in below:
+            where = (
+                Area.id == area.id
+                if own
+                else (Area.path == area.path)
+                | Area.path.startswith(area.path + "/", autoescape=True)
+            )
             query = (
                 select(PushedList.id, PushedList.source, PushedList.deadline_at, *columns)
                 .join(PushedList, PushedList.id == PushedRow.list_id)
                 .join(Area, Area.id == PushedRow.area_id)
-                .where(
-                    (Area.path == area.path)
-                    | Area.path.startswith(area.path + "/", autoescape=True)
-                )
+                .where(where)
                 .group_by(PushedList.id, PushedList.source, PushedList.deadline_at)
                 .order_by(PushedList.id)
             )
@@ -784,36 +839,34 @@ async def feedback_workbook(
     tr: Translator,
 ) -> tuple[bytes, int]:
     """The list's feedback (反馈汇总) as a workbook: one row per person of the worker's areas
-    and what was done; and how many rows. The ID number shows its last four only."""
-    import openpyxl  # imported here: only the workbook needs it
-
+    and what was done; and how many rows. The ID number shows its last four only. Drawn in
+    the drawing process like the register (`services.export.workbook`: text stays text, never
+    a formula), so openpyxl never enters the bot's memory."""
     from models.people import mask_id
+    from services.drawing import drawn
+    from services.export import Sheet, workbook
 
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = tr("Feedback")
-    sheet.append(
-        [
-            tr("Line"),
-            tr("Name"),
-            tr("ID number"),
-            tr("Reason"),
-            tr("Area"),
-            tr("Matched"),
-            tr("Outcome"),
-            tr("When"),
-            tr("By"),
-            tr("Moved to"),
-            tr("Note"),
-        ]
-    )
+    header = [
+        tr("Line"),
+        tr("Name"),
+        tr("ID number"),
+        tr("Reason"),
+        tr("Area"),
+        tr("Matched"),
+        tr("Outcome"),
+        tr("When"),
+        tr("By"),
+        tr("Moved to"),
+        tr("Note"),
+    ]
+    lines: list[list[Any]] = []
     rows = await rows_in_scope(session, scope, pushed.id)
     for row, area in rows:
         outcome = tr(DONE_TEXTS[row.outcome]) if row.outcome in DONE_TEXTS else ""
         if row.outcome is None:
             outcome = tr("open") + (tr.paren(tr("overdue")) if pushed.deadline_at < now else "")
         when = row.outcome_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if row.outcome_at else ""
-        sheet.append(
+        lines.append(
             [
                 row.line,
                 row.name,
@@ -832,9 +885,7 @@ async def feedback_workbook(
                 row.note or "",
             ]
         )
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue(), len(rows)
+    return await drawn(workbook, [Sheet(tr("Feedback"), header, lines)]), len(rows)
 
 
 def day_of(moment: datetime, zone: ZoneInfo) -> date:

@@ -1,8 +1,9 @@
 """The bot's process stays small (issue 21): its runners import no drawing library (charts,
 workbooks and papers are drawn in a child process, services/drawing.py), no Babel (the
 translations are read from the compiled .mo files), no Alembic (the schema check reads the
-migration files), and the PTB runner no aiohttp (PTB talks through httpx). The sizes
-themselves are measured by `python -m bench.memory` (docs/benchmarks.md), not here."""
+migration files), no webhook server unless one is served, and the PTB runner no aiohttp at all
+(PTB talks through httpx). The sizes themselves are measured by `python -m bench.memory`
+(docs/benchmarks.md), not here."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from emulator.state import BOT_USERNAME
 DRAWING = ("matplotlib", "numpy", "openpyxl", "PIL", "reportlab")
 NEVER = (*DRAWING, "babel", "alembic", "mako", "fastapi", "uvicorn")
 RUNNERS = {
-    "aiogram": ("bot.aiogram_runner", NEVER),
+    # aiohttp's server only to serve a webhook.
+    "aiogram": ("bot.aiogram_runner", (*NEVER, "aiohttp.web")),
     "ptb": ("bot.ptb_runner", (*NEVER, "aiohttp")),
 }
 

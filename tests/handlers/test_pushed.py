@@ -27,7 +27,7 @@ from services.digest import daily_reports
 from services.options import Options
 from services.pushed import import_list
 from tests.handlers.test_staff import deliver, worker_of
-from tests.pushed_data import GRID_1, GRID_3, fifty, file_people
+from tests.pushed_data import GRID_1, GRID_3, fifty, file_people, id_number, name, phone
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")
@@ -194,3 +194,46 @@ async def test_the_daily_report_carries_the_open_lists(
     assert "Pushed lists still open" in reports[6001] and "省指挥部 协查" in reports[6001]
     assert "open" in reports[6001] and "matched" in reports[6001]
     assert "Pushed lists still open" in reports[6003]
+
+
+async def test_a_release_from_quarantine_asks_for_the_transfer_before_arrival(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    worker = await worker_of(resident, sessions, clock, GRID_1, 6001)
+    data = (
+        "姓名,身份证号,手机号,事由,预计抵达时间,现住址\n"
+        f"{name(7)},{id_number(7)},{phone(7)},入境解除集中隔离,2026-07-03 15:00,"
+        "嘉峪关市雄关区新华街道新华南路社区3栋2单元501\n"
+    ).encode()
+    async with sessions.begin() as session:
+        city = await session.scalar(select(Area).where(Area.level == "city"))
+        assert city is not None
+        result = await import_list(
+            session,
+            data,
+            "list.csv",
+            source="兰州 入境推送",
+            deadline=timedelta(hours=24),
+            area=city,
+            imported_by=None,
+            now=clock.now(),
+            zone=ZONE,
+            policy=POLICY,
+        )
+    assert result.transfers == 1
+    sent = await deliver(sessions, clock)
+    (task,) = [m for m in sent if m.chat_id == 6001]
+    assert "contact them before they travel" in (task.text or "")
+    assert "Record the transfer" in str(task.buttons)
+    async with sessions() as session:
+        row = (await session.scalars(select(PushedRow))).one()
+    await worker.send(f"/transfer {row.id}")
+    await worker.send("7-3 16:30")
+    assert "separated by commas" in worker.last.text
+    await worker.send("7-3 16:30, 王师傅, 甘B12345")
+    assert "Transfer recorded" in worker.last.text
+    async with sessions() as session:
+        row = (await session.scalars(select(PushedRow))).one()
+        assert row.transfer_by == "王师傅" and row.transfer_vehicle == "甘B12345"
+        assert row.transfer_at is not None
+        assert row.transfer_at.astimezone(ZONE).strftime("%m-%d %H:%M") == "07-03 16:30"
