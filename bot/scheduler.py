@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat.clock import Clock
-from models.db import scrub_files
+from models.db import COMMIT_AS_YOU_GO, scrub_files
 from models.staff import AuditEntry
 from services import alerts, arrivals, checkins, digest, papers, pushed, release, retention
 from services.options import Options
@@ -147,8 +147,12 @@ class Scheduler:
 
     async def run_job(self, name: str, job: Job) -> int:
         try:
-            async with self.sessions.begin() as session:
+            async with self.sessions() as session:
+                # A long job (a slot's round) commits as it goes and nudges the worker each
+                # time (`models.db.commit_chunk`); the rest is committed here, or rolled back.
+                session.info[COMMIT_AS_YOU_GO] = self.on_queued
                 done = await job(session, self.clock.now(), self.zone)
+                await session.commit()
         except asyncio.CancelledError:
             # Shutting down while a job runs: its transaction is rolled back and it runs
             # again after the next start; nothing to report as an error.

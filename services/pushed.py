@@ -871,36 +871,34 @@ async def feedback_workbook(
     tr: Translator,
 ) -> tuple[bytes, int]:
     """The list's feedback (反馈汇总) as a workbook: one row per person of the worker's areas
-    and what was done; and how many rows. The ID number shows its last four only."""
-    import openpyxl  # imported here: only the workbook needs it
-
+    and what was done; and how many rows. The ID number shows its last four only. Drawn in
+    the drawing process like the register (`services.export.workbook`: text stays text, never
+    a formula), so openpyxl never enters the bot's memory."""
     from models.people import mask_id
+    from services.drawing import drawn
+    from services.export import Sheet, workbook
 
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = tr("Feedback")
-    sheet.append(
-        [
-            tr("Line"),
-            tr("Name"),
-            tr("ID number"),
-            tr("Reason"),
-            tr("Area"),
-            tr("Matched"),
-            tr("Outcome"),
-            tr("When"),
-            tr("By"),
-            tr("Moved to"),
-            tr("Note"),
-        ]
-    )
+    header = [
+        tr("Line"),
+        tr("Name"),
+        tr("ID number"),
+        tr("Reason"),
+        tr("Area"),
+        tr("Matched"),
+        tr("Outcome"),
+        tr("When"),
+        tr("By"),
+        tr("Moved to"),
+        tr("Note"),
+    ]
+    lines: list[list[Any]] = []
     rows = await rows_in_scope(session, scope, pushed.id)
     for row, area in rows:
         outcome = tr(DONE_TEXTS[row.outcome]) if row.outcome in DONE_TEXTS else ""
         if row.outcome is None:
             outcome = tr("open") + (tr.paren(tr("overdue")) if pushed.deadline_at < now else "")
         when = row.outcome_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if row.outcome_at else ""
-        sheet.append(
+        lines.append(
             [
                 row.line,
                 row.name,
@@ -919,9 +917,7 @@ async def feedback_workbook(
                 row.note or "",
             ]
         )
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue(), len(rows)
+    return await drawn(workbook, [Sheet(tr("Feedback"), header, lines)]), len(rows)
 
 
 def day_of(moment: datetime, zone: ZoneInfo) -> date:
