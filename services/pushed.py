@@ -576,6 +576,41 @@ async def record_outcome(
     await settle_copies(session, alert, now, zone, actor_chat=post.chat_id)
 
 
+async def confirm_possible(
+    session: AsyncSession,
+    row: PushedRow,
+    post: Staff,
+    now: datetime,
+    zone: ZoneInfo,
+    policy: Policy,
+) -> Resident | None:
+    """The worker confirms a "possible" match (same name in the area): the row is the
+    resident's, who is checked again with what the list says, and the task is done. None when
+    the row has no possible match (or it is gone)."""
+    alert = await session.get(Alert, row.task_alert_id) if row.task_alert_id else None
+    candidate = (alert.details or {}).get("possible") if alert is not None else None
+    resident = await session.get(Resident, candidate) if isinstance(candidate, int) else None
+    if alert is None or resident is None or resident.purged_at is not None:
+        return None
+    row.resident_id, row.area_id = resident.id, resident.grid_id
+    row.outcome, row.outcome_at = MATCHED, now
+    row.outcome_by, row.outcome_by_name = post.user_id, post.name
+    await _rescreen(session, row, resident, now, zone, policy)
+    row.rescreened_at = now
+    acknowledge(alert, post.user_id, now)
+    session.add(
+        AlertAction(
+            alert_id=alert.id,
+            kind=MATCHED,
+            actor_user_id=post.user_id,
+            actor_name=post.name,
+            at=now,
+        )
+    )
+    await settle_copies(session, alert, now, zone, actor_chat=post.chat_id)
+    return resident
+
+
 async def record_transfer(
     session: AsyncSession,
     row: PushedRow,
