@@ -205,7 +205,15 @@ async def save_transfer(turn: Turn) -> list[Reply]:
     assert post is not None
     at = datetime.fromisoformat(given["at"])
     await record_transfer(
-        turn.session, row, post, at, given["by"], given["vehicle"], turn.now, turn.zone
+        turn.session,
+        row,
+        post,
+        at,
+        given["by"],
+        given["vehicle"],
+        turn.now,
+        turn.zone,
+        turn.policy,
     )
     return [
         Send(

@@ -576,6 +576,34 @@ async def record_outcome(
     await settle_copies(session, alert, now, zone, actor_chat=post.chat_id)
 
 
+async def start_at_transfer(
+    session: AsyncSession, row: PushedRow, now: datetime, zone: ZoneInfo, policy: Policy
+) -> bool:
+    """Someone brought home in a closed loop (点对点接送): once both the transfer is recorded
+    and the person is known (reported, or found), their plan is decided again with its days
+    counted from the recorded arrival. Whether it was."""
+    if row.transfer_at is None or row.resident_id is None:
+        return False
+    resident = await session.get(Resident, row.resident_id)
+    arrival = await session.scalar(
+        select(Arrival).where(Arrival.resident_id == row.resident_id).order_by(Arrival.id.desc())
+    )
+    if resident is None or arrival is None or resident.purged_at is not None:
+        return False
+    await session.refresh(arrival, ["stays"])
+    await classify(
+        session,
+        resident,
+        arrival,
+        policy,
+        now,
+        zone,
+        start=row.transfer_at.astimezone(zone).date(),
+        known=rules.REASON_FACTS.get(row.reason or ""),
+    )
+    return True
+
+
 async def confirm_possible(
     session: AsyncSession,
     row: PushedRow,
@@ -620,11 +648,15 @@ async def record_transfer(
     vehicle: str,
     now: datetime,
     zone: ZoneInfo = DEFAULT_ZONE,
+    policy: Policy | None = None,
 ) -> None:
     """The closed-loop transfer (点对点接送): when, by whom, which vehicle. The home plan of
-    the person, once they report, starts at the arrival so recorded."""
+    the person (now if they are known, else once they report) starts at the arrival so
+    recorded."""
     row.transfer_at, row.transfer_by, row.transfer_vehicle = at, by[:64], vehicle[:32]
     row.expected_arrival = at
+    if policy is not None:
+        await start_at_transfer(session, row, now, zone, policy)
     alert = await session.get(Alert, row.task_alert_id) if row.task_alert_id else None
     if alert is not None:
         session.add(
@@ -688,6 +720,7 @@ async def link_filed(
     zone: ZoneInfo = DEFAULT_ZONE,
     *,
     row_id: int | None = None,
+    policy: Policy | None = None,
 ) -> list[PushedRow]:
     """People just filed: the row their personal link named (`row_id`) and any open row with
     their ID number are theirs now; each such task is closed (reported themselves)."""
@@ -718,6 +751,8 @@ async def link_filed(
         row.resident_id = resident.id
         row.outcome, row.outcome_at, row.area_id = REPORTED, now, resident.grid_id
         linked.append(row)
+        if policy is not None:
+            await start_at_transfer(session, row, now, zone, policy)
         alert = await session.get(Alert, row.task_alert_id) if row.task_alert_id else None
         if alert is not None and alert.status == OPEN:
             acknowledge(alert, resident.reporter_user_id, now)
