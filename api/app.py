@@ -37,6 +37,7 @@ from api.schemas import (
     PersonOut,
     PlanOut,
     PlansPage,
+    PushedProgress,
     TestResultOut,
     TestResultsPage,
 )
@@ -46,6 +47,7 @@ from models.areas import Area, area_by_code, children_of
 from models.staff import audit, covers
 from services import feeds
 from services.access import authenticate
+from services.pushed import progress as pushed_progress
 from services.records import Scope, record_of
 
 API = "/api/v1"
@@ -249,8 +251,15 @@ async def figures(
         overdue_after=config.overdue_after,
         now=config.clock.now(),
     )
-    rows(request, len(found))
-    return FiguresOut(area=area.code, first=first, last=last, items=[Figures.of(r) for r in found])
+    lists = await pushed_progress(who.session, area, config.clock.now(), below=below)
+    rows(request, len(found) + len(lists))
+    return FiguresOut(
+        area=area.code,
+        first=first,
+        last=last,
+        items=[Figures.of(r) for r in found],
+        pushed_lists=[PushedProgress.of(f) for f in lists],
+    )
 
 
 def list_filters(

@@ -23,6 +23,7 @@ from services.access import SESSION_VALID, redeem_link, web_scope
 from services.dashboard import Overview, overview
 from services.feeds import AreaDay
 from services.figures import DayPoint
+from services.pushed import COUNT_NAMES, COUNTS
 from services.records import Scope
 from services.vocabulary import ALERT_TITLES, LEVEL_NAMES, PHASE_NAMES
 
@@ -85,6 +86,8 @@ ANSWERED = N_("Check-ins answered")
 ARRIVED = N_("Arrived")
 AS_OF = N_("As of {time} local time; the figures are those of the daily report.")
 OPEN_N = N_("Open alerts: {n}")
+PUSHED_LISTS = N_("Lists pushed from above: progress")
+LIST = N_("List")
 LINK_USED = N_(
     "This sign-in link has been used or has expired. Send /web to the bot for a new one."
 )
@@ -221,6 +224,29 @@ def language_links(path: str, tr: Translator) -> str:
     )
 
 
+def pushed_section(view: Overview, tr: Translator) -> str:
+    """Each list pushed from above with a row in the area: what has come of its people."""
+    if not view.pushed:
+        return ""
+    e = html.escape
+    head = "".join(f'<th class="n">{e(tr(COUNT_NAMES[name]))}</th>' for name in COUNTS)
+    rows = "".join(
+        f'<tr data-list="{f.list_id}"><td>{e(f.source)}</td>'
+        + "".join(
+            f'<td class="n{" hot" if name == "overdue" and f.counts[name] else ""}" '
+            f'data-count="{name}">{f.counts[name]}</td>'
+            for name in COUNTS
+        )
+        + "</tr>"
+        for f in view.pushed
+    )
+    return (
+        f'<section id="pushed"><h2>{e(tr(PUSHED_LISTS))}</h2>'
+        f'<div class="wide"><table><thead><tr><th>{e(tr(LIST))}</th>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div></section>"
+    )
+
+
 def render(view: Overview, tr: Translator, now: datetime) -> str:
     e = html.escape
     area, today, yesterday = view.area, view.today, view.yesterday
@@ -299,6 +325,7 @@ def render(view: Overview, tr: Translator, now: datetime) -> str:
         f"{chart(view.trend, tr)}</section>"
         f"<section><h2>{e(tr(OPEN_N, n=view.open_count))}</h2>{alerts}</section>"
         f"{below}"
+        f"{pushed_section(view, tr)}"
         f'<p class="note">{e(tr(AS_OF, time=now.strftime("%H:%M")))}</p>'
     )
     return page(f"{area.name} · returnee", body, tr, language_links(path, tr))

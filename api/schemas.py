@@ -14,6 +14,7 @@ from models.checkins import CheckIn, TestResult
 from models.people import Resident
 from models.plans import MonitoringPlan
 from services.feeds import AreaDay, PersonRow
+from services.pushed import Figures as PushedFigures
 
 
 class ErrorBody(BaseModel):
@@ -103,12 +104,48 @@ class Figures(BaseModel):
         )
 
 
+class PushedProgress(BaseModel):
+    """A list pushed from above (协查名单) in one area, as of now: how many people were on
+    it there and what has come of them (反馈汇总)."""
+
+    list_id: int = Field(description="The list's number.")
+    source: str = Field(description="Who pushed it, as given when it was imported.")
+    area: str
+    area_name: str
+    deadline: datetime | None
+    pushed: int
+    matched: int = Field(description="Found among those who had reported.")
+    reported: int = Field(description="Reported themselves after the push.")
+    reached: int = Field(description="Reached by phone.")
+    visited: int
+    not_here: int = Field(description="Not living here.")
+    unreachable: int
+    open: int = Field(description="Nothing recorded yet.")
+    overdue: int = Field(description="Open past the list's deadline.")
+
+    @classmethod
+    def of(cls, f: PushedFigures) -> PushedProgress:
+        return cls(
+            list_id=f.list_id,
+            source=f.source,
+            area=f.area_code,
+            area_name=f.area,
+            deadline=f.deadline_at,
+            **f.counts,
+        )
+
+
 class FiguresOut(BaseModel):
     area: str
     first: date
     last: date
     items: list[Figures] = Field(
         description="Per day: the area in all, then (with below=true) each area directly below."
+    )
+    pushed_lists: list[PushedProgress] = Field(
+        default_factory=list,
+        description="Lists pushed from above with a row in the area: their progress as of now, "
+        "in the area in all, then (with below=true) in each area directly below.",
     )
 
 

@@ -141,6 +141,16 @@ async def measure(size: RoundSize, url: str, emulator: Emulator) -> list[Figure]
             digits=3,
         ),
         Figure(
+            f"round.sending.{db}",
+            f"round ({tag}): sending rate ÷ limit (first → last delivered)",
+            (len(delays) - 1) / (max(delays) - min(delays)) / size.limit
+            if len(delays) > 1
+            else 0.0,
+            aim="≥ 0.95",
+            meets=lambda v: v >= 0.95,
+            digits=3,
+        ),
+        Figure(
             f"round.seconds.{db}",
             f"round ({tag}): slot → last delivered",
             last,

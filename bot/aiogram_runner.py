@@ -6,7 +6,8 @@ import asyncio
 import json
 import logging
 import signal
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher, methods
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -30,14 +31,16 @@ from aiogram.types import (
     ReplyKeyboardRemove,
     Update,
 )
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-from aiohttp import ClientConnectorError, web
+from aiohttp import ClientConnectorError
 
 from bot.delivery import Rejected, RetryAfter, Transient, Uncertain, Unreachable
 from bot.service import Service
 from bot.settings import Settings
-from bot.webhook import guarded_app, serve
 from chat.contract import Buttons, File, Keys
+
+if TYPE_CHECKING:
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 # aiogram reads each Bot API answer as `Response[<the method's result type>]`, a generic
@@ -185,6 +188,12 @@ class AiogramTransport:
             )
         )
 
+    async def download(self, file_id: str) -> bytes:
+        """A file a user sent (a pushed list), by its file_id."""
+        found = await self._call(self.bot.get_file(file_id))
+        data = await self._call(self.bot.download_file(found.file_path or ""))
+        return bytes(data.read()) if data is not None else b""
+
     async def close(self) -> None:
         await self.bot.session.close()
 
@@ -243,26 +252,35 @@ async def run(settings: Settings, service: Service) -> None:
     )
 
 
-class CheckedRequestHandler(SimpleRequestHandler):
+@cache
+def checked_request_handler() -> type[SimpleRequestHandler]:
     """aiogram's handler answers a body that is not an update with a 500 and a traceback (and
-    Telegram would post it again): this one answers 400, as the PTB runner does."""
+    Telegram would post it again): this one answers 400, as the PTB runner does. Made when a
+    webhook is served: a polling bot does not load aiohttp's server (~2 MB)."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+    from aiohttp import web
 
-    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
-        try:
-            body = json.loads(await request.read())
-            if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
-                raise ValueError("no update_id")
-            Update.model_validate(body, context={"bot": bot})
-        except ValueError:  # pydantic's ValidationError is one
-            return web.Response(status=400, text="not a Telegram update")
-        return await super()._handle_request(bot, request)
+    class CheckedRequestHandler(SimpleRequestHandler):
+        async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+            try:
+                body = json.loads(await request.read())
+                if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+                    raise ValueError("no update_id")
+                Update.model_validate(body, context={"bot": bot})
+            except ValueError:  # pydantic's ValidationError is one
+                return web.Response(status=400, text="not a Telegram update")
+            return await super()._handle_request(bot, request)
+
+    return CheckedRequestHandler
 
 
 def webhook_app(settings: Settings, bot: Bot, dispatcher: Dispatcher) -> web.Application:
     """The webhook endpoint; a request without the right secret gets 401 and changes nothing."""
+    from bot.webhook import guarded_app
+
     assert settings.webhook_secret is not None
     app = guarded_app()
-    handler = CheckedRequestHandler(
+    handler = checked_request_handler()(
         dispatcher,
         bot,
         secret_token=settings.webhook_secret.get_secret_value(),
@@ -280,6 +298,8 @@ def webhook_path(settings: Settings) -> str:
 
 
 async def _run_webhook(settings: Settings, bot: Bot, dispatcher: Dispatcher) -> None:
+    from bot.webhook import serve
+
     assert settings.webhook_url and settings.webhook_secret
     app = webhook_app(settings, bot, dispatcher)
     host, port = settings.listen_host_port

@@ -588,6 +588,82 @@ def risk_list(day: Any) -> None:
     run_async(go)
 
 
+@admin.group()
+def pushed() -> None:
+    """Lists pushed from above (协查名单): import, then find everyone on them."""
+
+
+@pushed.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", required=True, help="Who pushed it, e.g. 省指挥部 协查 12-01.")
+@click.option("--deadline", default="24h", show_default=True, help="Time allowed: 24h, 3d, 90m.")
+@click.option("--area", "code", default=None, help="The area it is for (default: the city).")
+def pushed_import(file: Path, source: str, deadline: str, code: str | None) -> None:
+    """Import a pushed list (.xlsx or .csv): match, re-screen, and give out the tasks."""
+    settings = settings_or_exit()
+    from services.pushed import parse_deadline
+
+    try:
+        allowed = parse_deadline(deadline)
+    except ValueError as problem:
+        fail(f"--deadline: {problem}")
+    if not source.strip():
+        fail("--source: say who pushed the list")
+    data = file.read_bytes()
+
+    async def go() -> None:
+        from sqlalchemy import select
+
+        from chat.clock import SystemClock
+        from models.areas import Area, area_by_code
+        from rules.policy import load_policy
+        from services.pushed import ListProblem, import_list
+
+        async with database(settings) as sessions:
+            try:
+                async with sessions.begin() as session:
+                    if code is not None:
+                        area = await area_by_code(session, code)
+                        if area is None:
+                            fail(f"--area: no area with code {code}", status=1)
+                    else:
+                        area = await session.scalar(
+                            select(Area).where(Area.parent_id.is_(None)).order_by(Area.id).limit(1)
+                        )
+                        if area is None:
+                            fail("no areas yet: `returnee admin areas import` first", status=1)
+                    result = await import_list(
+                        session,
+                        data,
+                        file.name,
+                        source=source.strip(),
+                        deadline=allowed,
+                        area=area,
+                        imported_by=None,
+                        now=SystemClock().now(),
+                        zone=settings.zone,
+                        policy=load_policy(settings.policy),
+                    )
+            except ListProblem as problem:
+                fail(f"{file}: {problem}; nothing was imported", status=1)
+        listed = result.pushed
+        if not result.new:
+            click.echo(f"list {listed.id}: this file was imported already; nothing changed")
+        else:
+            click.echo(
+                f"list {listed.id}: {listed.rows_good} imported, {len(result.bad)} bad; "
+                f"{result.matched} matched and re-screened, {result.tasks} tasks "
+                f"({result.possible} possible matches, {result.to_district} to a district's "
+                f"queue, {result.transfers} transfers before arrival)"
+            )
+            if result.unknown_columns:
+                click.echo(f"columns kept as they are: {', '.join(result.unknown_columns)}")
+        for bad in result.bad:
+            click.echo(f"line {bad.line}: {bad.problem}")
+
+    run_async(go)
+
+
 @admin.command("rescreen")
 @click.option("--place", required=True, help="e.g. 上海市, or 中国/湖北省/武汉市")
 @click.option("--since", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))

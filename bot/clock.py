@@ -1,5 +1,6 @@
 """The emulator's clock, followed by the bot (CLOCK=emulator): the demo and the end-to-end tests
-move the emulator's time forward, and the bot's jobs see the new time at once."""
+move the emulator's time forward, and the bot's jobs see the new time at once. aiohttp is loaded
+only when the clock is read (the PTB runner does not need it otherwise)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from chat.clock import ShiftedClock
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,8 @@ class EmulatorClock(ShiftedClock):
 
     async def sync(self, session: aiohttp.ClientSession | None = None) -> bool:
         """Reads the emulator's offset; True if it moved."""
+        import aiohttp
+
         async with contextlib.AsyncExitStack() as stack:
             if session is None:
                 session = await stack.enter_async_context(aiohttp.ClientSession())
@@ -38,6 +43,8 @@ class EmulatorClock(ShiftedClock):
 
     async def follow(self, on_moved: Callable[[], Awaitable[None]]) -> None:
         """Polls the emulator until cancelled; after each move, `on_moved` runs the jobs."""
+        import aiohttp
+
         async with aiohttp.ClientSession() as session:
             while True:
                 try:

@@ -12,11 +12,10 @@ import warnings
 from collections.abc import Awaitable, Iterator
 from contextvars import ContextVar
 from datetime import timedelta
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
@@ -35,8 +34,10 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.delivery import Rejected, RetryAfter, Transient, Uncertain, Unreachable
 from bot.service import Service
 from bot.settings import Settings
-from bot.webhook import guarded_app, serve
 from chat.contract import Buttons, File, Keys
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -118,6 +119,11 @@ class PtbTransport:
         except TelegramError as exc:
             # InvalidToken, Conflict, ChatMigrated…: the same request cannot succeed.
             raise Rejected(telegram_text(exc)) from exc
+
+    async def download(self, file_id: str) -> bytes:
+        """A file a user sent (a pushed list), by its file_id."""
+        found = await self._call(self.bot.get_file(file_id))
+        return bytes(await self._call(found.download_as_bytearray()))
 
     async def send_message(
         self, chat_id: int, text: str, buttons: Buttons, keyboard: Keys, remove_keyboard: bool
@@ -328,6 +334,12 @@ def webhook_app(settings: Settings, application: PtbApplication) -> web.Applicat
     PTB's own webhook server (tornado) answers 403 and acknowledges an update before handling
     it; this one answers as Telegram documents and only once the update is handled (500 if it
     failed, so Telegram delivers it again), like the aiogram runner."""
+    # aiohttp (the webhook server) is loaded only by a bot that serves a webhook: PTB itself
+    # does not need it, and a polling bot is ~9 MB smaller without it.
+    from aiohttp import web
+
+    from bot.webhook import guarded_app
+
     assert settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value().encode()
 
@@ -360,6 +372,8 @@ def webhook_app(settings: Settings, application: PtbApplication) -> web.Applicat
 async def _serve_webhook(
     settings: Settings, application: PtbApplication, stop: asyncio.Event
 ) -> None:
+    from bot.webhook import serve
+
     assert settings.webhook_url and settings.webhook_secret
     host, port = settings.listen_host_port
     runner = await serve(webhook_app(settings, application), host, port)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
-import aiohttp
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.clock import EmulatorClock
@@ -29,21 +29,45 @@ class SchemaOutOfDate(SettingsError):
 async def bot_username(settings: Settings) -> str | None:
     """The bot's @username (getMe), for the links it gives out (a companion's invitation);
     None, with a warning, when Telegram cannot be asked now (the code is then read out)."""
+    url = f"{settings.bot_api_url.rstrip('/')}/bot{settings.token()}/getMe"
     try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
-            http.get(f"{settings.bot_api_url.rstrip('/')}/bot{settings.token()}/getMe") as reply,
-        ):
-            username = (await reply.json())["result"]["username"]
-    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+        username = (await _get_json(url, settings.bot_framework))["result"]["username"]
+    except (_Unreached, TimeoutError, ValueError, KeyError, TypeError) as exc:
         # The exception's name only: its text may carry the URL, and so the token. INFO: a
         # Bot API out of reach is said (in one line) by what comes next.
         log.info(
             "getMe failed (%s): invitation links are given as codes to send with /start",
-            type(exc).__name__,
+            exc.args[0] if isinstance(exc, _Unreached) else type(exc).__name__,
         )
         return None
     return str(username) if username else None
+
+
+class _Unreached(Exception):
+    """The HTTP client's error, by its name only (its text may carry the token)."""
+
+
+async def _get_json(url: str, framework: str) -> Any:
+    """A GET's JSON answer, through the HTTP client the runner carries anyway (PTB: httpx,
+    aiogram: aiohttp), so that asking costs the bot's memory no library of its own."""
+    if framework == "ptb":
+        import httpx
+
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                return (await client.get(url)).json()
+        except httpx.HTTPError as exc:
+            raise _Unreached(type(exc).__name__) from None
+    import aiohttp
+
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
+            http.get(url) as reply,
+        ):
+            return await reply.json()
+    except aiohttp.ClientError as exc:
+        raise _Unreached(type(exc).__name__) from None
 
 
 async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
@@ -80,6 +104,8 @@ async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
         clock: Clock = SystemClock()
         follow_clock = None
         if settings.clock == "emulator":
+            import aiohttp  # the demo's and the tests' clock only
+
             follow_clock = EmulatorClock(settings.bot_api_url)
             try:
                 await follow_clock.sync()

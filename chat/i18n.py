@@ -77,6 +77,10 @@ class Translator:
         self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
         self._texts = _compiled(self.language)
 
+    def __reduce__(self) -> tuple[type[Translator], tuple[str]]:
+        """Pickled as its language (services/drawing.py sends one to its child process)."""
+        return (Translator, (self.language,))
+
     def __call__(self, msgid: str, **values: Any) -> str:
         text = self._texts.gettext(msgid)
         return text.format(**values) if values else text

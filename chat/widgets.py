@@ -274,9 +274,16 @@ class Phone(Widget[Turn]):
     key: str
     question: str
     region: str = "CN"
+    # An answer that, once set, means the number asked for is someone else's (a worker
+    # filing for a resident): the question is `typed_question` with no share button, which
+    # would send the asker's own number.
+    typed_only_when: str | None = None
+    typed_question: str | None = None
     keyboard_after_answer = True
 
     def prompt(self, turn: Turn, step: str) -> Prompt:
+        if self.typed_only_when and turn.answers.get(self.typed_only_when):
+            return Prompt(turn.say(self.typed_question or self.question))
         share = KeyButton(turn.tr("📱 Share my phone number"), request_contact=True)
         return Prompt(turn.say(self.question), keyboard=((share,),))
 

@@ -26,6 +26,8 @@ from handlers.checkin import CHECKIN, OWN_TIMES
 from handlers.commands import COMMANDS, idle, unknown_command
 from handlers.contact import REPLY_FLOW, WRITE_FLOW
 from handlers.context import Flow, Turn
+from handlers.pushed import PUSHED_NOTE, TRANSFER_FLOW
+from handlers.pushed import document as pushed_document
 from handlers.report import COMPANION, PLACE_VISITED, REPORT
 from handlers.resident import ARRIVED, EDIT, FORGET, HELP
 from handlers.staff import ACTION_NOTE
@@ -55,6 +57,8 @@ FLOWS: tuple[Flow, ...] = (
     ACTION_NOTE,
     WRITE_FLOW,
     REPLY_FLOW,
+    PUSHED_NOTE,
+    TRANSFER_FLOW,
 )
 
 
@@ -190,6 +194,9 @@ class Core:
             advance = await answer(chat.turn, self.flows, chat.step)
             chat.save(advance.step)
             return advance.replies
+        if event.kind is Kind.DOCUMENT:
+            # A district or community worker sends a pushed list to take in.
+            return await pushed_document(chat)
         return await idle(chat)
 
 

@@ -5,7 +5,18 @@ from __future__ import annotations
 from chat.contract import Reply, Send
 from chat.forms import PAUSED, RESUME, ask
 from chat.state import Command
-from handlers import checkin, contact, export, invites, notify, register, resident, staff, web
+from handlers import (
+    checkin,
+    contact,
+    export,
+    invites,
+    notify,
+    pushed,
+    register,
+    resident,
+    staff,
+    web,
+)
 from handlers.context import Chat, Turn
 from handlers.welcome import INVITATION
 from models.staff import active_staff
@@ -21,6 +32,12 @@ async def start(chat: Chat) -> list[Reply]:
         # A companion's invitation (/start TOKEN, from her link) is taken once she consents.
         return await chat.begin("ask_consent", answers={INVITATION: token} if token else {})
     if token:
+        from_list = await pushed.open_link(turn, token)
+        if from_list is not None:
+            if turn.goto is not None:
+                begin, turn.goto = turn.goto, None
+                return [*from_list, *await chat.begin(begin)]
+            return from_list
         return await invites.accept_invitation(turn, token)
     step = chat.step if chat.asking else turn.answers.pop(RESUME, None)
     if isinstance(step, str) and step in chat.flows:
@@ -93,7 +110,8 @@ async def help_(chat: Chat) -> list[Reply]:
                     "/web: a sign-in link to the dashboard in the browser\n"
                     "/reportfor: report for someone without Telegram (代报), then answer "
                     "their check-ins (代打卡)\n"
-                    "/write NUMBER: write to a resident"
+                    "/write NUMBER: write to a resident\n"
+                    "/pushed: lists pushed from above: what was done, per area"
                 )
             )
         )
@@ -159,4 +177,8 @@ COMMANDS: dict[str, Command[Turn]] = {
     buttons.WRITE.name: contact.write,
     buttons.REPLY.name: contact.reply,
     "web": web.web,
+    buttons.OUTCOME.name: pushed.outcome,
+    buttons.PUSHED_LINK.name: pushed.personal_link,
+    buttons.TRANSFER.name: pushed.transfer,
+    buttons.PUSHED.name: pushed.feedback,
 }

@@ -11,6 +11,7 @@ from handlers.context import Chat
 from handlers.register import where
 from handlers.staff import staff_only
 from models.staff import active_staff, audit
+from services.drawing import drawn
 from services.export import csv_register, export_sheets, workbook
 from services.options import FULL_ID_ROLES, REPORT_AT
 from services.records import Scope
@@ -55,4 +56,4 @@ async def export(chat: Chat, scope: Scope) -> list[Reply]:
     )
     if as_csv:
         return [Send(caption, file=File(f"{stem}.csv", csv_register(sheets, tr)))]
-    return [Send(caption, file=File(f"{stem}.xlsx", workbook(sheets)))]
+    return [Send(caption, file=File(f"{stem}.xlsx", await drawn(workbook, sheets)))]

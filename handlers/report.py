@@ -56,7 +56,8 @@ from handlers.widgets import AreaPicker, Naming, PlacePicker
 from models.people import mask_id
 from rules import places
 from services.contact import phone_line
-from services.filing import file_report
+from services.filing import PROXY, file_report
+from services.pushed import FROM_LINK, link_filed
 from services.vocabulary import HEALTH_CODES, RELATIONS, SYMPTOMS, TEST_RESULTS, TRANSPORTS
 from services.wording import describe_plan
 
@@ -517,6 +518,16 @@ async def submitted(turn: Turn) -> list[Reply]:
         zone=turn.zone,
         policy=turn.policy,
     )
+    # Someone on a pushed list (through their personal link, or found by their ID number):
+    # the row is theirs now, and its door-to-door task closes.
+    from_link = turn.answers.get(FROM_LINK)
+    await link_filed(
+        turn.session,
+        [r for r, _ in filed.people],
+        turn.now,
+        turn.zone,
+        row_id=from_link if isinstance(from_link, int) else None,
+    )
     turn.answers.clear()
     tr = turn.tr
     names = tr.join(html.escape(r.name or "") for r, _ in filed.people)
@@ -694,7 +705,12 @@ REPORT = Flow(
         ),
         Step(
             "ask_phone",
-            Phone("phone", N_("Your phone number? Press the button below, or type it.")),
+            Phone(
+                "phone",
+                N_("Your phone number? Press the button below, or type it."),
+                typed_only_when=PROXY,
+                typed_question=N_("Their phone number? Type it, e.g. 13812345678."),
+            ),
             section="person",
         ),
         Step(

@@ -13,6 +13,7 @@ from chat.forms import RESUME, Choice, Option, Outcome, Prompt, Redraw
 from chat.i18n import LANGUAGES, N_, Translator
 from handlers.context import Flow, Step, Turn, Widget
 from handlers.invites import accept_invitation
+from handlers.pushed import open_link
 
 LANGUAGE_OPTIONS = tuple(Option(code, label) for code, label in LANGUAGES.items())
 
@@ -85,6 +86,10 @@ async def consent_given(turn: Turn) -> list[Reply]:
         turn.user.consented_at = turn.now
         turn.user.declined_at = None
         if token:
+            # A pushed list's personal link: their report begins, linked to the list.
+            from_list = await open_link(turn, token)
+            if from_list is not None:
+                return from_list
             # Invited by whoever reported her: nothing to report, her check-ins to answer.
             return await accept_invitation(turn, token)
         turn.goto = "ask_name"

@@ -13,6 +13,7 @@ from models import (
     papers,
     people,
     plans,
+    pushed,
     risk,
     staff,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "papers",
     "people",
     "plans",
+    "pushed",
     "risk",
     "staff",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, bindparam, delete, select
+from sqlalchemy import BigInteger, ForeignKey, String, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,6 +104,15 @@ async def first_handling(session: AsyncSession, update_id: int, now: datetime) -
     statement = _FIRST_HANDLING[session.get_bind().dialect.name]
     result = await session.execute(statement, {"update_id": update_id, "now": now})
     return bool(getattr(result, "rowcount", 1))
+
+
+async def updates_handled_since(session: AsyncSession, since: datetime) -> int:
+    """How many updates all instances handled since `since` (their replies are on their way
+    to Telegram, whose limits count them with everything else the bot sends)."""
+    count = await session.scalar(
+        select(func.count()).select_from(HandledUpdate).where(HandledUpdate.handled_at > since)
+    )
+    return int(count or 0)
 
 
 async def forget_handled_updates(session: AsyncSession, before: datetime) -> int:

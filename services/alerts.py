@@ -36,6 +36,7 @@ from services.buttons import (
     WRITE,
 )
 from services.placement import ASSIGN_KIND, grids_to_choose
+from services.pushed_view import TASK_KINDS, match_lines, task_buttons, task_lines
 from services.records import symptom_names
 from services.vocabulary import (
     ALERT_TITLES,
@@ -207,7 +208,7 @@ def alert_buttons(alert: Alert, tr: Translator) -> Buttons:
 def follow_ups(alert: Alert, tr: Translator) -> Buttons:
     """What the worker who acted on an alert may still do with it: the usual buttons but
     the acknowledgement; nothing for an alert one tap settles (placing, confirming)."""
-    if alert.kind in (ASSIGN_KIND, CONFIRM_KIND):
+    if alert.kind in (ASSIGN_KIND, CONFIRM_KIND, *TASK_KINDS):
         return ()
     ack = ACKNOWLEDGE.button("", alert.id).data
     kept = (tuple(b for b in row if b.data != ack) for row in alert_buttons(alert, tr))
@@ -216,6 +217,8 @@ def follow_ups(alert: Alert, tr: Translator) -> Buttons:
 
 async def buttons_for(session: AsyncSession, alert: Alert, tr: Translator) -> Buttons:
     """An alert's buttons: a household to place gets one per grid of its community."""
+    if alert.kind in TASK_KINDS:
+        return task_buttons(alert, tr)
     if alert.kind == ASSIGN_KIND:
         grids = await grids_to_choose(session, alert)
         return rows(*(ASSIGN_GRID.button(g.name, alert.id, g.id) for g in grids), width=1)
@@ -297,6 +300,11 @@ async def render_alert(
     resident = await session.get(Resident, alert.resident_id) if alert.resident_id else None
     grid = await session.get(Area, alert.grid_id)
     today = (now or alert.created_at).astimezone(zone).date()
+    if alert.kind in TASK_KINDS:
+        lines += await task_lines(session, alert, tr, zone)
+        if grid is not None:
+            lines.append(e(grid.name))
+        return "\n".join(lines), await buttons_for(session, alert, tr)
     if resident is not None:
         who = f"<b>{e(resident.name or '?')}</b>"
         if resident.phone:
@@ -360,6 +368,8 @@ async def render_alert(
         )
     if details.get("code"):
         lines.append(e(tr.label(tr("Health code"), option_name(HEALTH_CODES, details["code"], tr))))
+    if alert.kind == "pushed_match":
+        lines += await match_lines(session, alert, tr, zone)
     if details.get("place") and alert.kind == "rescreen":
         lines.append(e(tr.label(tr("Newly listed"), str(details["place"]))))
     # The journey and the plan.

@@ -20,3 +20,10 @@ NOT_THERE = CommandData("clear")
 # A worker writes to one resident (/write RESIDENT); the resident replies (/reply MESSAGE).
 WRITE = CommandData("write")
 REPLY = CommandData("reply")
+# A pushed list's door-to-door task: what came of it (/outcome ROW KIND), a personal link for
+# the person (/plink ROW), the closed-loop transfer before arrival (/transfer ROW), and the
+# feedback summary's workbook (/pushed xlsx LIST).
+OUTCOME = CommandData("outcome")
+PUSHED_LINK = CommandData("plink")
+TRANSFER = CommandData("transfer")
+PUSHED = CommandData("pushed")

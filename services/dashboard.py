@@ -6,7 +6,7 @@ who hold them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,8 @@ from models.areas import Area, lineage
 from models.staff import Staff, covers
 from services.feeds import AreaDay, figures_over
 from services.figures import DayPoint, grids_under
+from services.pushed import Figures as PushedFigures
+from services.pushed import progress
 
 TREND_DAYS = 14
 # The open alerts listed (the oldest first); more are counted.
@@ -47,6 +49,8 @@ class Overview:
     trend: tuple[DayPoint, ...]
     open_alerts: list[OpenAlert]
     open_count: int
+    # Lists pushed from above with a row in the area: their progress there, as of now.
+    pushed: list[PushedFigures] = field(default_factory=list)
 
 
 def _most_overdue(pair: tuple[AreaDay, AreaDay]) -> tuple[int, int, int, str]:
@@ -100,6 +104,7 @@ async def overview(
         trend=trend,
         open_alerts=alerts,
         open_count=count,
+        pushed=await progress(session, area, now),
     )
 
 

@@ -17,15 +17,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.i18n import N_, Translator
 from models.areas import Area, Level, children_of
 from models.plans import ACTIVE
 from rules.identity import age_on, birth_and_sex
+from services.drawing import drawn
 from services.figures import DEFAULT_AT, DailyFigures, daily_figures
 from services.records import (
     Record,
@@ -292,7 +290,12 @@ def _cell(value: Any) -> Any:
 
 def workbook(sheets: Sequence[Sheet]) -> bytes:
     """The workbook as .xlsx bytes. Text is always text: a value typed as "=…" by a resident
-    is never turned into a formula."""
+    is never turned into a formula. Made in the drawing process (`services.drawing.drawn`):
+    openpyxl is imported here, never by the bot."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     book.remove(book.active)
     for sheet, title in zip(sheets, sheet_titles([s.title for s in sheets]), strict=True):
@@ -378,7 +381,7 @@ async def export_workbook(
 ) -> tuple[bytes, int]:
     """The worker's register as .xlsx bytes, and how many people it lists."""
     sheets, people = await export_sheets(session, scope, now, zone, tr, full_id=full_id, at=at)
-    return workbook(sheets), people
+    return await drawn(workbook, sheets), people
 
 
 def csv_register(sheets: Sequence[Sheet], tr: Translator) -> bytes:

@@ -3,9 +3,10 @@
 (解除管控告知单), as PDF documents in the reader's language, Chinese set in a CJK font. Each
 carries a short code a worker checks with /verify CODE.
 
-reportlab is imported only when a paper is drawn, so the bot does not carry it in memory
-otherwise. Chinese uses reportlab's built-in CID fonts (STSong-Light for 简体, MSung-Light for
-繁體): no font file is needed, and the text can be extracted again (search, screen readers).
+reportlab is imported only when a paper is drawn, in the drawing process (services/drawing.py),
+so the bot never carries it in memory. Chinese uses reportlab's built-in CID fonts
+(STSong-Light for 简体, MSung-Light for 繁體): no font file is needed, and the text can be
+extracted again (search, screen readers).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from models.outbox import enqueue
 from models.papers import NOTICE, RELEASE, Paper, new_code
 from models.people import Household, Resident, mask_id
 from models.plans import ACTIVE, MonitoringPlan
+from services.drawing import drawn
 from services.vocabulary import PHASE_NAMES
 from services.wording import day_text, phase_text
 
@@ -226,7 +228,7 @@ async def _issue(
         purpose=f"paper_{kind}",
         dedupe_key=f"paper:{kind}:{plan.id}",
         now=now,
-        file=(f"{name}-{paper.code}.pdf", "document", render_pdf(text, tr.language)),
+        file=(f"{name}-{paper.code}.pdf", "document", await drawn(render_pdf, text, tr.language)),
     )
     return paper
 

@@ -3,6 +3,8 @@ stored with its dates, and the alerts it calls for. services/wording.py tells it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,6 +48,7 @@ async def facts_for(
     zone: ZoneInfo,
     *,
     assume_possible: bool = False,
+    known: Mapping[str, bool] | None = None,
 ) -> tuple[Facts, Finding, Finding]:
     """What the rules need to know, and the risk findings behind it (for the worker).
 
@@ -78,6 +81,9 @@ async def facts_for(
         else None,
         symptoms=abnormal(arrival.temperature, arrival.symptoms),
     )
+    if known:
+        # What a list pushed from above says of the person (a close contact…).
+        facts = replace(facts, **dict(known))  # type: ignore[arg-type]
     return facts, origin, history
 
 
@@ -91,13 +97,14 @@ async def classify(
     *,
     start: date | None = None,
     assume_possible: bool = False,
+    known: Mapping[str, bool] | None = None,
 ) -> MonitoringPlan:
     """Decide and store the person's plan, superseding the one they had; raise its alerts.
 
     The plan's days count from `start` (a re-screening: the last day in the listed place),
     else from the day of arrival."""
     facts, origin, history = await facts_for(
-        session, arrival, policy, zone, assume_possible=assume_possible
+        session, arrival, policy, zone, assume_possible=assume_possible, known=known
     )
     decision = policy.plan_for(facts)
     plan = decision.plan

@@ -167,6 +167,11 @@ ALERT_TITLES = {
     ),
     "health_code": N_("🟨 Yellow or red health code reported: check their travel and test papers"),
     "assign_grid": N_("🏘 A household to place in a grid: their address fits no grid's buildings"),
+    "pushed_task": N_("📋 Pushed list: find this person (door to door)"),
+    "pushed_transfer": N_(
+        "🚐 Pushed list: released from quarantine, coming here: contact them before they travel"
+    ),
+    "pushed_match": N_("📋 Pushed list: residents of your grid are on it, and were checked again"),
 }
 # What a worker can record having done about an alert (the buttons).
 ACTION_LABELS = {
@@ -186,6 +191,21 @@ DONE_TEXTS = {
     "assigned": N_("placed in a grid"),
     "applied": N_("stricter plan applied: they were there"),
     "cleared": N_("cleared: they were not there"),
+    "reached": N_("reached by phone"),
+    "not_here": N_("not living here"),
+    "unreachable": N_("unreachable"),
+    "reported": N_("reported themselves"),
+    "matched": N_("had reported already"),
+    "transfer": N_("closed-loop transfer recorded"),
+    "note": N_("note"),
+}
+# The reasons a pushed list gives (事由), as a worker reads them.
+PUSHED_REASONS = {
+    "close_contact": N_("close contact"),
+    "contact_of_contact": N_("contact of a close contact"),
+    "released_from_quarantine": N_("released from centralised quarantine after entry"),
+    "risk_area_arrival": N_("arrival from a medium or high-risk area"),
+    "other": N_("other"),
 }
 # The alerts a daily report lists, as it names them.
 INCIDENT_NAMES = {
@@ -210,6 +230,7 @@ __all__ = [
     "PHASE_NAMES",
     "PHASE_TEXTS",
     "PLAN_STATES",
+    "PUSHED_REASONS",
     "REASON_TEXTS",
     "RELATIONS",
     "RELATION_NAMES",

@@ -11,8 +11,6 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
-
 from chat.forms import Option
 from chat.i18n import N_, Translator
 from models.people import Resident
@@ -30,10 +28,17 @@ from services.vocabulary import (
 _EMOJI = re.compile(r"^[^\w\s(（]+\s*")
 
 
+# The months as British English abbreviates them (CLDR's en_GB: "Sept").
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Oct", "Nov", "Dec")
+
+
 def day_text(day: date, tr: Translator) -> str:
-    """A day as the reader writes it: 7月1日, 7月1日 (zh_Hant), 1 Jul."""
-    locale = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_HK"}.get(tr.language, "en_GB")
-    return str(format_skeleton("MMMd", day, locale=locale))
+    """A day as the reader writes it: 7月1日, 7月1日 (zh_Hant), 1 Jul. Written here rather
+    than by Babel's CLDR data, which the bot would otherwise carry in memory; the words are
+    CLDR's (tests/services/test_wording.py holds them equal to Babel's)."""
+    if tr.chinese:
+        return f"{day.month}月{day.day}日"
+    return f"{day.day} {_MONTHS[day.month - 1]}"
 
 
 def place_name(code: str | None, text: str, tr: Translator) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from aiogram import Bot
@@ -71,18 +73,23 @@ async def test_the_outbox_is_sent_by_one_instance_and_taken_over_when_it_dies(
             )
     bots: list[Bot] = []
     sent_by: dict[str, int] = {"first": 0, "second": 0}
+    answered = {"first": 0, "second": 0}
 
     def instance(name: str, on: AsyncEngine) -> OutboxWorker:
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
         bots.append(bot)
-        sender = Sender(AiogramTransport(bot), Limits(overall_per_second=10))
-        send = sender.send
+        transport = AiogramTransport(bot)
+        send = transport.send_message
 
-        async def counted(*args: object, **kwargs: object) -> int:
+        async def counted(*args: Any, **kwargs: Any) -> int:
+            # Counted as the call goes out (its place taken) and as its answer comes back.
             sent_by[name] += 1
-            return await send(*args, **kwargs)  # type: ignore[arg-type]
+            message_id = await send(*args, **kwargs)
+            answered[name] += 1
+            return message_id
 
-        sender.send = counted  # type: ignore[method-assign]
+        transport.send_message = counted  # type: ignore[method-assign]
+        sender = Sender(transport, Limits(overall_per_second=10))
         lock = InstanceLock(on, "returnee-outbox-8888888888")
         return OutboxWorker(make_sessions(on), sender, clock, lock=lock, idle_wait=0.1, batch=20)
 
@@ -99,6 +106,10 @@ async def test_the_outbox_is_sent_by_one_instance_and_taken_over_when_it_dies(
     # The first instance dies: its connections (and the lock) go with it.
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)
+    # What it had let go and not seen answered may have reached Telegram: at most those are
+    # sent again after the lease (a kill -9 leaves no more in flight than this).
+    in_flight = sent_by["first"] - answered["first"]
+    assert in_flight <= Limits().bulk_in_flight
     assert first.lock is not None
     await first.lock.release()
     died = time.monotonic()
@@ -122,32 +133,57 @@ async def test_the_outbox_is_sent_by_one_instance_and_taken_over_when_it_dies(
         await bot.session.close()
     copies = (await emulator.stats())["messages_per_chat"]
     assert all(copies.get(str(chat), 0) >= 1 for chat in chats), "a message was lost"
-    assert sum(copies.get(str(chat), 0) for chat in chats) == len(chats)
+    assert sum(copies.get(str(chat), 0) for chat in chats) <= len(chats) + in_flight
+
+
+LIMIT = 100  # Telegram's 30 messages/s, scaled so that 3,000 take half a minute
+
+
+async def chats_exist(emulator: EmulatorClient, chats: range) -> None:
+    """Each chat writes once, so the emulator knows it (32 at a time)."""
+    queue = iter(chats)
+
+    async def writer() -> None:
+        for chat in queue:
+            await emulator.send(chat, "hi")
+
+    await asyncio.gather(*(writer() for _ in range(32)))
+
+
+@pytest.fixture
+def quiet_gc() -> Iterator[None]:
+    """The objects of the test process's imports (pytest's, every module's) kept out of the
+    garbage collector's full passes, as a bot process does after start-up (`gc.freeze()`):
+    here, with three instances and the emulator on one event loop, each full pass held the
+    loop for 0.5–0.7 s, a pause in the round a bot process of its own does not have."""
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 @pytest.mark.skipif(not POSTGRES, reason="instances on several machines share PostgreSQL")
+@pytest.mark.usefixtures("quiet_gc")
 async def test_three_instances_keep_telegrams_limit_together(
     sessions: async_sessionmaker[AsyncSession],
     database_url: str,
     clock: FixedClock,
     emulator: EmulatorClient,
 ) -> None:
-    """1,500 due, three instances, Telegram's limits scaled ×2 (60/s, no bursts, the emulator's
-    strict mode): one elected sender sends for all three, so they never add up to three
-    times the limit (each on its own: 180/s, two thirds of it answered 429).
-
-    The bounds are what holds on a loaded two-core CI machine with the emulator in this
-    process; docs/benchmarks.md has the figures measured."""
-    chats = range(20_001, 21_501)
+    """3,000 due, three instances, Telegram's limits scaled to 100/s with no bursts (the
+    emulator's strict mode: at most 100 calls in any one-second window): one elected sender
+    sends for all three, so they never add up to three times the limit (each on its own:
+    two thirds of it answered 429), and it keeps the limit where the emulator counts it,
+    on arrival: 429s ≤ 0.5 %, the rate ≥ 0.9 of the limit."""
+    chats = range(20_001, 23_001)
     await emulator.set_limits(False)
     async with sessions.begin() as session:
         for chat in chats:
             await enqueue(
                 session, chat_id=chat, text=f"check-in {chat}", purpose="checkin", now=clock.now()
             )
-    for chat in chats:
-        await emulator.send(chat, "hi")
-    await emulator.set_limits(True, strict=True, global_rate=60, chat_rate=2)
+    await chats_exist(emulator, chats)
+    await emulator.set_limits(True, strict=True, global_rate=LIMIT, chat_rate=1)
     engines = [make_engine(database_url) for _ in range(3)]
     bots = [
         Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
@@ -156,10 +192,9 @@ async def test_three_instances_keep_telegrams_limit_together(
     workers = [
         OutboxWorker(
             make_sessions(engine),
-            Sender(AiogramTransport(bot), Limits(overall_per_second=60, per_chat_per_second=2)),
+            Sender(AiogramTransport(bot), Limits(overall_per_second=LIMIT)),
             clock,
             lock=InstanceLock(engine, "returnee-outbox-8888888888"),
-            batch=120,
             idle_wait=0.1,
         )
         for engine, bot in zip(engines, bots, strict=True)
@@ -167,7 +202,7 @@ async def test_three_instances_keep_telegrams_limit_together(
     started = time.monotonic()
     running = [asyncio.create_task(worker.run()) for worker in workers]
     try:
-        for _ in range(1200):
+        for _ in range(2400):
             async with sessions() as session:
                 if set(await session.scalars(select(Outgoing.status))) == {SENT}:
                     break
@@ -184,7 +219,7 @@ async def test_three_instances_keep_telegrams_limit_together(
     sent = [entry for entry in log if entry["ok"]]
     assert len(sent) == len(chats)
     limited = sum(1 for entry in log if entry["status"] == 429)
-    assert limited <= 0.05 * len(log), limited
+    assert limited <= 0.005 * len(log), limited
     seconds = max(e["time"] for e in sent) - min(e["time"] for e in sent)
     rate = len(sent) / seconds
-    assert 0.5 * 60 <= rate <= 60, (rate, time.monotonic() - started)
+    assert rate >= 0.9 * LIMIT, (rate, time.monotonic() - started)

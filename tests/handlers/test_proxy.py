@@ -29,7 +29,10 @@ async def report_for_grandma(worker: Person) -> None:
     await worker.send("/reportfor")
     assert "Reporting for someone without Telegram" in worker.texts()[-2] + worker.last.text
     await worker.send("Zhang Guiying")
-    await worker.send("13900001111")  # typed: the worker's own number is not hers
+    # Her number is typed: the share button would send the worker's own.
+    assert worker.last.text.startswith("Their phone number? Type it")
+    assert not any(key.request_contact for row in worker.last.keyboard for key in row)
+    await worker.send("13900001111")
     await worker.send("110105194001010026")
     await worker.press("雄关区")
     await worker.press("新华街道")

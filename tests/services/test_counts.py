@@ -25,6 +25,7 @@ from tests.services.test_digest import DAY, seed_day
 
 pytestmark = pytest.mark.usefixtures("areas")
 DISTRICT = "620201"
+CITY = "620200"
 OVERDUE = timedelta(hours=6)
 FIRST, LAST = DAY - timedelta(days=2), DAY + timedelta(days=4)
 
@@ -62,6 +63,9 @@ async def test_the_counts_are_the_daily_reports_over_days(
     assert await compare(sessions, clock, GRID_2, below=False) >= 6
     assert await compare(sessions, clock, COMMUNITY, below=True) >= 6
     assert await compare(sessions, clock, DISTRICT, below=True) >= 6
+    # The whole city (counted from its rows' times, not from its grids), and in all.
+    assert await compare(sessions, clock, CITY, below=True) >= 6
+    assert await compare(sessions, clock, CITY, below=False) >= 6
     # The next morning the missed check-in's alert is acknowledged; by the evening of the
     # day after, the one still open has long been overdue.
     at(clock, 9, 0)
