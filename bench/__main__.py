@@ -22,12 +22,12 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import answers, citydata, latency, sender, slot
+from bench import answers, citydata, latency, pushed, sender, slot
 from bench import round as check_in_round
 from bench.common import ROOT, Databases, Emulator, Figure, Summary, summarise, table
 from bot.logs import configure
 
-SCENARIOS = ("sender", "latency", "round", "slot", "answers", "city")
+SCENARIOS = ("sender", "latency", "round", "slot", "answers", "city", "pushed")
 KINDS = ("sqlite", "postgresql")
 
 
@@ -128,6 +128,16 @@ async def main(args: argparse.Namespace) -> list[Summary]:
                     return await citydata.measure(city)
 
                 summaries += await repeat(f"city on {kind}", args.runs, one_city)
+        if "pushed" in only:
+            rows = pushed.FULL_ROWS if args.long else pushed.SHORT_ROWS
+            for kind in kinds:
+                say(f"pushed: a city of {pushed.CITY.residents:,} residents on {kind}")
+                listed = await pushed.prepare(await databases.fresh(kind), rows)
+
+                async def one_list(_: int, listed: pushed.PushedRun = listed) -> list[Figure]:
+                    return await pushed.measure(listed)
+
+                summaries += await repeat(f"pushed list on {kind}", args.runs, one_list)
     return summaries
 
 

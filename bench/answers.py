@@ -7,9 +7,10 @@ the core with one transaction per update, the scheduler and outbox worker beside
 every update is handled: the check-in recorded, the button answered, the question edited to
 show the answer and "Recorded, thank you." sent — three Bot API calls per update.
 
-Beside it, on the same emulator in the same run, a bare aiogram bot that only answers the
-button (one call per update, no database): the ratio of the two is how much of the
-framework's own speed our work keeps (aim ≥ 0.5 on PostgreSQL). The emulator's limits are
+Beside it, on the same emulator in the same run, a bare aiogram bot (no database) that only
+answers the button, and one that makes our three calls: the ratio of ours to the latter is
+how much of the framework's own speed our work keeps (aim ≥ 0.5 on PostgreSQL, issue 21);
+the ratio to the former is shown too. The emulator's limits are
 off: this measures the bot, not Telegram. No "database is locked" may appear, ever.
 """
 
@@ -278,7 +279,11 @@ async def measure(
                 db = database_name(url)
                 progress, answered = await our_bot(emulator, users, url, framework)
                 tag = f"{framework}, {db}"
-                ratio = progress.per_second / bare.per_second if bare.per_second else 0.0
+                # The aim (issue 21): against the bare bot making the same Bot API calls.
+                ratio = (
+                    progress.per_second / same_calls.per_second if same_calls.per_second else 0.0
+                )
+                ratio1 = progress.per_second / bare.per_second if bare.per_second else 0.0
                 held = db == "PostgreSQL"
                 figures += [
                     Figure(
@@ -288,8 +293,14 @@ async def measure(
                         "/s",
                     ),
                     Figure(
+                        f"answers.ratio1.{framework}.{db}",
+                        f"answers ({count:,}, {tag}): ÷ bare aiogram answering the button",
+                        ratio1,
+                        digits=2,
+                    ),
+                    Figure(
                         f"answers.ratio.{framework}.{db}",
-                        f"answers ({count:,}, {tag}): ÷ bare aiogram",
+                        f"answers ({count:,}, {tag}): ÷ bare aiogram making our three calls",
                         ratio,
                         aim="≥ 0.5" if held else "(≥ 0.5 on PostgreSQL)",
                         meets=(lambda v: v >= 0.5) if held else None,

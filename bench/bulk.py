@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import JSON, Table, make_url
+from sqlalchemy import JSON, Table, TypeDecorator, make_url
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -75,10 +75,20 @@ class Loader:
         count = 0
         if self._pg is not None:
             json_at = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+            # Our own types (an encrypted conversation's answers) give their stored value.
+            dialect = self._connection.engine.dialect if self._connection else None
+            decorated = [
+                (i, t)
+                for i, c in enumerate(columns)
+                if isinstance(t := table.c[c].type, TypeDecorator)
+            ]
+            json_at += [i for i, t in decorated if isinstance(t.impl_instance, JSON)]
             batch: list[Row] = []
             for row in rows:
-                if json_at:
+                if json_at or decorated:
                     values = list(row)
+                    for i, t in decorated:
+                        values[i] = t.process_bind_param(values[i], dialect)  # type: ignore[arg-type]
                     for i in json_at:
                         values[i] = json.dumps(values[i], ensure_ascii=False)
                     row = tuple(values)

@@ -60,9 +60,13 @@ async def measure(size: Size, emulator: Emulator) -> list[Figure]:
     try:
         calm = await _replies(sender, REPLY_CHATS, size.replies)
         await asyncio.sleep(1.5)  # the one-second window empties
-        bulk = asyncio.gather(
-            *(sender.send(chat, Send(f"Check-in time ({chat})"), bulk=True) for chat in round_chats)
-        )
+        sent_at: list[float] = []
+
+        async def prompt(chat: int) -> None:
+            await sender.send(chat, Send(f"Check-in time ({chat})"), bulk=True)
+            sent_at.append(time.perf_counter())
+
+        bulk = asyncio.gather(*(prompt(chat) for chat in round_chats))
         await asyncio.sleep(1.0)  # the round is under way
         busy = await _replies(sender, REPLY_CHATS + size.replies, size.replies)
         still_sending = not bulk.done()
@@ -86,4 +90,12 @@ async def measure(size: Size, emulator: Emulator) -> list[Figure]:
             "latency.round.p50", "reply p50 during the round", percentile(busy, 50) * 1000, "ms"
         ),
         Figure("latency.round.429", "429s during the round (strict limits)", limited, ""),
+        Figure(
+            "latency.round.rate",
+            "the round's rate ÷ limit, replies beside it (first → last answered)",
+            (len(sent_at) - 1) / (max(sent_at) - min(sent_at)) / size.limit,
+            aim="≥ 0.95",
+            meets=lambda v: v >= 0.95,
+            digits=3,
+        ),
     ]

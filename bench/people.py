@@ -149,6 +149,13 @@ async def seed(
                 for n in range(1, count + 1)
             ),
         )
+        # Each plan's notice issued when it began, as the bot would have: the scheduler's
+        # `plan_notices` job, running beside a measurement, has none to draw.
+        await loader.load(
+            table("papers"),
+            ("id", "code", "kind", "plan_id", "resident_id", "language", "issued_at"),
+            ((n, f"B{n:07d}", "notice", n, n, "zh_Hans", now) for n in range(1, count + 1)),
+        )
         if open_at is not None:
             start, end = open_at
             await loader.load(

@@ -1,17 +1,19 @@
 """Scenario 1, a check-in round: everyone under home monitoring gets the slot's prompt, with
 the emulator keeping Telegram's limits (30 messages/s overall, 1/s per chat).
 
-The round goes the way the bot does it: the scheduler's `open_checkins` job creates the
-slot's check-ins and queues one prompt per person in the outbox in one transaction, then
-the outbox worker delivers them through the one Sender. Measured from the moment the job
+The round goes the way the bot does it: the scheduler's `slot_round` job creates the
+slot's check-ins and queues one prompt per person in the outbox, a chunk of reporters at a
+time, each chunk committed as it goes (the worker is nudged after each), while the outbox
+worker delivers them through the one Sender. Measured from the moment the job
 starts (the slot opening) to each prompt's delivery (the Bot API answering 200):
 
 - the achieved rate ÷ the limit (aim ≥ 0.95; the physical floor is people ÷ limit seconds),
 - the 429s received (aim 0; at most 0.5 %),
 - delivered = people, none twice (counted by the emulator, per chat),
 - the p99 delay from the slot to delivery, beside its floor (0.99 × people ÷ limit),
-- the event loop's longest stall while the round is queued (aim < 100 ms) and during the
-  whole round.
+- slot → the first prompt delivered (aim ≤ 1 s),
+- the event loop's longest stall while the round is queued and during the whole round
+  (aim < 50 ms; the garbage collector's view settled after start-up, as the bot does).
 
 The full round is 20,000 people at 30/s (at least 667 s); the short one scales the limit to
 300/s with 3,000 people (at least 10 s).
@@ -38,11 +40,12 @@ from bot.aiogram_runner import AiogramTransport
 from bot.delivery import Limits, Sender
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler
+from bot.service import settle_memory
 from chat.clock import SystemClock
 from chat.contract import Buttons, Keys
 from models.db import make_sessions
 from models.outbox import SENT, Outgoing
-from services.checkins import open_checkins
+from services.checkins import slot_round
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -93,15 +96,16 @@ async def measure(size: RoundSize, url: str, emulator: Emulator) -> list[Figure]
         sender = Sender(transport, Limits(overall_per_second=size.limit))
         clock = SystemClock()
         worker = OutboxWorker(sessions, sender, clock)
-        job = partial(open_checkins, times=(slot,))
-        scheduler = Scheduler(sessions, clock, ZONE, [("open_checkins", job, 30)], worker.nudge)
+        job = partial(slot_round, times=(slot,))
+        scheduler = Scheduler(sessions, clock, ZONE, [("slot_round", job, 30)], worker.nudge)
+        settle_memory()  # as the bot does once started (bot/service.py)
         meter = StallMeter()
         meter.start()
         delivering = asyncio.create_task(worker.run(), name="outbox")
         try:
             await asyncio.sleep(0.5)  # the worker's first (empty) look, as in a running bot
             opened = time.perf_counter()
-            queued = await scheduler.run_job("open_checkins", job)
+            queued = await scheduler.run_job("slot_round", job)
             queued_at = time.perf_counter()
             deadline = queued_at + size.floor * 3 + 60
             while len(transport.delivered) < queued and time.perf_counter() < deadline:  # noqa: ASYNC110
@@ -132,6 +136,16 @@ async def measure(size: RoundSize, url: str, emulator: Emulator) -> list[Figure]
             f"round.ratio.{db}",
             f"round ({tag}): achieved rate ÷ limit",
             (len(delays) / last) / size.limit if delays else 0.0,
+            aim="≥ 0.95",
+            meets=lambda v: v >= 0.95,
+            digits=3,
+        ),
+        Figure(
+            f"round.sending.{db}",
+            f"round ({tag}): sending rate ÷ limit (first → last delivered)",
+            (len(delays) - 1) / (max(delays) - min(delays)) / size.limit
+            if len(delays) > 1
+            else 0.0,
             aim="≥ 0.95",
             meets=lambda v: v >= 0.95,
             digits=3,
@@ -182,8 +196,17 @@ async def measure(size: RoundSize, url: str, emulator: Emulator) -> list[Figure]
             digits=1,
         ),
         Figure(
+            f"round.first.{db}",
+            f"round ({tag}): slot → first prompt delivered",
+            min(delays, default=float("nan")),
+            "s",
+            aim="≤ 1 s",
+            meets=lambda v: v <= 1.0,
+            digits=2,
+        ),
+        Figure(
             f"round.queue_seconds.{db}",
-            f"round ({tag}): queueing the round (one transaction)",
+            f"round ({tag}): queueing the round (in chunks, committed as it goes)",
             queued_at - opened,
             "s",
             digits=2,
@@ -193,15 +216,15 @@ async def measure(size: RoundSize, url: str, emulator: Emulator) -> list[Figure]
             f"round ({tag}): longest loop stall while queueing",
             meter.longest(opened, queued_at) * 1000,
             "ms",
-            aim="< 100 ms",
-            meets=lambda v: v < 100,
+            aim="< 50 ms",
+            meets=lambda v: v < 50,
         ),
         Figure(
             f"round.stall_all.{db}",
             f"round ({tag}): longest loop stall, whole round",
             meter.longest(opened, finished) * 1000,
             "ms",
-            aim="< 100 ms",
-            meets=lambda v: v < 100,
+            aim="< 50 ms",
+            meets=lambda v: v < 50,
         ),
     ]

@@ -9,7 +9,7 @@ import signal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
@@ -43,6 +43,27 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 log = logging.getLogger(__name__)
+# aiogram reads each Bot API answer as `Response[<the method's result type>]`, a generic
+# pydantic model that pydantic caches only weakly: once the garbage collector had taken it,
+# the next call built it again (16 ms of CPU each; 8 of 53 s in a profile of 1,500 check-in
+# answers). Kept here, built once, for the calls the bot makes.
+KEPT_RESPONSES = [
+    methods.base.Response[method.__returning__]  # type: ignore[name-defined]
+    for method in (
+        methods.SendMessage,
+        methods.SendPhoto,
+        methods.SendDocument,
+        methods.EditMessageText,
+        methods.EditMessageReplyMarkup,
+        methods.AnswerCallbackQuery,
+        methods.SetMyCommands,
+        methods.GetUpdates,
+        methods.GetFile,
+        methods.GetMe,
+        methods.DeleteWebhook,
+        methods.SetWebhook,
+    )
+]
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
@@ -167,6 +188,12 @@ class AiogramTransport:
                 [BotCommand(command=c, description=d) for c, d in commands], language_code=language
             )
         )
+
+    async def download(self, file_id: str) -> bytes:
+        """A file a user sent (a pushed list), by its file_id."""
+        found = await self._call(self.bot.get_file(file_id))
+        data = await self._call(self.bot.download_file(found.file_path or ""))
+        return bytes(data.read()) if data is not None else b""
 
     async def close(self) -> None:
         await self.bot.session.close()

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -105,43 +106,113 @@ class Limits:
     per_chat_burst: int = 3
     attempts: int = 6
     backoff_seconds: float = 0.5
-    # The share of the overall rate used, for the jitter between our count and Telegram's.
-    headroom: float = 0.97
+    # Added to the one-second window the overall rate is counted over: a safety margin for
+    # Telegram's own accounting, which is not public (1 %).
+    margin_seconds: float = 0.01
     # At most this many bulk calls (the outbox: rounds, alerts, reports) are out at once,
     # which bounds what a process killed mid-round may have sent without knowing it.
     bulk_in_flight: int = 16
 
 
 class Window:
-    """At most `rate` × `seconds` calls in any window of `seconds`, so at most `rate` in any
-    second with no burst bigger than a window's worth, and without the drift a
-    one-at-a-time pace picks up from a busy event loop. A call that goes `first` (a reply)
-    takes the next free place before any other (the round's messages) waiting for one."""
+    """At most `count` calls in any window of `seconds` (`rate` × `seconds`, the window then
+    widened by `margin`), counted where Telegram counts them.
 
-    def __init__(self, rate: float, seconds: float) -> None:
-        self.count = max(1, round(rate * seconds))
-        self.seconds = self.count / rate
-        self._times: deque[float] = deque()
+    Telegram counts a call when it arrives; the bot only knows it was let go before that and
+    answered after it. So a call holds its place from the moment it is let go until `seconds`
+    after its answer came back: then no `seconds`-long stretch can see more than `count`
+    arrivals, however the calls bunch on their way (a busy event loop, a slow proxy), and
+    the rate reached is count ÷ (seconds + the answer's time). And no more than a fifth of
+    the window's calls are let go in a fifth of it, so they go out as a steady stream, not as
+    a burst once a second.
+
+    A call that goes `first` (a reply) takes the next free place before any other (the round's
+    messages) waiting for one. Bulk calls may use at most `bulk_share` of the places: a 429
+    on a bulk call (another instance's replies, or Telegram counting differently) cuts the
+    share by a quarter, and each window without one gives back a twentieth (AIMD)."""
+
+    def __init__(self, rate: float, seconds: float = 1.0, margin: float = 0.0) -> None:
+        self.count = max(1, math.floor(rate * seconds + 1e-9))
+        self.seconds = seconds + margin
+        # And no bursts: at most a fifth of the window's calls let go in a fifth of it.
+        self.pace_count = max(1, self.count // 5)
+        self.pace_seconds = seconds * self.pace_count / self.count
+        self.bulk_share = 1.0
+        # Places kept free of bulk for replies sent by other instances (Sender.reserve).
+        self.reserve = 0
+        self._answered: deque[float] = deque()  # when answers came, oldest first
+        self._out = 0  # let go, not answered yet
+        self._let_go: deque[float] = deque()  # when calls were let go, within a pace
         self._first_waiting = 0
+        self._freed = asyncio.Event()
+        self._last_cut = -math.inf
+        self._last_grow = -math.inf
 
-    async def acquire(self, *, first: bool = False) -> None:
+    def _wait(self, now: float, places: int) -> float:
+        """Seconds until a call may go with `places` places (0: now; inf: at an answer)."""
+        while self._answered and self._answered[0] <= now - self.seconds:
+            self._answered.popleft()
+        while self._let_go and self._let_go[0] <= now - self.pace_seconds:
+            self._let_go.popleft()
+        wait = 0.0
+        if self._out + len(self._answered) >= places:
+            # Until the oldest answer leaves the window, or (all places out) an answer.
+            wait = self._answered[0] + self.seconds - now if self._answered else math.inf
+        if len(self._let_go) >= self.pace_count:
+            wait = max(wait, self._let_go[0] + self.pace_seconds - now)
+        return wait
+
+    def _bulk_places(self, now: float) -> int:
+        if self.bulk_share < 1.0 and now - max(self._last_cut, self._last_grow) >= self.seconds:
+            self.bulk_share = min(1.0, self.bulk_share + 0.05)
+            self._last_grow = now
+        reserve = min(self.reserve, self.count // 2)
+        return max(1, math.floor(self.count * self.bulk_share) - reserve)
+
+    @contextlib.asynccontextmanager
+    async def place(self, *, first: bool = False) -> AsyncIterator[None]:
+        """Holds a place for one call: enter just before the call, leave at its answer."""
+        await self._acquire(first)
+        try:
+            yield
+        finally:
+            self._out -= 1
+            self._answered.append(asyncio.get_running_loop().time())
+            self._freed.set()
+
+    async def _acquire(self, first: bool) -> None:
         loop = asyncio.get_running_loop()
         if first:
             self._first_waiting += 1
         try:
             while True:
                 now = loop.time()
-                while self._times and self._times[0] <= now - self.seconds:
-                    self._times.popleft()
-                full = len(self._times) >= self.count
-                if not full and (first or not self._first_waiting):
-                    self._times.append(now)
+                wait = self._wait(now, self.count if first else self._bulk_places(now))
+                if wait <= 0 and (first or not self._first_waiting):
+                    self._out += 1
+                    self._let_go.append(now)
                     return
-                # Full: until its oldest call leaves it; else a reply is taking the place.
-                await asyncio.sleep(self._times[0] + self.seconds - now if full else 0.002)
+                if wait <= 0:  # a reply is taking the place
+                    await asyncio.sleep(0.002)
+                elif math.isinf(wait):
+                    self._freed.clear()
+                    await self._freed.wait()
+                else:
+                    await asyncio.sleep(wait)
         finally:
             if first:
                 self._first_waiting -= 1
+
+    def congested(self) -> None:
+        """A bulk call was answered 429: leave more room (once a window at most)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._last_cut >= self.seconds:
+            self.bulk_share = max(0.25, self.bulk_share * 0.75)
+            self._last_cut = now
+            log.warning(
+                "429 on the round's messages: the round goes at %.0f%% of the limit for now",
+                self.bulk_share * 100,
+            )
 
 
 class Sender:
@@ -150,14 +221,20 @@ class Sender:
     def __init__(self, transport: Transport, limits: Limits | None = None) -> None:
         self.transport = transport
         self.limits = limits or Limits()
-        # Telegram promises no bursts: every call is counted in windows of a fifth of a
-        # second, replies first; the round's messages take every place replies leave.
-        self._overall = Window(self.limits.overall_per_second * self.limits.headroom, 0.2)
+        # Telegram promises no bursts: every call holds a place in a one-second window from
+        # when it is let go until a second after its answer, replies first; the round's
+        # messages take every place replies leave.
+        self._overall = Window(self.limits.overall_per_second, 1.0, self.limits.margin_seconds)
         self._bulk_slots = asyncio.Semaphore(self.limits.bulk_in_flight)
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
         # After a 429 for a chat: no call to it before this (loop time), and its pace halved.
         self._paused: dict[int, float] = {}
         self._periods: dict[int, float] = {}
+
+    def reserve(self, messages_per_second: int) -> None:
+        """Keeps this many places a second free of bulk (up to half of them): the replies
+        other instances are sending now, which Telegram counts with ours."""
+        self._overall.reserve = max(0, messages_per_second)
 
     def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chats.pop(chat_id, None)
@@ -258,14 +335,16 @@ class Sender:
                     # pause and take the chat's slower pace instead of calling at the old one.
                     attempt -= 1
                     continue
-                # The overall place is taken last, just before the call: what is counted is
-                # what goes out, and a reply waiting for one goes before the round.
-                await self._overall.acquire(first=not bulk)
+                # The overall place is taken last, just before the call, and held until a
+                # window after its answer; a reply waiting for one goes before the round.
                 try:
-                    return await call()
+                    async with self._overall.place(first=not bulk):
+                        return await call()
                 except RetryAfter as wait:
                     log.warning("429 for chat %s: waiting %.1fs", chat_id, wait.seconds)
                     self._slow_down(chat_id, wait.seconds)
+                    if bulk:
+                        self._overall.congested()
                     delay = 0.0  # the chat's pause is the wait
                 except Uncertain as exc:
                     if lost is not None:

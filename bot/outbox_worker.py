@@ -10,10 +10,12 @@ Telegram took is never sent again because storage went away."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +23,7 @@ from bot.delivery import AnswerLost, DeliveryError, Rejected, Sender, Transient,
 from bot.locks import InstanceLock
 from chat.clock import Clock
 from chat.contract import Button, Edit, File, Send
+from models.chat import updates_handled_since
 from models.outbox import FAILED, PENDING, SENT, UNREACHABLE, Outgoing, claim_due
 from services.reachability import resident_unreachable
 
@@ -33,6 +36,8 @@ RETRY = "retry"
 ANSWER_LOST = "answer lost"
 FLUSH_SIZE = 10
 FLUSH_EVERY = 0.25
+# The updates handled by all instances over this long stand for their replies a second.
+REPLIES_OVER = timedelta(seconds=2)
 # How often an instance standing by tries to become the outbox's sender.
 LOCK_EVERY = 2.0
 
@@ -52,7 +57,7 @@ class OutboxWorker:
         sender: Sender,
         clock: Clock,
         *,
-        batch: int = 60,
+        batch: int | None = None,
         lease: timedelta = timedelta(minutes=2),
         idle_wait: float = 1.0,
         lock: InstanceLock | None = None,
@@ -63,9 +68,10 @@ class OutboxWorker:
         self.lock = lock
         self.sender = sender
         self.clock = clock
-        # About two seconds of sending at Telegram's 30/s: a process that dies leaves at most
-        # this many claimed rows to wait for the lease.
-        self.batch = batch
+        # About two seconds of sending at the sender's rate (60 at Telegram's 30/s): the next
+        # is claimed while the last half of one goes out, and a process that dies leaves at
+        # most one and a half to wait for the lease.
+        self.batch = batch or max(60, round(2 * sender.limits.overall_per_second))
         self.lease = lease
         self.idle_wait = idle_wait
         self._nudged = asyncio.Event()
@@ -73,6 +79,8 @@ class OutboxWorker:
         self._unwritten: list[Fate] = []
         self._flush_now = asyncio.Event()
         self._writing = asyncio.Lock()
+        # The rows being sent now, or sent and their fates not yet written.
+        self._sending: set[int] = set()
 
     def nudge(self) -> None:
         """Something was queued: look now rather than after the idle wait."""
@@ -139,40 +147,85 @@ class OutboxWorker:
                     pass
 
     async def run_once(self) -> int:
-        """One batch: fates kept from before written first, then due rows claimed and sent,
-        their fates written as they come. Raises a storage error (fates kept) if the
-        database is away."""
+        """Sends while rows are due: fates kept from before written first, then due rows
+        claimed and sent, their fates written as they come. The next batch is claimed while
+        this one is still going out (once fewer than half of it are left), so the rate does
+        not dip between batches. Returns how many rows were sent; raises a storage error
+        (fates kept) if the database is away."""
         await self._write_unwritten()
-        async with self.sessions.begin() as session:
-            claimed = await claim_due(session, self.clock.now(), self.batch, self.lease)
-            jobs = [
-                (row.id, row.chat_id, _as_send(row), row.error or "", row.edit_message_id)
-                for row in claimed
-            ]
+        jobs = await self._claim()
         if not jobs:
             return 0
-        sending = asyncio.gather(
-            *(
-                self._deliver(row_id, chat_id, send, error.startswith(ANSWER_LOST), edit)
-                for row_id, chat_id, send, error, edit in jobs
-            )
-        )
-        flusher = asyncio.create_task(self._flush_while(sending))
+        total = 0
+        sending: set[asyncio.Task[None]] = set()
+        done = asyncio.Event()
+        flusher = asyncio.create_task(self._flush_while(done))
         try:
-            await sending
+            while jobs:
+                for row_id, chat_id, send, error, edit in jobs:
+                    if row_id in self._sending:
+                        # Its lease ran out while it was sent or its fate waited to be
+                        # written (the clock jumped, Telegram was slow): still this
+                        # worker's, not sent twice.
+                        continue
+                    total += 1
+                    self._sending.add(row_id)
+                    task = asyncio.create_task(
+                        self._deliver(row_id, chat_id, send, error.startswith(ANSWER_LOST), edit)
+                    )
+                    task.add_done_callback(functools.partial(self._sent, row_id))
+                    sending.add(task)
+                while len(sending) > self.batch // 2:
+                    finished, sending = await asyncio.wait(
+                        sending, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in finished:
+                        task.result()  # a bug in delivering is raised, as it was
+                # Still the outbox's sender (its lock's connection may have gone meanwhile)?
+                if self.lock is not None and not await self.lock.take():
+                    break
+                jobs = await self._claim()
+        except asyncio.CancelledError:
+            # Stopping (or killed in a test): the calls out stop at once.
+            for task in sending:
+                task.cancel()
+            raise
         finally:
+            # What was let go is seen through (a storage error claiming the next batch, or a
+            # lost lock, does not cut it off).
+            if sending:
+                await asyncio.wait(sending)
+            done.set()
             # The flusher ends after its write in progress (a write cut off half-way would
-            # leave SQLite locked); cancelled, as at shutdown, it stops at once.
+            # leave SQLite locked).
             self._flush_now.set()
             await asyncio.wait([flusher])
         await self._write_unwritten()
-        return len(jobs)
+        return total
 
-    async def _flush_while(self, sending: asyncio.Future[list[None]]) -> None:
-        """Writes fates FLUSH_SIZE at a time or every FLUSH_EVERY seconds while `sending`;
+    def _sent(self, row_id: int, task: asyncio.Task[None]) -> None:
+        # A row with a fate stays this worker's until the fate is written.
+        if task.cancelled() or task.exception() is not None:
+            self._sending.discard(row_id)
+
+    async def _claim(self) -> list[tuple[int, int, Send, str, int | None]]:
+        async with self.sessions.begin() as session:
+            now = self.clock.now()
+            # Every instance answers the updates it handles, and Telegram's limits count
+            # those replies with the round: keep room for them (about two messages an
+            # update, so the updates of the last two seconds are the messages a second).
+            self.sender.reserve(await updates_handled_since(session, now - REPLIES_OVER))
+            claimed = await claim_due(session, now, self.batch, self.lease)
+            return [
+                (row.id, row.chat_id, _as_send(row), row.error or "", row.edit_message_id)
+                for row in claimed
+            ]
+
+    async def _flush_while(self, done: asyncio.Event) -> None:
+        """Writes fates FLUSH_SIZE at a time or every FLUSH_EVERY seconds until `done`;
         a database away leaves them in memory (said once), for the next write."""
         failing = False
-        while not sending.done():
+        while not done.is_set():
             self._flush_now.clear()
             try:
                 await asyncio.wait_for(self._flush_now.wait(), FLUSH_EVERY)
@@ -235,13 +288,19 @@ class OutboxWorker:
             # Only what was written goes: fates added meanwhile stay.
             written = {id(f) for f in fates}
             self._unwritten = [f for f in self._unwritten if id(f) not in written]
+            self._sending.difference_update(f.row_id for f in fates)
 
     async def _write(self, fates: list[Fate]) -> None:
         async with self.sessions.begin() as session:
             now = self.clock.now()
             unreachable: set[int] = set()
+            # One read for the lot, not one a row.
+            found = await session.scalars(
+                select(Outgoing).where(Outgoing.id.in_({fate.row_id for fate in fates}))
+            )
+            rows = {row.id: row for row in found}
             for fate in fates:
-                row = await session.get(Outgoing, fate.row_id)
+                row = rows.get(fate.row_id)
                 if row is None or row.status != PENDING:
                     continue
                 row.attempts += 1

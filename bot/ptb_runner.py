@@ -120,6 +120,11 @@ class PtbTransport:
             # InvalidToken, Conflict, ChatMigrated…: the same request cannot succeed.
             raise Rejected(telegram_text(exc)) from exc
 
+    async def download(self, file_id: str) -> bytes:
+        """A file a user sent (a pushed list), by its file_id."""
+        found = await self._call(self.bot.get_file(file_id))
+        return bytes(await self._call(found.download_as_bytearray()))
+
     async def send_message(
         self, chat_id: int, text: str, buttons: Buttons, keyboard: Keys, remove_keyboard: bool
     ) -> int:

@@ -19,9 +19,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat.clock import Clock
-from models.db import scrub_files
+from models.db import COMMIT_AS_YOU_GO, scrub_files
 from models.staff import AuditEntry
-from services import alerts, arrivals, checkins, digest, papers, release, retention
+from services import alerts, arrivals, checkins, digest, papers, pushed, release, retention
 from services.options import Options
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
         ("phase_changes", release.phase_changes, 600),
         # A plan that keeps someone in comes with its notice (a PDF), once.
         ("plan_notices", papers.plan_notices, 60),
+        # Residents found on a large pushed list, checked again a batch at a time.
+        ("rescreen_pushed", partial(pushed.rescreen_matched, policy=options.policy), 30),
         # Alerts reach the grid's workers within a minute of being raised.
         ("deliver_alerts", alerts.deliver_alerts, 20),
         # Unacknowledged: sent again, then up a level (each once per alert and level).
@@ -145,8 +147,12 @@ class Scheduler:
 
     async def run_job(self, name: str, job: Job) -> int:
         try:
-            async with self.sessions.begin() as session:
+            async with self.sessions() as session:
+                # A long job (a slot's round) commits as it goes and nudges the worker each
+                # time (`models.db.commit_chunk`); the rest is committed here, or rolled back.
+                session.info[COMMIT_AS_YOU_GO] = self.on_queued
                 done = await job(session, self.clock.now(), self.zone)
+                await session.commit()
         except asyncio.CancelledError:
             # Shutting down while a job runs: its transaction is rolled back and it runs
             # again after the next start; nothing to report as an error.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.contract import Contact, Incoming, Kind
+from chat.contract import Contact, Document, Incoming, Kind
 
 
 def incoming_from_update(update: dict[str, Any]) -> Incoming | None:
@@ -51,6 +51,18 @@ def incoming_from_update(update: dict[str, Any]) -> Incoming | None:
                 phone_number=str(contact.get("phone_number", "")),
                 user_id=contact.get("user_id"),
                 first_name=contact.get("first_name", ""),
+            ),
+            **base,
+        )
+    if "document" in message:
+        document = message["document"] or {}
+        return Incoming(
+            kind=Kind.DOCUMENT,
+            text=message.get("caption"),
+            document=Document(
+                file_id=str(document.get("file_id", "")),
+                file_name=str(document.get("file_name") or ""),
+                size=int(document.get("file_size") or 0),
             ),
             **base,
         )

@@ -20,6 +20,19 @@ class Kind(StrEnum):
     OTHER = "other"
     # The user edited a message they had sent earlier.
     EDITED = "edited"
+    # A file sent as a document (a pushed list's workbook); elsewhere it is like OTHER.
+    DOCUMENT = "document"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file the user sent: its name and size as Telegram gives them, and its bytes once the
+    runner has fetched them (only for the kinds of file the bot reads; None otherwise)."""
+
+    file_id: str
+    file_name: str = ""
+    size: int = 0
+    content: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,7 @@ class Incoming:
     args: str = ""
     button: str | None = None
     contact: Contact | None = None
+    document: Document | None = None
     # For a button press: the bot message the button sat on (the one to edit in place).
     message_id: int | None = None
     # For a button press: the id Telegram wants answered (the runner does that).

@@ -431,7 +431,7 @@ async def answer(turn: T, flows: Flows[T], name: str) -> Advance:
             return Advance(
                 [Toast(tr("That question is closed.")), *await ask(turn, step)], step.name
             )
-    elif event.kind is Kind.OTHER:
+    elif event.kind in (Kind.OTHER, Kind.DOCUMENT):
         return Advance(
             [Send(tr("Please answer with text or the buttons.")), *await ask(turn, step)], step.name
         )

@@ -6,6 +6,7 @@ button it lists the buttons), so a failing test says what went wrong without ext
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self, TypedDict, cast
@@ -248,15 +249,18 @@ class EmulatorClient:
         caption: str | None = None,
         file_name: str | None = None,
         content: str | None = None,
+        data: bytes | None = None,
         latitude: float | None = None,
         longitude: float | None = None,
     ) -> SentMessage:
+        """A non-text message; a document carries `content` (text) or `data` (any bytes)."""
         body = _drop_none(
             {
                 "kind": kind,
                 "caption": caption,
                 "file_name": file_name,
                 "content": content,
+                "content_base64": base64.b64encode(data).decode() if data is not None else None,
                 "latitude": latitude,
                 "longitude": longitude,
             }

@@ -6,6 +6,8 @@ reading a failed test, unlike the Bot API side, which answers exactly as Telegra
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -333,18 +335,25 @@ class Control:
         elif kind == "document":
             file_name = _opt_str(body, "file_name") or "document.txt"
             content = _opt_str(body, "content") or "A document sent by a test user.\n"
+            encoded = _opt_str(body, "content_base64")
+            try:
+                data = base64.b64decode(encoded, validate=True) if encoded else content.encode()
+            except (binascii.Error, ValueError):
+                raise ControlError(400, '"content_base64" is not base64') from None
+            mime = "text/plain" if encoded is None else "application/octet-stream"
+            extension = "." + file_name.rsplit(".", 1)[-1] if "." in file_name else ".txt"
             stored = state.store_file(
-                content.encode(),
+                data,
                 kind="document",
                 file_name=file_name,
-                mime_type="text/plain",
-                extension=".txt",
+                mime_type=mime,
+                extension=extension[:8],
             )
             message.document = {
                 "file_id": stored.file_id,
                 "file_unique_id": stored.file_unique_id,
                 "file_name": file_name,
-                "mime_type": "text/plain",
+                "mime_type": mime,
                 "file_size": len(stored.data),
             }
         elif kind == "voice":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -27,15 +27,19 @@ from handlers.commands import COMMANDS, idle, unknown_command
 from handlers.contact import REPLY_FLOW, WRITE_FLOW
 from handlers.context import Flow, Turn
 from handlers.pushed import PUSHED_NOTE, TRANSFER_FLOW
+from handlers.pushed import document as pushed_document
 from handlers.report import COMPANION, PLACE_VISITED, REPORT
 from handlers.resident import ARRIVED, EDIT, FORGET, HELP
 from handlers.staff import ACTION_NOTE
 from handlers.welcome import LANGUAGE, WELCOME
-from models.chat import ChatUser, Conversation, conversation_for_update, first_handling
+from models.chat import ChatUser, Conversation, first_handling, user_for_update
 from models.db import ERASED, is_sqlite, scrub_files
 from services.options import Options
 
 log = logging.getLogger(__name__)
+# When the user was last seen, to this precision: a conversation's taps in a row write it
+# once, not one more statement each.
+SEEN_EVERY = timedelta(minutes=10)
 
 # Every conversation the bot holds.
 FLOWS: tuple[Flow, ...] = (
@@ -122,15 +126,16 @@ class Core:
 
     async def _handle(self, session: AsyncSession, event: Incoming) -> list[Reply]:
         now = self.clock.now()
-        user = await session.get(ChatUser, event.user_id)
+        user, conversation = await user_for_update(session, event.user_id)
         if user is None:
             user = ChatUser(
                 id=event.user_id, chat_id=event.chat_id, created_at=now, last_seen_at=now
             )
             session.add(user)
-        user.chat_id = event.chat_id
-        user.last_seen_at = now
-        conversation = await conversation_for_update(session, user.id)
+        if user.chat_id != event.chat_id:
+            user.chat_id = event.chat_id
+        if now - user.last_seen_at >= SEEN_EVERY or now < user.last_seen_at:
+            user.last_seen_at = now
         turn = Turn(
             event=event,
             tr=Translator(user.language or language_from_telegram(event.language)),
@@ -189,6 +194,9 @@ class Core:
             advance = await answer(chat.turn, self.flows, chat.step)
             chat.save(advance.step)
             return advance.replies
+        if event.kind is Kind.DOCUMENT:
+            # A district or community worker sends a pushed list to take in.
+            return await pushed_document(chat)
         return await idle(chat)
 
 

@@ -22,13 +22,12 @@ from handlers.answers import parse_free_text, parse_temperature
 from handlers.context import Chat, Flow, Step, Turn, Widget
 from handlers.report import symptoms_widget
 from handlers.widgets import Naming
-from models.checkins import CheckIn
-from models.people import Resident
 from rules.health import real_symptoms
 from services.checkins import (
     ALL_WELL_ARG,
     Recorded,
     answers_for_someone,
+    checkin_person,
     due_for,
     needs_reading,
     onset_on_file,
@@ -79,9 +78,7 @@ async def the_person(turn: Turn) -> dict[str, str]:
     """The name of the person the check-in being answered is about (a household answers
     for several)."""
     ids: list[int] = turn.answers.get(CURRENT) or []
-    checkin = await turn.session.get(CheckIn, ids[0]) if ids else None
-    resident = await turn.session.get(Resident, checkin.resident_id) if checkin else None
-    return {"person": resident.name or "" if resident else ""}
+    return {"person": await the_person_of(turn, ids[0]) if ids else ""}
 
 
 def _for(widget: Widget) -> Naming:
@@ -175,9 +172,7 @@ async def _next(turn: Turn, ids: list[int]) -> list[Reply]:
 
 
 async def the_person_of(turn: Turn, checkin_id: int) -> str:
-    checkin = await turn.session.get(CheckIn, checkin_id)
-    resident = await turn.session.get(Resident, checkin.resident_id) if checkin else None
-    return resident.name or "" if resident else ""
+    return await checkin_person(turn.session, checkin_id, turn.kept)
 
 
 async def record_checkin(turn: Turn) -> list[Reply]:

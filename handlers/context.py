@@ -23,6 +23,9 @@ class Turn(forms.Turn):
     checkin_times: tuple[time, ...] = field(kw_only=True, default=(time(8, 0), time(20, 0)))
     # The bot's @username, for the links it gives out (None: not known).
     bot_username: str | None = field(kw_only=True, default=None)
+    # Rows read for this turn and kept by it: the session's identity map holds its objects
+    # weakly, so without a reference here a second `session.get` would read them again.
+    kept: dict[object, object] = field(kw_only=True, default_factory=dict)
 
 
 Chat = state.Chat[Turn]

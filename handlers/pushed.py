@@ -27,11 +27,15 @@ from services.pushed import (
     FROM_LINK,
     LINK_VALID_FOR,
     LinkRefused,
+    ListProblem,
     accept_link,
+    confirm_possible,
     counts_text,
     feedback_workbook,
+    import_list,
     lists_in_scope,
     new_link,
+    parse_deadline,
     record_outcome,
     record_transfer,
     row_in_scope,
@@ -69,11 +73,28 @@ async def outcome(chat: Chat, scope: Scope) -> list[Reply]:
     row = await row_in_scope(turn.session, row_id, scope)
     if row is None:
         return [Send(tr(NOT_YOURS))]
-    if kind not in (*OUTCOMES, "note"):
+    if kind not in (*OUTCOMES, "note", "same"):
         return [Send(tr("Please choose with the buttons."))]
     post = await _post(turn, row.area_id)
     assert post is not None  # row_in_scope found it in the scope
     replies: list[Reply] = []
+    if kind == "same":
+        if row.resident_id is not None:
+            return [Send(tr("{name} is linked to a resident already.", name=html.escape(row.name)))]
+        resident = await confirm_possible(turn.session, row, post, turn.now, turn.zone, turn.policy)
+        if resident is None:
+            return [Send(tr("Please choose with the buttons."))]
+        await audit(turn.session, turn.user.id, "pushed_outcome", f"pushed_row:{row.id}", turn.now)
+        return [
+            Send(
+                tr(
+                    "Linked: {name} is resident no. {number}, and was checked again with what "
+                    "the list says.",
+                    name=html.escape(row.name),
+                    number=resident.id,
+                )
+            )
+        ]
     if kind in OUTCOMES:
         await record_outcome(turn.session, row, kind, post, turn.now, turn.zone)
         await audit(turn.session, turn.user.id, "pushed_outcome", f"pushed_row:{row.id}", turn.now)
@@ -184,7 +205,15 @@ async def save_transfer(turn: Turn) -> list[Reply]:
     assert post is not None
     at = datetime.fromisoformat(given["at"])
     await record_transfer(
-        turn.session, row, post, at, given["by"], given["vehicle"], turn.now, turn.zone
+        turn.session,
+        row,
+        post,
+        at,
+        given["by"],
+        given["vehicle"],
+        turn.now,
+        turn.zone,
+        turn.policy,
     )
     return [
         Send(
@@ -266,6 +295,100 @@ async def open_link(turn: Turn, token: str) -> list[Reply] | None:
             )
         )
     ]
+
+
+# The problems rules/pushed.py finds with a row, as the worker reads them (the rules say
+# them in English: these marks put them in the catalogs).
+ROW_PROBLEMS = (
+    N_("no name"),
+    N_("the name is longer than 60 characters"),
+    N_("the ID number's date of birth is not a date"),
+    N_("the ID number's check digit is wrong"),
+    N_("the ID number does not have 18 digits"),
+    N_("the ID number is not a number"),
+    N_("the phone is not a phone number"),
+    N_("neither an ID number nor a phone"),
+    N_("the date is not a date"),
+)
+# Who may send a list to the bot: the district's and the community's workers (and the levels
+# between and above them); a grid worker gets lists through them.
+IMPORTERS = ("district", "street", "community", "city")
+_DEADLINE = re.compile(r"(?<![\w])(\d{1,3}[hdm])(?![\w])", re.IGNORECASE)
+
+
+async def document(chat: Chat) -> list[Reply]:
+    """A document sent outside any question: a district or community worker's pushed list
+    (.xlsx or .csv; the caption names its source, and may give the time allowed, as 24h);
+    anyone else is told what the bot reads."""
+    turn, tr = chat.turn, chat.turn.tr
+    sent = turn.event.document
+    posts = [
+        (post, area)
+        for post, area in await active_staff(turn.session, turn.user.id)
+        if post.role in IMPORTERS
+    ]
+    if not posts or sent is None:
+        return [Send(tr("Please answer with text or the buttons."))]
+    if not sent.file_name.lower().endswith((".xlsx", ".csv")):
+        return [Send(tr("A pushed list is taken as an .xlsx or .csv file."))]
+    if sent.content is None:
+        return [
+            Send(tr("That file could not be read (too large, or not fetched). Please try again."))
+        ]
+    caption = (turn.event.text or "").strip()
+    found = _DEADLINE.search(caption)
+    try:
+        allowed = parse_deadline(found[1]) if found else parse_deadline("24h")
+    except ValueError:
+        allowed = parse_deadline("24h")
+    source = (_DEADLINE.sub("", caption).strip() if found else caption) or sent.file_name
+    area = posts[0][1]
+    try:
+        result = await import_list(
+            turn.session,
+            sent.content,
+            sent.file_name,
+            source=source,
+            deadline=allowed,
+            area=area,
+            imported_by=turn.user.id,
+            now=turn.now,
+            zone=turn.zone,
+            policy=turn.policy,
+        )
+    except ListProblem as problem:
+        return [
+            Send(
+                tr(
+                    "That list could not be taken in: {problem}. Nothing was imported.",
+                    problem=html.escape(tr(str(problem))),
+                )
+            )
+        ]
+    pushed = result.pushed
+    if not result.new:
+        text = tr(
+            "Pushed list {number} was taken in already from this file; nothing changed.",
+            number=pushed.id,
+        )
+    else:
+        text = tr(
+            "<b>Pushed list {number}</b> taken in: {good} people, {bad} rows kept aside. "
+            "Found among those who reported: {matched} (checked again). Tasks: {tasks}, of "
+            "which {queue} in the district's queue.",
+            number=pushed.id,
+            good=pushed.rows_good,
+            bad=len(result.bad),
+            matched=result.matched,
+            tasks=result.tasks,
+            queue=result.to_district,
+        )
+    lines = [
+        tr("Line {line}: {problem}", line=b.line, problem=tr(b.problem)) for b in result.bad[:30]
+    ]
+    if len(result.bad) > 30:
+        lines.append(tr("…and {n} more", n=len(result.bad) - 30))
+    return [Send("\n".join([text, *(html.escape(line) for line in lines)]))]
 
 
 @staff_only

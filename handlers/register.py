@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -30,9 +29,6 @@ from models.contact import TO_RESIDENT, messages_of
 from models.people import (
     Arrival,
     Resident,
-    id_number_hashes,
-    normal_id,
-    phone_tail_hashes,
 )
 from models.plans import ACTIVE, HELD, RELEASED, SUPERSEDED, MonitoringPlan
 from models.staff import audit
@@ -46,6 +42,7 @@ from services.records import (
     abnormal_checkin,
     checkin_summary,
     day_of,
+    find_people,
     missed,
     parse_id,
     people_query,
@@ -402,10 +399,6 @@ async def missed_checkins(chat: Chat, scope: Scope) -> list[Reply]:
 
 # ----- /find -----
 
-DIGITS = re.compile(r"\D")
-# What could be an ID, passport or permit number (looked up whole).
-ID_SHAPE = re.compile(r"[A-Z0-9]{6,20}")
-
 
 @staff_only
 async def find(chat: Chat, scope: Scope) -> list[Reply]:
@@ -417,38 +410,20 @@ async def find(chat: Chat, scope: Scope) -> list[Reply]:
                 tr("Send /find and part of a name or phone number, e.g. /find 张伟 or /find 5678.")
             )
         ]
-    digits = DIGITS.sub("", wanted)
-    matches = [func.lower(Resident.name).contains(wanted.lower(), autoescape=True)]
-    by_phone = len(digits) >= 4 and len(digits) >= len(wanted.replace(" ", "")) - 1
-    # Phones and ID numbers are stored encrypted: found by their keyed hashes (a phone by
-    # its last four digits, then the phones found compared), an ID number whole.
-    if by_phone:
-        matches.append(Resident.phone_tail_hash.in_(phone_tail_hashes(digits)))
-    if ID_SHAPE.fullmatch(normal_id(wanted)):
-        matches.append(Resident.id_number_hash.in_(id_number_hashes(wanted)))
-    query = people_query(scope).where(or_(*matches)).order_by(Resident.name, Resident.id)
-    found = [(p, g) for p, g in (await turn.session.execute(query.limit(200))).all()]
-    found = [(p, g) for p, g in found if scope.covers(g) and _found(p, wanted, digits)]
+    found, total = await find_people(turn.session, scope, wanted, shown=FIND_CAP)
     if not found:
         return [Send(tr("No one matching “{text}” in your areas.", text=html.escape(wanted)))]
-    lines = [tr("<b>Found {n}</b> for “{text}”:", n=len(found), text=html.escape(wanted))]
-    lines += [f"{who(p)} · {html.escape(g.name)}" for p, g in found[:FIND_CAP]]
-    if len(found) > FIND_CAP:
-        lines.append(tr("…and {n} more: please search more precisely.", n=len(found) - FIND_CAP))
-    buttons = tuple(
-        (PERSON.button(f"{p.name or '?'} · {g.name}"[:60], p.id),) for p, g in found[:FIND_CAP]
-    )
+    lines = [tr("<b>Found {n}</b> for “{text}”:", n=total, text=html.escape(wanted))]
+    lines += [
+        f"#{p.id} "
+        + html.escape(" · ".join(part for part in (p.name or "?", p.phone or "") if part))
+        + f" · {html.escape(p.grid.name)}"
+        for p in found
+    ]
+    if total > FIND_CAP:
+        lines.append(tr("…and {n} more: please search more precisely.", n=total - FIND_CAP))
+    buttons = tuple((PERSON.button(f"{p.name or '?'} · {p.grid.name}"[:60], p.id),) for p in found)
     return [Send("\n".join(lines), buttons=buttons)]
-
-
-def _found(person: Resident, wanted: str, digits: str) -> bool:
-    """The person matches what was typed (their name, phone digits or ID number), not only
-    the last four digits of their phone."""
-    if wanted.lower() in (person.name or "").lower():
-        return True
-    if person.id_number and normal_id(person.id_number) == normal_id(wanted):
-        return True
-    return len(digits) >= 4 and digits in DIGITS.sub("", person.phone or "")
 
 
 # ----- /person -----

@@ -26,6 +26,8 @@ class Alert(Base):
         Index("ix_alerts_grid_status", "grid_id", "status"),
         # What is due for re-sending or escalation: open, and sent before a given time.
         Index("ix_alerts_status_notified", "status", "notified_at"),
+        # Alerts raised in the daily report's window.
+        Index("ix_alerts_kind_created", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

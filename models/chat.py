@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, delete, select
+from sqlalchemy import BigInteger, ForeignKey, String, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ class ChatUser(Base):
     consented_at: Mapped[datetime | None]
     declined_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # Written at most every few minutes (handlers/app.py: SEEN_EVERY).
     last_seen_at: Mapped[datetime]
     # The user's own daily check-in times ("10:00", "21:00"), one per check-in of the day,
     # chosen with /time within the policy's window; None: the bot's times.
@@ -60,12 +61,13 @@ async def chat_user(session: AsyncSession, user_id: int) -> ChatUser | None:
     return await session.get(ChatUser, user_id)
 
 
-async def conversation_for_update(session: AsyncSession, user_id: int) -> Conversation | None:
-    """The user's conversation, locked so a second instance waits instead of racing."""
-    result = await session.execute(
-        select(Conversation).where(Conversation.user_id == user_id).with_for_update()
-    )
-    return result.scalar_one_or_none()
+async def user_for_update(
+    session: AsyncSession, user_id: int
+) -> tuple[ChatUser | None, Conversation | None]:
+    """The user and their conversation in one statement, the user's row locked so a second
+    instance handling the same user waits instead of racing."""
+    row = (await session.execute(_USER_FOR_UPDATE, {"user_id": user_id})).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 class HandledUpdate(Base):
@@ -78,17 +80,39 @@ class HandledUpdate(Base):
     handled_at: Mapped[datetime] = mapped_column(index=True)
 
 
+# Built once: each update runs them, and building a statement costs more Python than
+# running it once built.
+_USER_FOR_UPDATE = (
+    select(ChatUser, Conversation)
+    .outerjoin(Conversation, Conversation.user_id == ChatUser.id)
+    .where(ChatUser.id == bindparam("user_id"))
+    .with_for_update(of=ChatUser)
+)
+# On the table, not the entity: an ORM insert with parameters is a bulk insert, whose result
+# does not say whether the row went in.
+_FIRST_HANDLING = {
+    dialect: insert(Base.metadata.tables[HandledUpdate.__tablename__])
+    .values(update_id=bindparam("update_id"), handled_at=bindparam("now"))
+    .on_conflict_do_nothing(index_elements=["update_id"])
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 async def first_handling(session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Marks the update handled in the caller's transaction; False if it was already. A second
     transaction marking the same update waits for the first one's commit, then gets False."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = await session.execute(
-        insert(HandledUpdate)
-        .values(update_id=update_id, handled_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
+    statement = _FIRST_HANDLING[session.get_bind().dialect.name]
+    result = await session.execute(statement, {"update_id": update_id, "now": now})
     return bool(getattr(result, "rowcount", 1))
+
+
+async def updates_handled_since(session: AsyncSession, since: datetime) -> int:
+    """How many updates all instances handled since `since` (their replies are on their way
+    to Telegram, whose limits count them with everything else the bot sends)."""
+    count = await session.scalar(
+        select(func.count()).select_from(HandledUpdate).where(HandledUpdate.handled_at > since)
+    )
+    return int(count or 0)
 
 
 async def forget_handled_updates(session: AsyncSession, before: datetime) -> int:

@@ -18,6 +18,9 @@ class CheckIn(Base):
     __table_args__ = (
         UniqueConstraint("plan_id", "slot_start", name="uq_checkins_plan_slot"),
         Index("ix_checkins_open", "answered_at", "slot_end"),
+        # Slots ended in the daily report's window: in a city, and of a grid's residents.
+        Index("ix_checkins_slot_end", "slot_end"),
+        Index("ix_checkins_resident_slot_end", "resident_id", "slot_end"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -71,6 +71,21 @@ ERASABLE = (
 )
 
 
+# Set by the scheduler in a job's session (bot/scheduler.py): a long job may then commit what
+# it has done so far (`commit_chunk`), and the callback (the outbox worker's nudge) is called
+# after each commit, so the first messages leave while the rest are being written.
+COMMIT_AS_YOU_GO = "commit_as_you_go"
+
+
+async def commit_chunk(session: AsyncSession) -> None:
+    """Commit the work so far when the session's owner allows it (`COMMIT_AS_YOU_GO`); else
+    nothing: everything stays in the caller's one transaction."""
+    committed = session.info.get(COMMIT_AS_YOU_GO)
+    if committed is not None:
+        await session.commit()
+        committed()
+
+
 def mark_erased(session: AsyncSession) -> None:
     session.info[ERASED] = True
 

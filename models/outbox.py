@@ -4,7 +4,8 @@ however many times or instances a job runs."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    func,
     or_,
     select,
     update,
@@ -67,6 +69,13 @@ class Outgoing(Base):
     edit_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
+# The status, where a chat's waiting messages are looked for, in a form no index serves: the
+# planner then starts from the chat (`ix_outbox_chat_id`), not from every pending message
+# (`ix_outbox_status_due`), which it chose while a round filled the outbox — each chunk of
+# 500 chats then read all 20,000 prompts pending (measured: 10.7 ms a chunk and growing).
+_STATUS_UNINDEXED = func.coalesce(Outgoing.status, "")
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -95,7 +104,7 @@ async def enqueue(
             select(Outgoing)
             .where(
                 Outgoing.chat_id == chat_id,
-                Outgoing.status == PENDING,
+                _STATUS_UNINDEXED == PENDING,
                 Outgoing.purpose.in_(tuple(fold_with)),
                 Outgoing.claimed_until.is_(None),
                 Outgoing.file_name.is_(None),
@@ -144,6 +153,92 @@ async def enqueue(
     )
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 1))
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message for `enqueue_many`."""
+
+    chat_id: int
+    text: str
+    purpose: str
+    dedupe_key: str | None = None
+    buttons: Buttons = ()
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    messages: Sequence[Message],
+    *,
+    now: datetime,
+    fold_with: Collection[str] = (),
+) -> int:
+    """Queue many messages at once; how many were queued (those whose dedupe key exists are
+    not). As `enqueue` one by one, in order, but in a few statements: the first message of
+    each chat goes in with one `INSERT` when that chat has nothing waiting to fold it into;
+    a chat's later messages, and those of chats with a message waiting, go through
+    `enqueue(fold_with=…)` after it, so what falls due for a chat at once still goes as one
+    message."""
+    if not messages:
+        return 0
+    one_by_one: set[int] = set()
+    if fold_with:
+        chats: set[int] = set()
+        for message in messages:
+            if message.chat_id in chats:
+                one_by_one.add(message.chat_id)
+            chats.add(message.chat_id)
+        # The chats' range, not a list of them: a list of 500 was compared with every
+        # pending message (PostgreSQL's generic plan) as a round filled the outbox.
+        waiting = await session.scalars(
+            select(Outgoing.chat_id).where(
+                Outgoing.chat_id.between(min(chats), max(chats)),
+                _STATUS_UNINDEXED == PENDING,
+                Outgoing.purpose.in_(tuple(fold_with)),
+                Outgoing.claimed_until.is_(None),
+                Outgoing.file_name.is_(None),
+                Outgoing.due_at <= now,
+            )
+        )
+        one_by_one.update(chat for chat in waiting if chat in chats)
+    rows = [
+        {
+            "chat_id": m.chat_id,
+            "text": m.text,
+            "buttons": [[[b.text, b.data] for b in row] for row in m.buttons],
+            "purpose": m.purpose,
+            "dedupe_key": m.dedupe_key,
+            "created_at": now,
+            "due_at": now,
+            "status": PENDING,
+            "attempts": 0,
+        }
+        for m in messages
+        if m.chat_id not in one_by_one
+    ]
+    queued = 0
+    if rows:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        table = Base.metadata.tables[Outgoing.__tablename__]
+        statement = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id)
+        )
+        queued += len((await session.execute(statement, rows)).all())
+    for m in messages:
+        if m.chat_id in one_by_one:
+            queued += await enqueue(
+                session,
+                chat_id=m.chat_id,
+                text=m.text,
+                purpose=m.purpose,
+                now=now,
+                buttons=m.buttons,
+                dedupe_key=m.dedupe_key,
+                fold_with=fold_with,
+            )
+    return queued
 
 
 async def claim_due(

@@ -119,7 +119,12 @@ class Arrival(Base):
     """One journey into the city, reported before or on arrival."""
 
     __tablename__ = "arrivals"
-    __table_args__ = (Index("ix_arrivals_status_expected", "status", "expected_at"),)
+    __table_args__ = (
+        Index("ix_arrivals_status_expected", "status", "expected_at"),
+        # The daily report's windows (reports received, arrivals).
+        Index("ix_arrivals_reported_at", "reported_at"),
+        Index("ix_arrivals_arrived_at", "arrived_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)

@@ -19,7 +19,11 @@ ACTIVE, SUPERSEDED, RELEASED, HELD = "active", "superseded", "released", "held"
 
 class MonitoringPlan(Base):
     __tablename__ = "plans"
-    __table_args__ = (Index("ix_plans_status_ends", "status", "ends_on"),)
+    __table_args__ = (
+        Index("ix_plans_status_ends", "status", "ends_on"),
+        # Releases in the daily report's window.
+        Index("ix_plans_status_ended", "status", "ended_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)

@@ -50,7 +50,10 @@ class PushedList(Base):
 
 class PushedRow(Base):
     __tablename__ = "pushed_rows"
-    __table_args__ = (Index("ix_pushed_rows_list_area", "list_id", "area_id"),)
+    __table_args__ = (
+        Index("ix_pushed_rows_list_area", "list_id", "area_id"),
+        Index("ix_pushed_rows_match_rescreened", "match", "rescreened_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("pushed_lists.id"), index=True)
@@ -75,6 +78,8 @@ class PushedRow(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     match: Mapped[str | None] = mapped_column(String(16))
+    # When a resident found on the list was checked again (None: not yet, or not found).
+    rescreened_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_at: Mapped[datetime | None]
     outcome_by: Mapped[int | None] = mapped_column(BigInteger)

@@ -9,7 +9,8 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -140,7 +141,7 @@ def check_id_number(text: str) -> str | None:
             return "the ID number's check digit is wrong"
         return None
     if number.isdigit() and not _OLD_ID.match(number):
-        return f"the ID number has {len(number)} digits (18 expected)"
+        return "the ID number does not have 18 digits"
     if _OLD_ID.match(number) or _OTHER_ID.match(number):
         return None
     return "the ID number is not a number"
@@ -197,14 +198,19 @@ def parse_date(value: object, today: date) -> date | None:
 
 
 def parse_moment(value: object, today: date, zone: ZoneInfo) -> datetime | None:
-    """A day and time (2026-12-03 15:30); a day alone is noon of it. Aware, in UTC."""
+    """A day and time (2026-12-03 15:30, 12-03 15:30); a day alone is noon of it. Aware, in
+    UTC."""
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=zone)
         return moment.astimezone(UTC)
     text = unicodedata.normalize("NFKC", str(value or ""))
-    day = parse_date(text, date(today.year + 1, 12, 31))
+    # A day without a year is this year's, or next year's when this year's is long past (an
+    # arrival on 1月3 written in December).
+    day = parse_date(text, date(today.year, 12, 31))
     if day is None:
         return None
+    if day < today - timedelta(days=180) and not re.search(r"\d{4}", text):
+        day = day.replace(year=day.year + 1)
     rest = text[_DATE.search(text).end() :] if _DATE.search(text) else ""  # type: ignore[union-attr]
     clock = _TIME.search(rest)
     at = time(12, 0)
@@ -248,6 +254,13 @@ def _text(value: object) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
+@lru_cache(maxsize=4096)
+def _place_code(text: str) -> str | None:
+    """The gazetteer's code for a place as a list writes it (lists repeat a few places)."""
+    found = places.resolve(text) or next(iter(places.match(text, limit=1)), None)
+    return found.code if found is not None else None
+
+
 def read_row(
     columns: Columns, values: Sequence[object], line: int, today: date, zone: ZoneInfo
 ) -> Row | BadRow | None:
@@ -284,10 +297,7 @@ def read_row(
     if id_number is None and phone is None:
         return BadRow(line, "neither an ID number nor a phone")
     place_text = _text(get("place"))[:100]
-    found = places.resolve(place_text) if place_text else None
-    if found is None and place_text:
-        matches = places.match(place_text, limit=1)
-        found = matches[0] if matches else None
+    place_code = _place_code(place_text) if place_text else None
     date_value = get("date")
     place_date = parse_date(date_value, today) if _text(date_value) else None
     if _text(date_value) and place_date is None:
@@ -303,7 +313,7 @@ def read_row(
         reason=reason_of(reason_text),
         reason_text=reason_text,
         place_text=place_text,
-        place_code=found.code if found is not None else None,
+        place_code=place_code,
         place_date=place_date,
         address=_text(get("address"))[:200],
         area=_text(get("area"))[:100],

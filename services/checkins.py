@@ -8,21 +8,25 @@ which asks the questions and words the replies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, cast, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.contract import Buttons
 from chat.i18n import N_, Translator
 from models.alerts import raise_alert
+from models.base import Base
 from models.chat import ChatUser
 from models.checkins import CheckIn
-from models.outbox import enqueue
+from models.db import commit_chunk
+from models.outbox import Message, enqueue_many
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, MonitoringPlan
 from rules.health import abnormal, alert_kind, real_symptoms
@@ -41,10 +45,14 @@ def slots_of(day: date, times: Sequence[time], zone: ZoneInfo) -> list[tuple[dat
 
 
 def at_home_on(plan: MonitoringPlan, day: date) -> bool:
+    return _at_home(plan.phases, day)
+
+
+def _at_home(phases: Sequence[dict[str, Any]], day: date) -> bool:
     return any(
         p["kind"] in HOME_KINDS
         and date.fromisoformat(p["first"]) <= day <= date.fromisoformat(p["last"])
-        for p in plan.phases
+        for p in phases
     )
 
 
@@ -62,10 +70,72 @@ def monitored_from(arrival: Arrival) -> datetime | None:
     """When monitoring of the journey starts: at arrival, or when the bot heard of it (the
     report, or the confirmation of a journey reported ahead), whichever is later; None while
     the person has not arrived."""
-    if arrival.status != "arrived":
+    return _begun(arrival.status, arrival.arrived_at, arrival.reported_at, arrival.confirmed_at)
+
+
+def _begun(status: str, *moments: datetime | None) -> datetime | None:
+    if status != "arrived":
         return None
-    moments = [m for m in (arrival.arrived_at, arrival.reported_at, arrival.confirmed_at) if m]
-    return max(moments) if moments else None
+    known = [m for m in moments if m]
+    return max(known) if known else None
+
+
+# Reporters taken together: their slot's messages and check-ins are written with a few
+# statements per chunk and, when the scheduler runs the round, committed chunk by chunk
+# (`commit_chunk`), so the first prompts leave while the next chunks are written and the
+# event loop is never held by more than one chunk's rows.
+CHUNK = 500
+
+
+async def _reporters_on(session: AsyncSession, now: datetime, day: date) -> list[int]:
+    """Everyone who answers for a plan running that day (arrived, not erased) that may have
+    something due now, in order: a plan whose person has a check-in open now has had this
+    slot's prompt, so it is left out unless today is one of its test days (the notices).
+    Between slots the job then reads next to nothing."""
+    asked = (
+        select(CheckIn.id)
+        .where(
+            CheckIn.resident_id == Resident.id,
+            CheckIn.slot_start <= now,
+            CheckIn.slot_end > now,
+        )
+        .exists()
+    )
+    # The test days are a JSON list of ISO dates: its text holds the day in quotes.
+    testing = cast(MonitoringPlan.test_days, String).like(f'%"{day.isoformat()}"%')
+    query = (
+        select(Resident.reporter_user_id)
+        .distinct()
+        .join(MonitoringPlan, MonitoringPlan.resident_id == Resident.id)
+        .join(Arrival, Arrival.id == MonitoringPlan.arrival_id)
+        .where(
+            MonitoringPlan.status == ACTIVE,
+            MonitoringPlan.starts_on <= day,
+            MonitoringPlan.ends_on >= day,
+            Resident.purged_at.is_(None),
+            Arrival.status == "arrived",
+            or_(~asked, testing),
+        )
+        .order_by(Resident.reporter_user_id)
+    )
+    return list(await session.scalars(query))
+
+
+async def _in_chunks(
+    session: AsyncSession,
+    now: datetime,
+    day: date,
+    size: int,
+    step: Callable[[list[int]], Awaitable[int]],
+) -> int:
+    """`step` over the day's reporters, `size` at a time, committing after each where the
+    session's owner allows it. A household's messages all fall in one chunk."""
+    reporters = await _reporters_on(session, now, day)
+    done = 0
+    for first in range(0, len(reporters), size):
+        done += await step(reporters[first : first + size])
+        await commit_chunk(session)
+    return done
 
 
 async def open_checkins(
@@ -75,72 +145,120 @@ async def open_checkins(
     *,
     times: Sequence[time],
     grace: timedelta = timedelta(hours=1),
+    chunk: int = CHUNK,
 ) -> int:
     """Create the current slot's check-ins (once) and ask each household's reporter.
 
     Each reporter's slots follow their own times (/time). Nobody is asked before they have
     arrived, nor for a slot that opened less than `grace` after their arrival (or report)."""
     day = now.astimezone(zone).date()
+
+    async def step(reporters: list[int]) -> int:
+        return await _open_for(session, reporters, now, zone, times=times, grace=grace)
+
+    return await _in_chunks(session, now, day, chunk, step)
+
+
+async def _open_for(
+    session: AsyncSession,
+    reporters: Sequence[int],
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    times: Sequence[time],
+    grace: timedelta,
+) -> int:
+    """`open_checkins` for these reporters: one read of their plans, one of the check-ins
+    they have today, one `INSERT` of the new check-ins and one of the prompts."""
+    day = now.astimezone(zone).date()
     query = (
-        select(MonitoringPlan, Resident, Arrival, ChatUser.checkin_times)
+        select(
+            MonitoringPlan.id,
+            MonitoringPlan.phases,
+            Resident.id,
+            Resident.reporter_user_id,
+            Arrival.status,
+            Arrival.arrived_at,
+            Arrival.reported_at,
+            Arrival.confirmed_at,
+            ChatUser.checkin_times,
+        )
         .join(Resident, Resident.id == MonitoringPlan.resident_id)
         .join(Arrival, Arrival.id == MonitoringPlan.arrival_id)
         .outerjoin(ChatUser, ChatUser.id == Resident.reporter_user_id)
         .where(
+            Resident.reporter_user_id.in_(reporters),
             MonitoringPlan.status == ACTIVE,
             MonitoringPlan.starts_on <= day,
             MonitoringPlan.ends_on >= day,
             Resident.purged_at.is_(None),
             Arrival.status == "arrived",
         )
+        .order_by(MonitoringPlan.id)
     )
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    plans = (await session.execute(query)).all()
+    if not plans:
+        return 0
     # Each person's check-ins already open today: a reporter who moved their times keeps the
     # slot they had, and a plan replaced mid-slot (re-screening) asks nothing twice.
     since = datetime.combine(day, time(0), tzinfo=zone)
     taken: dict[int, list[tuple[datetime, datetime]]] = {}
+    # Driven from the chunk's reporters (a range: the chunk is in order): a list of 500 ids
+    # against check-ins was read row by row against the list (PostgreSQL's generic plan) as
+    # the round filled the table, each chunk slower than the one before.
     for resident_id, slot_start, slot_end in await session.execute(
-        select(CheckIn.resident_id, CheckIn.slot_start, CheckIn.slot_end).where(
-            CheckIn.slot_end > since
+        select(CheckIn.resident_id, CheckIn.slot_start, CheckIn.slot_end)
+        .join(Resident, Resident.id == CheckIn.resident_id)
+        .where(
+            Resident.reporter_user_id.between(reporters[0], reporters[-1]),
+            CheckIn.slot_end > since,
         )
     ):
         taken.setdefault(resident_id, []).append((slot_start, slot_end))
-    reporters: dict[int, datetime] = {}
-    for plan, resident, arrival, chosen in (await session.execute(query)).all():
-        if not at_home_on(plan, day):
+    rows: list[dict[str, Any]] = []
+    slot_of: dict[int, tuple[int, datetime]] = {}
+    own: dict[int, list[tuple[datetime, datetime]]] = {}
+    for plan_id, phases, resident_id, reporter, status, *moments, chosen in plans:
+        if not _at_home(phases, day):
             continue
-        current = [
-            (start, end)
-            for start, end in slots_of(day, own_times(chosen, times), zone)
-            if start <= now < end
-        ]
-        begun = monitored_from(arrival)
+        if reporter not in own:
+            own[reporter] = slots_of(day, own_times(chosen, times), zone)
+        current = [(start, end) for start, end in own[reporter] if start <= now < end]
+        begun = _begun(status, *moments)
         if not current or begun is None or current[0][0] < begun + grace:
             continue
         start, end = current[0]
-        if any(s < end and start < e for s, e in taken.get(resident.id, ())):
+        if any(s < end and start < e for s, e in taken.get(resident_id, ())):
             continue
-        statement = (
-            insert(CheckIn)
-            .values(
-                plan_id=plan.id,
-                resident_id=resident.id,
-                reporter_user_id=resident.reporter_user_id,
-                slot_start=start,
-                slot_end=end,
-                late=False,
-                symptoms=[],
-                extra={},
-            )
-            .on_conflict_do_nothing(index_elements=["plan_id", "slot_start"])
+        rows.append(
+            {
+                "plan_id": plan_id,
+                "resident_id": resident_id,
+                "reporter_user_id": reporter,
+                "slot_start": start,
+                "slot_end": end,
+                "late": False,
+                "symptoms": [],
+                "extra": {},
+            }
         )
-        if (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
-            reporters[resident.reporter_user_id] = start
+        slot_of[plan_id] = (reporter, start)
+    if not rows:
+        return 0
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = Base.metadata.tables[CheckIn.__tablename__]
+    created = await session.scalars(
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["plan_id", "slot_start"])
+        .returning(table.c.plan_id),
+        rows,
+    )
+    asked: dict[int, datetime] = {}
+    for plan_id in created:
+        reporter, start = slot_of[plan_id]
+        asked[reporter] = start
     return await _ask_reporters(
-        session,
-        {reporter: reporters[reporter] for reporter in sorted(reporters)},
-        now,
-        reminder=False,
+        session, {reporter: asked[reporter] for reporter in sorted(asked)}, now, reminder=False
     )
 
 
@@ -169,28 +287,58 @@ async def slot_round(
     *,
     times: Sequence[time],
     grace: timedelta = timedelta(hours=1),
+    chunk: int = CHUNK,
 ) -> int:
-    """What a slot brings, in one transaction and in order: the test-day notice, the test
-    question, the check-in prompt; for one chat they go as one message (`SLOT_PURPOSES`)."""
-    queued = await sampling_notices(session, now, zone, times=times)
-    return queued + await open_checkins(session, now, zone, times=times, grace=grace)
+    """What a slot brings, in order: the test-day notice, the test question, the check-in
+    prompt; for one chat they go as one message (`SLOT_PURPOSES`). Reporters are taken
+    `chunk` at a time, each chunk with everything its chats get (so nothing of one chat is
+    sent before the rest is written), committed as it goes when the scheduler runs it."""
+    day = now.astimezone(zone).date()
+
+    async def step(reporters: list[int]) -> int:
+        queued = await sampling_notices(session, now, zone, times=times, reporters=reporters)
+        return queued + await _open_for(session, reporters, now, zone, times=times, grace=grace)
+
+    return await _in_chunks(session, now, day, chunk, step)
 
 
 async def remind_checkins(
-    session: AsyncSession, now: datetime, zone: ZoneInfo, *, after: timedelta
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, after: timedelta, chunk: int = CHUNK
 ) -> int:
-    """One reminder for a check-in still unanswered a while into its slot."""
-    query = select(CheckIn).where(
+    """One reminder for a check-in still unanswered a while into its slot: `chunk` reporters
+    at a time, each chunk's check-ins marked and reminders queued together (and committed as
+    it goes when the scheduler runs it)."""
+    due = (
         CheckIn.answered_at.is_(None),
         CheckIn.reminded_at.is_(None),
         CheckIn.slot_start <= now - after,
         CheckIn.slot_end > now,
     )
-    reporters: dict[int, datetime] = {}
-    for checkin in await session.scalars(query):
-        checkin.reminded_at = now
-        reporters[checkin.reporter_user_id] = checkin.slot_start
-    return await _ask_reporters(session, reporters, now, reminder=True)
+    reporters = list(
+        await session.scalars(
+            select(CheckIn.reporter_user_id)
+            .distinct()
+            .where(*due)
+            .order_by(CheckIn.reporter_user_id)
+        )
+    )
+    queued = 0
+    for first in range(0, len(reporters), chunk):
+        marked = await session.execute(
+            update(CheckIn)
+            .where(*due, CheckIn.reporter_user_id.in_(reporters[first : first + chunk]))
+            .values(reminded_at=now)
+            .returning(CheckIn.reporter_user_id, CheckIn.slot_start)
+            .execution_options(synchronize_session=False)
+        )
+        slots: dict[int, datetime] = {}
+        for reporter, start in marked:
+            slots[reporter] = start
+        queued += await _ask_reporters(
+            session, {reporter: slots[reporter] for reporter in sorted(slots)}, now, reminder=True
+        )
+        await commit_chunk(session)
+    return queued
 
 
 PROMPT = N_("🌡 Time for your health check-in. It takes a minute.")
@@ -207,27 +355,37 @@ async def _ask_reporters(
 ) -> int:
     """The check-in prompt (or its reminder) to each reporter, for the slot starting at the
     time given, once per reporter and slot; how many were queued."""
-    queued = 0
-    for reporter, start in slots.items():
-        user = await session.get(ChatUser, reporter)
-        if user is None:
-            continue
-        tr = Translator(user.language)
-        purpose = "checkin_reminder" if reminder else "checkin"
-        queued += await enqueue(
-            session,
-            chat_id=user.chat_id,
-            text=tr(REMINDER if reminder else PROMPT),
-            buttons=(
-                (CHECKIN.button(tr(ALL_WELL), ALL_WELL_ARG),),
-                (CHECKIN.button(tr(SOMETHING_TO_REPORT)),),
-            ),
-            purpose=purpose,
-            dedupe_key=f"{purpose.replace('_', '-')}:{reporter}:{start.isoformat()}",
-            now=now,
-            fold_with=SLOT_PURPOSES,
+    if not slots:
+        return 0
+    purpose = "checkin_reminder" if reminder else "checkin"
+    key = purpose.replace("_", "-")
+    texts: dict[str | None, tuple[str, Buttons]] = {}
+    messages = []
+    for user_id, chat_id, language in await session.execute(
+        select(ChatUser.id, ChatUser.chat_id, ChatUser.language)
+        .where(ChatUser.id.in_(slots))
+        .order_by(ChatUser.id)
+    ):
+        if language not in texts:
+            tr = Translator(language)
+            texts[language] = (
+                tr(REMINDER if reminder else PROMPT),
+                (
+                    (CHECKIN.button(tr(ALL_WELL), ALL_WELL_ARG),),
+                    (CHECKIN.button(tr(SOMETHING_TO_REPORT)),),
+                ),
+            )
+        text, buttons = texts[language]
+        messages.append(
+            Message(
+                chat_id=chat_id,
+                text=text,
+                buttons=buttons,
+                purpose=purpose,
+                dedupe_key=f"{key}:{user_id}:{slots[user_id].isoformat()}",
+            )
         )
-    return queued
+    return await enqueue_many(session, messages, now=now, fold_with=SLOT_PURPOSES)
 
 
 def is_closed(checkin: CheckIn) -> bool:
@@ -301,6 +459,29 @@ async def due_for(session: AsyncSession, user_id: int, now: datetime) -> list[Ch
         if not is_closed(checkin):
             newest.setdefault(checkin.resident_id, checkin)
     return list(newest.values())
+
+
+# Built once (each check-in answer runs it).
+_CHECKIN_PERSON = (
+    select(CheckIn, Resident)
+    .join(Resident, Resident.id == CheckIn.resident_id)
+    .where(CheckIn.id == bindparam("checkin_id"))
+)
+
+
+async def checkin_person(session: AsyncSession, checkin_id: int, kept: dict[object, object]) -> str:
+    """The name of the person a check-in is about. The check-in and the person are read with
+    one statement and kept (in `kept`, the caller's for its unit of work), so answering it
+    (`record_answer`, `needs_reading`) reads neither again."""
+    key = (CheckIn, checkin_id)
+    if key not in kept:
+        row = (await session.execute(_CHECKIN_PERSON, {"checkin_id": checkin_id})).first()
+        kept[key] = tuple(row) if row is not None else None
+    found = kept[key]
+    if not isinstance(found, tuple):
+        return ""
+    resident = found[1]
+    return resident.name or "" if isinstance(resident, Resident) else ""
 
 
 @dataclass(frozen=True)

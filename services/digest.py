@@ -23,6 +23,7 @@ from models.chat import ChatUser
 from models.outbox import Outgoing, enqueue
 from models.staff import Staff, covers
 from services.chart import cjk_font, render_chart
+from services.counts import Rollup, Summary, rollup_figures
 from services.drawing import drawn
 from services.figures import (
     DEFAULT_AT,
@@ -30,10 +31,8 @@ from services.figures import (
     DailyFigures,
     DayPoint,
     Incident,
-    Rollup,
     daily_figures,
     history,
-    rollup_figures,
 )
 from services.pushed import daily_lines
 from services.vocabulary import DONE_TEXTS, INCIDENT_NAMES, PHASE_NAMES, TRANSPORTS
@@ -58,7 +57,7 @@ PER_RUN = 200
 # ----- rendering (pure) -----
 
 
-def _heading(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
+def _heading(figures: DailyFigures | Summary, tr: Translator, zone: ZoneInfo) -> str:
     name = html.escape(figures.area_name)
     day = day_text(figures.day, tr)
     heading = tr(ZERO_HEADING if figures.nothing else DAILY_HEADING)
@@ -254,30 +253,31 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
     return _fit("\n".join(lines), tr)
 
 
-def _summary(figures: DailyFigures, tr: Translator) -> str:
+def _summary(summary: Summary, tr: Translator) -> str:
     """The figures on one line (an area in a roll-up, or the totals)."""
-    if figures.nothing:
+    if summary.nothing:
         return tr("zero report (零报告): nothing to report")
+    c = summary.counts
     return tr(
         "reports {reports}, arrived {arrived}, expected {expected}, not arrived {no_shows}, "
         "under monitoring {monitoring}, check-ins {due} due ({answered} on time, {late} late), "
         "abnormal {abnormal} ({abnormal_handled} with action), missed {missed} "
         "({missed_handled} with action), released {released}, still open from earlier "
         "{still_open}",
-        reports=figures.reports,
-        arrived=figures.arrived,
-        expected=len(figures.expected),
-        no_shows=len(figures.no_shows),
-        monitoring=len(figures.monitoring),
-        answered=figures.checkins_answered,
-        late=figures.checkins_late,
-        still_open=len(figures.still_open),
-        due=figures.checkins_due,
-        abnormal=len(figures.abnormal),
-        abnormal_handled=sum(i.handled for i in figures.abnormal),
-        missed=len(figures.missed),
-        missed_handled=sum(i.handled for i in figures.missed),
-        released=len(figures.releases),
+        reports=c.reports,
+        arrived=c.arrived,
+        expected=c.expected,
+        no_shows=c.no_shows,
+        monitoring=c.monitoring,
+        answered=c.checkins_answered,
+        late=c.checkins_late,
+        still_open=c.still_open,
+        due=c.checkins_due,
+        abnormal=c.abnormal,
+        abnormal_handled=c.abnormal_handled,
+        missed=c.missed,
+        missed_handled=c.missed_handled,
+        released=c.released,
     )
 
 
@@ -290,15 +290,13 @@ def render_rollup(rollup: Rollup, tr: Translator, zone: ZoneInfo) -> str:
     else:
         lines.append(tr.label(f"<b>{tr(IN_ALL)}</b>", _summary(total, tr)))
         kinds = tr.clauses(
-            f"{tr(PHASE_NAMES.get(kind, kind))} {count}" for kind, count in total.by_kind.items()
+            f"{tr(PHASE_NAMES.get(kind, kind))} {count}"
+            for kind, count in total.counts.by_kind.items()
         )
         if kinds:
             lines.append("🏠 " + kinds)
-        unhandled = [
-            i for i in (*total.abnormal, *total.missed, *total.still_open) if not i.handled
-        ]
-        if unhandled:
-            lines.append("⚠️ " + tr("No action recorded yet: {n}", n=len(unhandled)))
+        if total.counts.unhandled:
+            lines.append("⚠️ " + tr("No action recorded yet: {n}", n=total.counts.unhandled))
     if rollup.children:
         lines.append("")
         lines.append(f"<b>{tr(BY_AREA)}</b>")

@@ -21,11 +21,23 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.alerts import Alert, AlertAction
-from models.areas import Area, Level, children_of
+from models.areas import Area, Level
 from models.checkins import CheckIn
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, HELD, RELEASED, MonitoringPlan
@@ -155,14 +167,6 @@ class DailyFigures:
 
 
 @dataclass(frozen=True)
-class Rollup:
-    """An area's figures in all (`total`) and for each area directly below it."""
-
-    total: DailyFigures
-    children: tuple[DailyFigures, ...]
-
-
-@dataclass(frozen=True)
 class DayPoint:
     """One day of the 14-day chart."""
 
@@ -261,42 +265,6 @@ async def daily_figures(
     return tallies[area.code].freeze(area, day, window)
 
 
-async def rollup_figures(
-    session: AsyncSession,
-    area: Area,
-    day: date,
-    zone: ZoneInfo = DEFAULT_ZONE,
-    at: time = DEFAULT_AT,
-) -> Rollup:
-    """The report's figures for each area directly below `area`, and in all."""
-    window = window_of(day, zone, at)
-    children = await children_of(session, area.id)
-    keyed = {child.code: child for child in children}
-    tallies = await collect(session, area, day, zone, keyed, window)
-    parts = tuple(tallies[child.code].freeze(child, day, window) for child in children)
-    total = _Tally()
-    for code in keyed:
-        _add(total, tallies[code])
-    return Rollup(total.freeze(area, day, window), parts)
-
-
-def _add(into: _Tally, part: _Tally) -> None:
-    counts = (
-        "reports",
-        "arrived",
-        "held",
-        "checkins_due",
-        "checkins_answered",
-        "checkins_missed",
-        "checkins_late",
-    )
-    for name in counts:
-        setattr(into, name, getattr(into, name) + getattr(part, name))
-    lists = ("expected", "monitoring", "abnormal", "missed", "releases", "still_open", "no_shows")
-    for name in lists:
-        getattr(into, name).extend(getattr(part, name))
-
-
 def closed(checkin: CheckIn) -> bool:
     """A check-in of a plan superseded while it was open: neither due nor missed."""
     return bool((checkin.extra or {}).get("closed"))
@@ -326,55 +294,81 @@ async def collect(
     keyed: dict[str, Area],
     window: tuple[datetime, datetime],
 ) -> dict[str, _Tally]:
-    """A tally per key area (the area itself, or each child), from one pass of queries."""
+    """A tally per key area (the area itself, or each child), with the names behind each
+    figure: five queries (arrivals, plans, check-ins, alerts, what was done about them)."""
     start, end = window
-    grid_key = await grid_keys(session, area, keyed)
     tallies = {code: _Tally() for code in keyed}
-    grids = grids_under(area)
+    if area.level == Level.GRID:
+        grid_key = {area.id: area.code} if area.code in keyed else {}
+        people: ColumnElement[bool] = Resident.grid_id == area.id
+        in_grids: ColumnElement[bool] = Alert.grid_id == area.id
+    else:
+        grid_key = await grid_keys(session, area, keyed)
+        people = Resident.grid_id.in_(grids_under(area))
+        in_grids = Alert.grid_id.in_(grids_under(area))
 
     def tally(grid_id: int) -> _Tally | None:
         key = grid_key.get(grid_id)
         return tallies[key] if key is not None else None
 
-    people = Resident.grid_id.in_(grids)
-    # Reports received in the window, and arrivals in it.
-    for column, target in ((Arrival.reported_at, "reports"), (Arrival.arrived_at, "arrived")):
-        query = (
-            select(Resident.grid_id, func.count())
-            .select_from(Arrival)
-            .join(Resident, Resident.id == Arrival.resident_id)
-            .where(people, column >= start, column < end)
-            .group_by(Resident.grid_id)
-        )
-        for grid_id, count in (await session.execute(query)).all():
-            if (t := tally(grid_id)) is not None:
-                setattr(t, target, getattr(t, target) + count)
-    # Expected: in the next days after the report, and those due before it who have not come.
+    # Arrivals: reports received and arrivals in the window; people expected in the next
+    # days after the report, and those due before its end who have not come.
     horizon = end + timedelta(days=EXPECTED_DAYS)
-    expected = (
-        select(Arrival, Resident.name, Resident.grid_id)
+    expected = (Arrival.status == "expected") & (Arrival.expected_at < horizon)
+    arrivals = (
+        select(
+            Arrival.reported_at,
+            Arrival.arrived_at,
+            Arrival.status,
+            Arrival.expected_at,
+            Arrival.transport,
+            Arrival.transport_number,
+            Arrival.origin_text,
+            Arrival.origin_code,
+            Resident.name,
+            Resident.grid_id,
+            Resident.purged_at,
+        )
         .join(Resident, Resident.id == Arrival.resident_id)
         .where(
             people,
-            Resident.purged_at.is_(None),
-            Arrival.status == "expected",
-            Arrival.expected_at < horizon,
+            or_(
+                (Arrival.reported_at >= start) & (Arrival.reported_at < end),
+                (Arrival.arrived_at >= start) & (Arrival.arrived_at < end),
+                expected,
+            ),
         )
     )
-    for arrival, name, grid_id in (await session.execute(expected)).all():
-        if (t := tally(grid_id)) is not None and arrival.expected_at is not None:
+    for row in (await session.execute(arrivals)).all():
+        if (t := tally(row.grid_id)) is None:
+            continue
+        t.reports += start <= row.reported_at < end
+        t.arrived += row.arrived_at is not None and start <= row.arrived_at < end
+        if (
+            row.status == "expected"
+            and row.purged_at is None
+            and row.expected_at is not None
+            and row.expected_at < horizon
+        ):
             item = Expected(
-                name or "?",
-                arrival.expected_at,
-                arrival.transport,
-                arrival.transport_number or "",
-                arrival.origin_text,
-                arrival.origin_code,
+                row.name or "?",
+                row.expected_at,
+                row.transport,
+                row.transport_number or "",
+                row.origin_text,
+                row.origin_code,
             )
-            (t.expected if arrival.expected_at >= end else t.no_shows).append(item)
-    # Under monitoring on the report's day, with the day of their present phase; plans held.
+            (t.expected if row.expected_at >= end else t.no_shows).append(item)
+    # Plans: under monitoring on the report's day (with the day of their present phase),
+    # held open, and released in the window.
     plans = (
-        select(MonitoringPlan.status, MonitoringPlan.phases, Resident.name, Resident.grid_id)
+        select(
+            MonitoringPlan.status,
+            MonitoringPlan.phases,
+            MonitoringPlan.ended_at,
+            Resident.name,
+            Resident.grid_id,
+        )
         .join(Resident, Resident.id == MonitoringPlan.resident_id)
         .where(
             people,
@@ -383,28 +377,105 @@ async def collect(
                 & (MonitoringPlan.starts_on <= day)
                 & (MonitoringPlan.ends_on >= day),
                 MonitoringPlan.status == HELD,
+                (MonitoringPlan.status == RELEASED)
+                & (MonitoringPlan.ended_at >= start)
+                & (MonitoringPlan.ended_at < end),
             ),
         )
     )
-    for status, phases, name, grid_id in (await session.execute(plans)).all():
+    for status, phases, _ended, name, grid_id in (await session.execute(plans)).all():
         if (t := tally(grid_id)) is None:
             continue
         if status == HELD:
             t.held += 1
-            continue
-        phase = phase_on(phases, day)
-        if phase is not None:
+        elif status == RELEASED:
+            t.releases.append(name or "?")
+        elif (phase := phase_on(phases, day)) is not None:
             kind, n, total = phase
             t.monitoring.append(Monitored(name or "?", kind, n, total))
-    # What was done about the alerts of the report, by whom.
+    # Check-in slots that ended in the window: on time, late or missed, as they stand now;
+    # a missed one with its alert (if it was raised yet).
+    missed_alert = (
+        select(Alert.id)
+        .where(Alert.dedupe_key == literal(f"{MISSED_KIND}:") + cast(CheckIn.id, String))
+        .scalar_subquery()
+    )
+    checkins = (
+        select(
+            CheckIn.slot_start,
+            CheckIn.answered_at,
+            CheckIn.late,
+            CheckIn.extra,
+            Resident.name,
+            Resident.grid_id,
+            case((CheckIn.answered_at.is_(None), missed_alert), else_=None),
+        )
+        .join(Resident, Resident.id == CheckIn.resident_id)
+        .where(people, CheckIn.slot_end > start, CheckIn.slot_end <= end)
+    )
+    missed: list[tuple[_Tally, str, datetime, int | None]] = []
+    for slot, answered, late, extra, name, grid_id, alert_id in (
+        await session.execute(checkins)
+    ).all():
+        if (t := tally(grid_id)) is None or (extra or {}).get("closed"):
+            continue
+        t.checkins_due += 1
+        if answered is None:
+            t.checkins_missed += 1
+            missed.append((t, name or "?", slot, alert_id))
+        elif late:
+            t.checkins_late += 1
+        else:
+            t.checkins_answered += 1
+    listed = {alert_id for _, _, _, alert_id in missed if alert_id is not None}
+    # Alerts: the abnormal reports raised in the window, and every other alert still without
+    # a person's action (from before the window, or a miss raised late) unless the check-in
+    # it was about was answered late after all, or closed with its plan.
     kinds = (*ABNORMAL_KINDS, MISSED_KIND)
-
-    async def actions_of(*where: ColumnElement[bool]) -> dict[int, list[Done]]:
-        done: dict[int, list[Done]] = defaultdict(list)
+    acted = select(AlertAction.alert_id).where(AlertAction.actor_user_id.is_not(None))
+    raised = kind_in(ABNORMAL_KINDS) & (Alert.created_at >= start) & (Alert.created_at < end)
+    about = aliased(CheckIn)
+    alerts = (
+        select(
+            Alert.id,
+            Alert.kind,
+            Alert.created_at,
+            Alert.grid_id,
+            Resident.name,
+            raised.label("raised"),
+            about.answered_at,
+            about.extra,
+        )
+        .outerjoin(Resident, Resident.id == Alert.resident_id)
+        .outerjoin(about, about.id == missed_checkin_id())
+        .where(
+            in_grids,
+            or_(
+                raised,
+                kind_in(kinds)
+                & (Alert.created_at < end)
+                & Alert.id.not_in(acted)
+                & or_(Alert.created_at < start, Alert.kind == MISSED_KIND),
+            ),
+        )
+    )
+    found = []
+    for alert_id, kind, created, grid_id, name, is_raised, answered, extra in (
+        await session.execute(alerts)
+    ).all():
+        if alert_id in listed or (t := tally(grid_id)) is None:
+            continue
+        if not is_raised and kind == MISSED_KIND:
+            if answered is not None or (extra or {}).get("closed"):
+                continue
+        found.append((t, alert_id, kind, created, name or "?", bool(is_raised)))
+    # What was done about them, by whom.
+    done: dict[int, list[Done]] = defaultdict(list)
+    ids = [*listed, *(alert_id for _, alert_id, *_ in found)]
+    for chunk in _chunks(ids, 500):
         query = (
             select(AlertAction)
-            .join(Alert, Alert.id == AlertAction.alert_id)
-            .where(*where)
+            .where(AlertAction.alert_id.in_(chunk))
             .order_by(AlertAction.at, AlertAction.id)
         )
         for action in await session.scalars(query):
@@ -417,111 +488,33 @@ async def collect(
                     action.actor_user_id is not None,
                 )
             )
-        return done
-
-    # Check-in slots that ended in the window: on time, late or missed, as they stand now.
-    checkins = (
-        select(CheckIn, Resident.name, Resident.grid_id)
-        .join(Resident, Resident.id == CheckIn.resident_id)
-        .where(people, CheckIn.slot_end > start, CheckIn.slot_end <= end)
-    )
-    missed_ids: dict[int, tuple[CheckIn, str, int]] = {}
-    for checkin, name, grid_id in (await session.execute(checkins)).all():
-        if (t := tally(grid_id)) is None or closed(checkin):
-            continue
-        t.checkins_due += 1
-        if checkin.answered_at is None:
-            t.checkins_missed += 1
-            missed_ids[checkin.id] = (checkin, name or "?", grid_id)
-        elif checkin.late:
-            t.checkins_late += 1
-        else:
-            t.checkins_answered += 1
-    # Each missed check-in once, with what was done about its alert (if it was raised yet).
-    missed_keys = {f"{MISSED_KIND}:{i}": i for i in missed_ids}
-    missed_alerts: dict[int, int] = {}
-    for chunk in _chunks(list(missed_keys), 500):
-        found = select(Alert.id, Alert.dedupe_key).where(Alert.dedupe_key.in_(chunk))
-        for found_id, found_key in (await session.execute(found)).all():
-            if found_key in missed_keys:
-                missed_alerts[missed_keys[found_key]] = found_id
-    missed_done = (
-        await actions_of(Alert.id.in_(list(missed_alerts.values()))) if missed_alerts else {}
-    )
-    for checkin_id, (checkin, name, grid_id) in missed_ids.items():
-        if (t := tally(grid_id)) is not None:
-            missed_alert = missed_alerts.get(checkin_id)
-            steps = tuple(missed_done.get(missed_alert, ())) if missed_alert is not None else ()
-            t.missed.append(Incident(MISSED_KIND, name, checkin.slot_start, steps))
-    # Abnormal reports raised in the window, with what was done about them.
-    raised = (
-        Alert.grid_id.in_(grids),
-        Alert.kind.in_(ABNORMAL_KINDS),
-        Alert.created_at >= start,
-        Alert.created_at < end,
-    )
-    done_raised = await actions_of(*raised)
-    alerts = (
-        select(Alert, Resident.name)
-        .outerjoin(Resident, Resident.id == Alert.resident_id)
-        .where(*raised)
-    )
-    for alert, name in (await session.execute(alerts)).all():
-        if (t := tally(alert.grid_id)) is not None:
-            t.abnormal.append(
-                Incident(alert.kind, name or "?", alert.created_at, tuple(done_raised[alert.id]))
-            )
-    # Every other alert still without a person's action (from before the window, or a miss
-    # raised late), unless the check-in it was about was answered late after all.
-    listed = set(missed_alerts.values())
-    acted = select(AlertAction.alert_id).where(AlertAction.actor_user_id.is_not(None))
-    earlier = (
-        Alert.grid_id.in_(grids),
-        Alert.kind.in_(kinds),
-        Alert.created_at < end,
-        Alert.id.not_in(acted),
-        or_(Alert.created_at < start, Alert.kind == MISSED_KIND),
-    )
-    done_earlier = await actions_of(*earlier)
-    alerts = (
-        select(Alert, Resident.name)
-        .outerjoin(Resident, Resident.id == Alert.resident_id)
-        .where(*earlier)
-    )
-    for alert, name in (await session.execute(alerts)).all():
-        if alert.id in listed or (t := tally(alert.grid_id)) is None:
-            continue
-        if alert.kind == MISSED_KIND and await _settled_miss(session, alert):
-            continue
-        t.still_open.append(
-            Incident(alert.kind, name or "?", alert.created_at, tuple(done_earlier[alert.id]))
-        )
-    # Released in the window.
-    released = (
-        select(Resident.name, Resident.grid_id)
-        .join(MonitoringPlan, MonitoringPlan.resident_id == Resident.id)
-        .where(
-            people,
-            MonitoringPlan.status == RELEASED,
-            MonitoringPlan.ended_at >= start,
-            MonitoringPlan.ended_at < end,
-        )
-    )
-    for name, grid_id in (await session.execute(released)).all():
-        if (t := tally(grid_id)) is not None:
-            t.releases.append(name or "?")
+    for t, name, slot, alert_id in missed:
+        steps = tuple(done.get(alert_id, ())) if alert_id is not None else ()
+        t.missed.append(Incident(MISSED_KIND, name, slot, steps))
+    for t, alert_id, kind, created, name, is_raised in found:
+        incident = Incident(kind, name, created, tuple(done.get(alert_id, ())))
+        (t.abnormal if is_raised else t.still_open).append(incident)
     return tallies
 
 
-async def _settled_miss(session: AsyncSession, alert: Alert) -> bool:
-    """A missed check-in answered late after all, or closed with its plan."""
-    key = alert.dedupe_key or ""
-    number = key.rpartition(":")[2]
-    checkin = await session.get(CheckIn, int(number)) if number.isdigit() else None
-    return checkin is not None and (checkin.answered_at is not None or closed(checkin))
+def kind_in(kinds: tuple[str, ...]) -> ColumnElement[bool]:
+    """`Alert.kind IN (…)` as equalities: compiled once and cached (an IN list of values is
+    rendered again at each execution)."""
+    return or_(*(Alert.kind == kind for kind in kinds))
 
 
-def _chunks(items: list[str], size: int) -> list[list[str]]:
+def missed_checkin_id() -> ColumnElement[Any]:
+    """The check-in a missed check-in's alert is about (its dedupe key's number)."""
+    return case(
+        (
+            Alert.kind == MISSED_KIND,
+            cast(func.substr(Alert.dedupe_key, len(MISSED_KIND) + 2), Integer),
+        ),
+        else_=None,
+    )
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 

@@ -30,13 +30,21 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.i18n import N_, Translator
 from models.alerts import OPEN, Alert, AlertAction, raise_alert
 from models.areas import Area, Level
-from models.people import Arrival, Resident, Stay, id_number_hashes, phone_tail_hashes
+from models.people import (
+    Arrival,
+    Resident,
+    Stay,
+    id_number_hash,
+    id_number_hashes,
+    phone_tail_hash,
+    phone_tail_hashes,
+)
 from models.pushed import (
     MATCH_ID,
     MATCH_PHONE,
@@ -65,6 +73,9 @@ FROM_LINK = "_pushed_from_link"
 # A file larger than this is not a list we take in one go (the bench's 100,000 rows fit).
 MAX_BYTES = 50 * 1024 * 1024
 BATCH = 500
+# The residents found on a list checked again during the import; a larger list leaves the
+# rest to the periodic job (`rescreen_matched`), so the import itself stays quick.
+RESCREEN_NOW = 200
 
 
 class ListProblem(Exception):
@@ -78,14 +89,14 @@ def read_table(data: bytes, file_name: str) -> list[list[object]]:
     """The file's rows, the header first: the first sheet of a workbook, or CSV (UTF-8, or
     GB18030 as Chinese spreadsheets save it)."""
     if len(data) > MAX_BYTES:
-        raise ListProblem(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB")
+        raise ListProblem(N_("the file is larger than 50 MB"))
     if file_name.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
         import openpyxl  # imported here: only imports need it
 
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException…
-            raise ListProblem(f"not a workbook openpyxl can read ({type(exc).__name__})") from None
+            raise ListProblem(N_("not a workbook that can be read")) from exc
         sheet = book.worksheets[0]
         table = [list(row) for row in sheet.iter_rows(values_only=True)]
         book.close()
@@ -96,7 +107,7 @@ def read_table(data: bytes, file_name: str) -> list[list[object]]:
         except UnicodeDecodeError:
             continue
         return [list(row) for row in csv.reader(io.StringIO(text))]
-    raise ListProblem("neither a workbook nor CSV text (UTF-8 or GB18030)")
+    raise ListProblem(N_("neither a workbook nor CSV text (UTF-8 or GB18030)"))
 
 
 # --- where a row belongs -------------------------------------------------------------------
@@ -115,8 +126,14 @@ class AreaFinder:
         for a in areas:
             if a.parent_id is not None:
                 self.children[a.parent_id].append(a)
-        # Longest names first: "新华南路社区第一网格" before "新华南路社区".
-        self.named = sorted(areas, key=lambda a: -len(a.name))
+        # Areas by name, and the names' lengths: an address is looked up by its substrings
+        # of those lengths (a few hundred look-ups, however many areas there are).
+        self.by_name: dict[str, list[Area]] = defaultdict(list)
+        for a in areas:
+            if a.name:
+                self.by_name[a.name].append(a)
+        self.lengths = sorted({len(name) for name in self.by_name}, reverse=True)
+        self._named: dict[str, Area | None] = {}
         self.depths = {level.value: i for i, level in enumerate(Level)}
 
     def depth(self, area: Area) -> int:
@@ -130,17 +147,30 @@ class AreaFinder:
                 return found
         return area
 
+    def named_in(self, text: str) -> Area | None:
+        """The deepest area the text names; among several, one whose parent it names too."""
+        if text in self._named:
+            return self._named[text]
+        found: dict[int, Area] = {}
+        for start in range(len(text)):
+            for length in self.lengths:
+                for a in self.by_name.get(text[start : start + length], ()):
+                    found[a.id] = a
+        named = None
+        if found:
+            deepest = max(self.depth(a) for a in found.values())
+            same = sorted(
+                (a for a in found.values() if self.depth(a) == deepest), key=lambda a: a.code
+            )
+            named = next((a for a in same if a.parent_id in found), same[0])
+        if len(self._named) < 100_000:
+            self._named[text] = named
+        return named
+
     def find(self, address: str, area_text: str = "") -> Area:
         named = self.by_code.get(area_text.strip()) if area_text else None
-        text = f"{area_text} {address}"
         if named is None:
-            found = [a for a in self.named if a.name and a.name in text]
-            if found:
-                # The deepest one named; among those, one whose parent is named too.
-                deepest = max(self.depth(a) for a in found)
-                same = [a for a in found if self.depth(a) == deepest]
-                ids = {a.id for a in found}
-                named = next((a for a in same if a.parent_id in ids), same[0])
+            named = self.named_in(f"{area_text} {address}")
         if named is None:
             return self._district(self.top)
         if named.level == Level.GRID:
@@ -241,6 +271,7 @@ async def import_list(
     now: datetime,
     zone: ZoneInfo,
     policy: Policy,
+    rescreen_now: int = RESCREEN_NOW,
 ) -> Imported:
     """Take a pushed list in (all in the caller's transaction); ListProblem when the file as
     a whole cannot be read. The same file again returns the list as it was (new=False)."""
@@ -251,12 +282,14 @@ async def import_list(
         return Imported(existing, new=False, bad=kept)
     table = read_table(data, file_name)
     if not table:
-        raise ListProblem("the file is empty")
+        raise ListProblem(N_("the file is empty"))
     columns = rules.map_headers([rules._text(h) for h in table[0]])
     if "name" not in columns.fields:
-        raise ListProblem("no column of names (姓名 / name) in the first row")
+        raise ListProblem(N_("no column of names (姓名 / name) in the first row"))
     if "id_number" not in columns.fields and "phone" not in columns.fields:
-        raise ListProblem("no column of ID numbers (身份证号) or phones (手机号) in the first row")
+        raise ListProblem(
+            N_("no column of ID numbers (身份证号) or phones (手机号) in the first row")
+        )
     today = now.astimezone(zone).date()
     good: list[rules.Row] = []
     bad: list[rules.BadRow] = []
@@ -267,7 +300,7 @@ async def import_list(
         elif read is not None:
             good.append(read)
     if not good and not bad:
-        raise ListProblem("the file has no rows under its header")
+        raise ListProblem(N_("the file has no rows under its header"))
     pushed = PushedList(
         source=source[:200],
         file_name=file_name[:200],
@@ -298,60 +331,86 @@ async def import_list(
         chunk = good[start : start + BATCH]
         places = [finder.find(row.address, row.area) for row in chunk]
         matches = await match_rows(session, chunk, places)
-        stored: list[tuple[PushedRow, rules.Row, Match | None, Area]] = []
+        # Inserted in bulk (executemany with RETURNING), not object by object: a list of
+        # 100,000 is 200 statements of each kind, not 200,000 objects to track.
+        inserts: list[dict[str, Any]] = []
         for row, place, found in zip(chunk, places, matches, strict=True):
             certain = found is not None and found.how != MATCH_POSSIBLE
-            record = PushedRow(
-                list_id=pushed.id,
-                line=row.line,
-                raw=row.raw,
-                name=row.name,
-                id_number=row.id_number,
-                phone=row.phone,
-                reason=row.reason,
-                reason_text=row.reason_text,
-                place_text=row.place_text,
-                place_code=row.place_code,
-                place_date=row.place_date,
-                address=row.address,
-                area_id=found.resident.grid_id if certain and found else place.id,
-                resident_id=found.resident.id if certain and found else None,
-                match=found.how if found else None,
-                outcome=MATCHED if certain else None,
-                expected_arrival=row.expected,
-                created_at=now,
+            inserts.append(
+                {
+                    "list_id": pushed.id,
+                    "line": row.line,
+                    "raw": row.raw,
+                    "name": row.name,
+                    "id_number": row.id_number,
+                    "phone": row.phone,
+                    "id_number_hash": id_number_hash(row.id_number),
+                    "phone_tail_hash": phone_tail_hash(row.phone),
+                    "reason": row.reason,
+                    "reason_text": row.reason_text,
+                    "place_text": row.place_text,
+                    "place_code": row.place_code,
+                    "place_date": row.place_date,
+                    "address": row.address,
+                    "area_id": found.resident.grid_id if certain and found else place.id,
+                    "resident_id": found.resident.id if certain and found else None,
+                    "match": found.how if found else None,
+                    "outcome": MATCHED if certain else None,
+                    "outcome_by_name": "",
+                    "expected_arrival": row.expected,
+                    "created_at": now,
+                }
             )
-            session.add(record)
-            stored.append((record, row, found, place))
-        await session.flush()
-        tasks: list[tuple[PushedRow, Alert]] = []
-        for record, row, found, place in stored:
-            if record.resident_id is not None and found is not None:
+        ids = list(
+            await session.scalars(
+                insert(PushedRow).returning(PushedRow.id, sort_by_parameter_order=True), inserts
+            )
+        )
+        tasks: list[int] = []
+        alerts: list[dict[str, Any]] = []
+        for row_id, row, place, found, value in zip(
+            ids, chunk, places, matches, inserts, strict=True
+        ):
+            if value["resident_id"] is not None and found is not None:
                 result.matched += 1
-                await _rescreen(session, record, found.resident, row, now, zone, policy)
+                if result.matched <= rescreen_now:
+                    record = await session.get(PushedRow, row_id)
+                    assert record is not None
+                    await _rescreen(session, record, found.resident, now, zone, policy)
+                    record.rescreened_at = now
                 told[found.resident.grid_id].append(found.resident)
                 continue
             transfer = row.reason == rules.RELEASED and row.expected is not None
-            details: dict[str, Any] = {"row": record.id, "list": pushed.id}
+            details: dict[str, Any] = {"row": row_id, "list": pushed.id}
             if found is not None:
                 result.possible += 1
                 details["possible"] = found.resident.id
-            alert = Alert(
-                grid_id=place.id,
-                kind=TRANSFER_TASK if transfer else TASK,
-                details=details,
-                created_at=now,
-                status=OPEN,
-                dedupe_key=f"pushed-task:{record.id}",
+            alerts.append(
+                {
+                    "grid_id": place.id,
+                    "kind": TRANSFER_TASK if transfer else TASK,
+                    "details": details,
+                    "created_at": now,
+                    "status": OPEN,
+                    "level": "grid",
+                    "dedupe_key": f"pushed-task:{row_id}",
+                }
             )
-            session.add(alert)
-            tasks.append((record, alert))
+            tasks.append(row_id)
             result.tasks += 1
             result.transfers += int(transfer)
             result.to_district += int(place.level != Level.GRID)
-        await session.flush()
-        for record, alert in tasks:
-            record.task_alert_id = alert.id
+        if alerts:
+            alert_ids = await session.scalars(
+                insert(Alert).returning(Alert.id, sort_by_parameter_order=True), alerts
+            )
+            await session.execute(
+                update(PushedRow),
+                [
+                    {"id": row_id, "task_alert_id": alert_id}
+                    for row_id, alert_id in zip(tasks, alert_ids, strict=True)
+                ],
+            )
     for grid_id, residents in told.items():
         await raise_alert(
             session,
@@ -381,11 +440,35 @@ async def import_list(
     return result
 
 
+async def rescreen_matched(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, *, policy: Policy, limit: int = 200
+) -> int:
+    """The periodic job: residents found on a list and not yet checked again (a large list
+    leaves them to it), `limit` at a time. Returns how many were checked."""
+    rows = list(
+        await session.scalars(
+            select(PushedRow)
+            .where(
+                PushedRow.match.in_((MATCH_ID, MATCH_PHONE)),
+                PushedRow.rescreened_at.is_(None),
+                PushedRow.resident_id.is_not(None),
+            )
+            .order_by(PushedRow.id)
+            .limit(limit)
+        )
+    )
+    for record in rows:
+        resident = await session.get(Resident, record.resident_id)
+        if resident is not None and resident.purged_at is None:
+            await _rescreen(session, record, resident, now, zone, policy)
+        record.rescreened_at = now
+    return len(rows)
+
+
 async def _rescreen(
     session: AsyncSession,
-    record: PushedRow,
+    row: PushedRow,
     resident: Resident,
-    row: rules.Row,
     now: datetime,
     zone: ZoneInfo,
     policy: Policy,
@@ -421,7 +504,7 @@ async def _rescreen(
             now,
             zone,
             start=start,
-            known=rules.REASON_FACTS.get(row.reason),
+            known=rules.REASON_FACTS.get(row.reason or ""),
         )
         plan_id: int | None = plan.id
     else:
@@ -493,6 +576,69 @@ async def record_outcome(
     await settle_copies(session, alert, now, zone, actor_chat=post.chat_id)
 
 
+async def start_at_transfer(
+    session: AsyncSession, row: PushedRow, now: datetime, zone: ZoneInfo, policy: Policy
+) -> bool:
+    """Someone brought home in a closed loop (点对点接送): once both the transfer is recorded
+    and the person is known (reported, or found), their plan is decided again with its days
+    counted from the recorded arrival. Whether it was."""
+    if row.transfer_at is None or row.resident_id is None:
+        return False
+    resident = await session.get(Resident, row.resident_id)
+    arrival = await session.scalar(
+        select(Arrival).where(Arrival.resident_id == row.resident_id).order_by(Arrival.id.desc())
+    )
+    if resident is None or arrival is None or resident.purged_at is not None:
+        return False
+    await session.refresh(arrival, ["stays"])
+    await classify(
+        session,
+        resident,
+        arrival,
+        policy,
+        now,
+        zone,
+        start=row.transfer_at.astimezone(zone).date(),
+        known=rules.REASON_FACTS.get(row.reason or ""),
+    )
+    return True
+
+
+async def confirm_possible(
+    session: AsyncSession,
+    row: PushedRow,
+    post: Staff,
+    now: datetime,
+    zone: ZoneInfo,
+    policy: Policy,
+) -> Resident | None:
+    """The worker confirms a "possible" match (same name in the area): the row is the
+    resident's, who is checked again with what the list says, and the task is done. None when
+    the row has no possible match (or it is gone)."""
+    alert = await session.get(Alert, row.task_alert_id) if row.task_alert_id else None
+    candidate = (alert.details or {}).get("possible") if alert is not None else None
+    resident = await session.get(Resident, candidate) if isinstance(candidate, int) else None
+    if alert is None or resident is None or resident.purged_at is not None:
+        return None
+    row.resident_id, row.area_id = resident.id, resident.grid_id
+    row.outcome, row.outcome_at = MATCHED, now
+    row.outcome_by, row.outcome_by_name = post.user_id, post.name
+    await _rescreen(session, row, resident, now, zone, policy)
+    row.rescreened_at = now
+    acknowledge(alert, post.user_id, now)
+    session.add(
+        AlertAction(
+            alert_id=alert.id,
+            kind=MATCHED,
+            actor_user_id=post.user_id,
+            actor_name=post.name,
+            at=now,
+        )
+    )
+    await settle_copies(session, alert, now, zone, actor_chat=post.chat_id)
+    return resident
+
+
 async def record_transfer(
     session: AsyncSession,
     row: PushedRow,
@@ -502,11 +648,15 @@ async def record_transfer(
     vehicle: str,
     now: datetime,
     zone: ZoneInfo = DEFAULT_ZONE,
+    policy: Policy | None = None,
 ) -> None:
     """The closed-loop transfer (点对点接送): when, by whom, which vehicle. The home plan of
-    the person, once they report, starts at the arrival so recorded."""
+    the person (now if they are known, else once they report) starts at the arrival so
+    recorded."""
     row.transfer_at, row.transfer_by, row.transfer_vehicle = at, by[:64], vehicle[:32]
     row.expected_arrival = at
+    if policy is not None:
+        await start_at_transfer(session, row, now, zone, policy)
     alert = await session.get(Alert, row.task_alert_id) if row.task_alert_id else None
     if alert is not None:
         session.add(
@@ -570,6 +720,7 @@ async def link_filed(
     zone: ZoneInfo = DEFAULT_ZONE,
     *,
     row_id: int | None = None,
+    policy: Policy | None = None,
 ) -> list[PushedRow]:
     """People just filed: the row their personal link named (`row_id`) and any open row with
     their ID number are theirs now; each such task is closed (reported themselves)."""
@@ -600,6 +751,8 @@ async def link_filed(
         row.resident_id = resident.id
         row.outcome, row.outcome_at, row.area_id = REPORTED, now, resident.grid_id
         linked.append(row)
+        if policy is not None:
+            await start_at_transfer(session, row, now, zone, policy)
         alert = await session.get(Alert, row.task_alert_id) if row.task_alert_id else None
         if alert is not None and alert.status == OPEN:
             acknowledge(alert, resident.reporter_user_id, now)
@@ -679,22 +832,26 @@ async def summary(
     ]
     figures: list[Figures] = []
     for mine in scope.areas:
-        below = [mine]
+        # (area, its own rows only): by area, each area below, and the area's own queue
+        # (rows at no community of ours) when it has one.
+        below: list[tuple[Area, bool]] = [(mine, False)]
         if by_area and mine.level != Level.GRID:
-            below = list(
-                await session.scalars(
-                    select(Area).where(Area.parent_id == mine.id).order_by(Area.code)
-                )
-            ) or [mine]
-        for area in below:
+            children = await session.scalars(
+                select(Area).where(Area.parent_id == mine.id).order_by(Area.code)
+            )
+            below = [(mine, True), *((child, False) for child in children)]
+        for area, own in below:
+            where = (
+                Area.id == area.id
+                if own
+                else (Area.path == area.path)
+                | Area.path.startswith(area.path + "/", autoescape=True)
+            )
             query = (
                 select(PushedList.id, PushedList.source, PushedList.deadline_at, *columns)
                 .join(PushedList, PushedList.id == PushedRow.list_id)
                 .join(Area, Area.id == PushedRow.area_id)
-                .where(
-                    (Area.path == area.path)
-                    | Area.path.startswith(area.path + "/", autoescape=True)
-                )
+                .where(where)
                 .group_by(PushedList.id, PushedList.source, PushedList.deadline_at)
                 .order_by(PushedList.id)
             )

@@ -9,12 +9,13 @@ scope.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -22,7 +23,13 @@ from chat.forms import label_of
 from chat.i18n import Translator
 from models.areas import Area, Level
 from models.checkins import CheckIn, TestResult
-from models.people import Arrival, Resident
+from models.people import (
+    Arrival,
+    Resident,
+    id_number_hashes,
+    normal_id,
+    phone_tail_hashes,
+)
 from models.plans import SUPERSEDED, MonitoringPlan
 from models.staff import Staff, active_staff, covers
 from rules.health import abnormal, real_symptoms
@@ -75,6 +82,87 @@ def people_query(scope: Scope) -> Select[Resident, Area]:
         .join(Area, Area.id == Resident.grid_id)
         .where(scope.condition(), Resident.purged_at.is_(None))
     )
+
+
+@dataclass(frozen=True)
+class Found:
+    """Someone found by /find: their record number, name and phone, and their grid."""
+
+    id: int
+    name: str | None
+    phone: str | None
+    grid: Area
+
+
+# What could be an ID, passport or permit number (looked up whole).
+ID_SHAPE = re.compile(r"[A-Z0-9]{6,20}")
+NOT_DIGITS = re.compile(r"\D")
+# The most people one search reads.
+FIND_LIMIT = 200
+
+
+async def find_people(
+    session: AsyncSession, scope: Scope, wanted: str, *, shown: int
+) -> tuple[list[Found], int]:
+    """People in the scope whose name contains `wanted`, whose phone contains its digits
+    (four or more) or whose ID number it is, by name; the first `shown` of them with their
+    phone, and how many were found in all.
+
+    The search starts from the scope's grids (never every resident of a city), and matches
+    phones and ID numbers by their keyed hashes: a phone is decrypted only when more than its
+    last four digits must be compared, and for the people shown."""
+    digits = NOT_DIGITS.sub("", wanted)
+    by_phone = len(digits) >= 4 and len(digits) >= len(wanted.replace(" ", "")) - 1
+    tails = set(phone_tail_hashes(digits)) if by_phone else set()
+    ids = set(id_number_hashes(wanted)) if ID_SHAPE.fullmatch(normal_id(wanted)) else set()
+    matches = [func.lower(Resident.name).contains(wanted.lower(), autoescape=True)]
+    if tails:
+        matches.append(Resident.phone_tail_hash.in_(tails))
+    if ids:
+        matches.append(Resident.id_number_hash.in_(ids))
+    grids = select(Area.id).where(Area.level == Level.GRID, scope.condition())
+    query = (
+        select(Resident.id, Resident.name, Resident.phone_tail_hash, Resident.id_number_hash, Area)
+        .join(Area, Area.id == Resident.grid_id)
+        .where(
+            Resident.grid_id.in_(grids),
+            scope.condition(),
+            Resident.purged_at.is_(None),
+            or_(*matches),
+        )
+        .order_by(Resident.name, Resident.id)
+        .limit(FIND_LIMIT)
+    )
+    rows = [row for row in (await session.execute(query)).all() if scope.covers(row[4])]
+
+    def by_name_or_id(name: str | None, id_hash: str | None) -> bool:
+        return wanted.lower() in (name or "").lower() or (id_hash is not None and id_hash in ids)
+
+    # Phones that end in the digits' last four, compared whole when more digits were typed.
+    check = [
+        row[0]
+        for row in rows
+        if not by_name_or_id(row[1], row[3]) and row[2] in tails and len(digits) > 4
+    ]
+    phones = await _phones(session, check)
+    found = [
+        row
+        for row in rows
+        if by_name_or_id(row[1], row[3])
+        or (
+            row[2] in tails
+            and (len(digits) == 4 or digits in NOT_DIGITS.sub("", phones.get(row[0]) or ""))
+        )
+    ]
+    phones.update(await _phones(session, [row[0] for row in found[:shown] if row[0] not in phones]))
+    return [Found(row[0], row[1], phones.get(row[0]), row[4]) for row in found[:shown]], len(found)
+
+
+async def _phones(session: AsyncSession, ids: list[int]) -> dict[int, str | None]:
+    if not ids:
+        return {}
+    query = select(Resident.id, Resident.phone).where(Resident.id.in_(ids))
+    return {row[0]: row[1] for row in (await session.execute(query)).all()}
 
 
 async def people_in(session: AsyncSession, scope: Scope) -> list[tuple[Resident, Area]]:

@@ -17,7 +17,7 @@ from chat.i18n import N_, Translator
 from models.alerts import raise_alert
 from models.chat import ChatUser
 from models.checkins import TestResult
-from models.outbox import enqueue
+from models.outbox import Message, enqueue, enqueue_many
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, HELD, RELEASED, MonitoringPlan
 from services.buttons import TEST_RESULT
@@ -44,64 +44,89 @@ SLOT_PURPOSES = ("test_notice", "test_question", "checkin", "checkin_reminder")
 
 
 async def sampling_notices(
-    session: AsyncSession, now: datetime, zone: ZoneInfo, *, times: Sequence[time]
+    session: AsyncSession,
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    times: Sequence[time],
+    reporters: Sequence[int] | None = None,
 ) -> int:
-    """Morning of a test day: sample at home today. Evening (the last slot): the result?"""
+    """Morning of a test day: sample at home today. Evening (the last slot): the result?
+    `reporters`: only the plans these users answer for (a chunk of the slot's round)."""
     local = now.astimezone(zone)
     day, clock = local.date(), local.time()
     first, last = min(times), max(times)
-    queued = 0
-    for plan, resident, user in await _plans_on(session, day):
-        if day.isoformat() not in plan.test_days or plan.ends_on < day:
-            continue
-        arrival = await session.get(Arrival, plan.arrival_id)
-        if arrival is None or arrival.status != "arrived":
-            continue  # nothing before the person has arrived
+    if clock < first:
+        return 0
+    # The plans' test days first (plain rows): only the few with a test today are loaded.
+    query = (
+        select(MonitoringPlan.id, MonitoringPlan.test_days)
+        .join(Resident, Resident.id == MonitoringPlan.resident_id)
+        .join(Arrival, Arrival.id == MonitoringPlan.arrival_id)
+        .where(
+            MonitoringPlan.status == ACTIVE,
+            MonitoringPlan.starts_on <= day,
+            MonitoringPlan.ends_on >= day,
+            Resident.purged_at.is_(None),
+            Arrival.status == "arrived",  # nothing before the person has arrived
+        )
+    )
+    if reporters is not None:
+        query = query.where(Resident.reporter_user_id.in_(reporters))
+    today = day.isoformat()
+    testing = [plan_id for plan_id, test_days in await session.execute(query) if today in test_days]
+    if not testing:
+        return 0
+    messages: list[Message] = []
+    for plan, resident, user in await session.execute(
+        select(MonitoringPlan, Resident, ChatUser)
+        .join(Resident, Resident.id == MonitoringPlan.resident_id)
+        .join(ChatUser, ChatUser.id == Resident.reporter_user_id)
+        .where(MonitoringPlan.id.in_(testing))
+        .order_by(Resident.reporter_user_id, MonitoringPlan.id)
+    ):
         tr = Translator(user.language)
-        if clock >= first:
-            # Where the sample is taken follows the plan: at home, or at the quarantine site.
-            kind = next(
-                (
-                    p["kind"]
-                    for p in plan.phases
-                    if date.fromisoformat(p["first"]) <= day <= date.fromisoformat(p["last"])
-                ),
-                None,
+        # Where the sample is taken follows the plan: at home, or at the quarantine site.
+        kind = next(
+            (
+                p["kind"]
+                for p in plan.phases
+                if date.fromisoformat(p["first"]) <= day <= date.fromisoformat(p["last"])
+            ),
+            None,
+        )
+        notice = (
+            N_("🧪 Today is a test day: staff take your nucleic-acid sample at the site.")
+            if kind == "centralised"
+            else N_(
+                "🧪 Today is a test day: a nucleic-acid sample is taken at home. Please stay in."
             )
-            notice = (
-                N_("🧪 Today is a test day: staff take your nucleic-acid sample at the site.")
-                if kind == "centralised"
-                else N_(
-                    "🧪 Today is a test day: a nucleic-acid sample is taken at home. Please stay in."
-                )
-            )
-            queued += await enqueue(
-                session,
+        )
+        messages.append(
+            Message(
                 chat_id=user.chat_id,
                 text=whose(resident) + tr(notice),
                 purpose="test_notice",
-                dedupe_key=f"test-notice:{plan.id}:{day.isoformat()}",
-                now=now,
-                fold_with=SLOT_PURPOSES,
+                dedupe_key=f"test-notice:{plan.id}:{today}",
             )
+        )
         if clock >= last:
             buttons = (
                 tuple(
-                    TEST_RESULT.button(tr(label), plan.id, day.isoformat(), value)
+                    TEST_RESULT.button(tr(label), plan.id, today, value)
                     for value, label in TEST_ANSWERS.items()
                 ),
             )
-            queued += await enqueue(
-                session,
-                chat_id=user.chat_id,
-                text=whose(resident) + tr("🧪 What was today's test result?"),
-                buttons=buttons,
-                purpose="test_question",
-                dedupe_key=f"test-question:{plan.id}:{day.isoformat()}",
-                now=now,
-                fold_with=SLOT_PURPOSES,
+            messages.append(
+                Message(
+                    chat_id=user.chat_id,
+                    text=whose(resident) + tr("🧪 What was today's test result?"),
+                    buttons=buttons,
+                    purpose="test_question",
+                    dedupe_key=f"test-question:{plan.id}:{today}",
+                )
             )
-    return queued
+    return await enqueue_many(session, messages, now=now, fold_with=SLOT_PURPOSES)
 
 
 @dataclass(frozen=True)

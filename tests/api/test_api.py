@@ -19,7 +19,8 @@ from models.areas import area_by_code
 from models.people import Resident
 from models.staff import AuditEntry
 from services.access import revoke_token
-from services.figures import daily_figures, rollup_figures
+from services.counts import Counts, rollup_figures
+from services.figures import daily_figures
 from tests.api.conftest import DISTRICT_A, DISTRICT_B, Issue, bearer
 from tests.handlers.test_staff import GRID_2
 from tests.services.test_alerts import COMMUNITY, ZONE
@@ -54,11 +55,11 @@ async def test_the_figures_are_the_daily_reports(
         for code in (COMMUNITY, "620201001001001", GRID_2)
     ]
     total, _, grid_day = items[3:]
-    for shown, figures in ((total, report.total), (grid_day, grid_report)):
+    for shown, figures in ((total, report.total.counts), (grid_day, Counts.of(grid_report))):
         assert shown["reports"] == figures.reports == 4
         assert shown["arrived"] == figures.arrived == 3
-        assert shown["expected"] == len(figures.expected) == 1
-        assert shown["monitoring"] == len(figures.monitoring) == 2
+        assert shown["expected"] == figures.expected == 1
+        assert shown["monitoring"] == figures.monitoring == 2
         assert shown["monitoring_by_kind"] == figures.by_kind == {"home_isolation": 2}
         assert (
             (shown["checkins_due"], shown["checkins_answered"], shown["checkins_missed"])
@@ -71,7 +72,7 @@ async def test_the_figures_are_the_daily_reports(
         )
         assert (shown["abnormal"], shown["abnormal_handled"]) == (1, 1)
         assert (shown["missed"], shown["missed_handled"]) == (1, 0)
-        assert shown["released"] == len(figures.releases) == 1
+        assert shown["released"] == figures.released == 1
     # The fever was acknowledged (an action recorded); open: the expected arrival's (since
     # 10:00, so overdue at 20:00 after 6 hours) and the missed check-in (raised just now).
     for shown in (total, grid_day):

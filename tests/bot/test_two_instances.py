@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from aiogram import Bot
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.aiogram_runner import AiogramTransport
 from bot.delivery import Limits, Sender
 from bot.outbox_worker import OutboxWorker
+from bot.scheduler import Scheduler
 from chat.clock import FixedClock
 from emulator import EmulatorClient
 from handlers.app import Core
@@ -24,7 +26,7 @@ from models.checkins import CheckIn
 from models.db import make_engine, make_sessions
 from models.outbox import PENDING, SENT, Outgoing
 from rules.policy import load_policy
-from services.checkins import open_checkins, remind_checkins
+from services.checkins import open_checkins, remind_checkins, slot_round
 from services.options import Options
 from tests.conftest import POSTGRES
 from tests.services.test_checkins import TIMES, ZONE, at
@@ -56,7 +58,9 @@ async def instance_worker(
     return OutboxWorker(sessions, sender, clock, batch=3, idle_wait=0.05), bot
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["one-transaction", "in-chunks"])
 async def test_two_instances_queue_and_send_each_prompt_exactly_once(
+    chunked: bool,
     sessions: async_sessionmaker[AsyncSession],
     second_instance: async_sessionmaker[AsyncSession],
     clock: FixedClock,
@@ -71,6 +75,13 @@ async def test_two_instances_queue_and_send_each_prompt_exactly_once(
     at(clock, 8, 0, days=1)
 
     async def jobs(instance: async_sessionmaker[AsyncSession]) -> None:
+        if chunked:
+            # As the scheduler runs the round: committed 5 reporters at a time.
+            job = partial(slot_round, times=TIMES, chunk=5)
+            scheduler = Scheduler(instance, clock, ZONE, [("slot_round", job, 30)])
+            for _ in range(3):
+                await scheduler.run_job("slot_round", job)
+            return
         for _ in range(3):
             async with instance.begin() as session:
                 await open_checkins(session, clock.now(), ZONE, times=TIMES)

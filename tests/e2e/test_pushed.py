@@ -215,3 +215,37 @@ def bot_zone():  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("Asia/Shanghai")
+
+
+async def test_a_district_worker_sends_a_list_to_the_bot(
+    bot: BotProcess, emulator: EmulatorClient
+) -> None:
+    """The runner fetches the document from Telegram (each runner its own way); the list is
+    taken in as the command line takes it; a grid worker's document is not."""
+    district, grid = new_user(emulator), new_user(emulator)
+    code, output = await returnee(
+        ["admin", "invite", "--area", "620202", "--role", "district"], bot.env, bot.log_path.parent
+    )
+    assert code == 0, output
+    await district.say(output.splitlines()[0])
+    await grid.say(f"/join {await invite_code(bot, '620202001001001')}")
+    listed = fifty(reported=0, unreported=3, bad=1, unknown=1, first=101)
+    data = listed.data.replace("雄关区".encode(), "镜铁区".encode())
+
+    async def send(user: TelegramUser, caption: str) -> list[ChatMessage]:
+        before = await user._snapshot()
+        sent = await emulator.other(
+            user.user_id, "document", caption=caption, file_name="协查名单.csv", data=data
+        )
+        return await user._answer(before, sent["update_id"])
+
+    await send(grid, "市指挥部推送 48h")
+    assert "taken in" not in text(grid.last)
+    await send(district, "市指挥部推送 48h")
+    answer = text(district.last)
+    assert "taken in: 4 people, 1 rows kept aside" in answer, answer
+    assert f"Line {listed.bad_lines[0]}: the ID number's check digit is wrong" in answer
+    await send(district, "市指挥部推送 48h")
+    assert "nothing changed" in text(district.last)
+    await district.say("/pushed")
+    assert "市指挥部推送" in text(district.last) and "pushed 4" in text(district.last)

@@ -22,8 +22,9 @@ from models.outbox import Outgoing
 from models.people import Household, Resident
 from models.plans import MonitoringPlan
 from models.staff import AuditEntry
+from services.counts import rollup_figures
 from services.export import COLUMNS, Sheet, sheet_titles, workbook
-from services.figures import daily_figures, rollup_figures
+from services.figures import daily_figures
 from services.options import Options
 from tests.handlers.test_report import consent
 from tests.handlers.test_staff import invite, worker_of
@@ -483,11 +484,11 @@ async def test_a_higher_level_gets_one_sheet_per_area_below(
         assert area is not None
         rollup = await rollup_figures(session, area, date(2026, 7, 1), ZONE)
     assert [r["Reports received"] for r in summary] == [
-        *(c.reports for c in rollup.children),
-        rollup.total.reports,
+        *(c.counts.reports for c in rollup.children),
+        rollup.total.counts.reports,
     ]
-    assert summary[-1]["Under monitoring"] == len(rollup.total.monitoring)
-    assert summary[-1]["Check-ins missed"] == rollup.total.checkins_missed
+    assert summary[-1]["Under monitoring"] == rollup.total.counts.monitoring
+    assert summary[-1]["Check-ins missed"] == rollup.total.counts.checkins_missed
     await street.send("/stats")
     assert "People registered: 3" in street.last.text
 

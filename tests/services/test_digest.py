@@ -20,8 +20,9 @@ from models.outbox import Outgoing
 from models.people import Resident
 from models.plans import RELEASED, MonitoringPlan
 from services.alerts import deliver_alerts
+from services.counts import rollup_figures
 from services.digest import daily_reports, render_daily
-from services.figures import daily_figures, rollup_figures
+from services.figures import daily_figures
 from tests.handlers.test_resident import _shown_from, reported
 from tests.handlers.test_staff import GRID_1, GRID_2
 from tests.services.test_alerts import COMMUNITY, STREET, ZONE, staff_of
@@ -195,9 +196,10 @@ async def test_a_street_worker_gets_the_roll_up_per_community(
         rollup = await rollup_figures(session, area, DAY, ZONE)
     assert [c.area_name for c in rollup.children] == ["新华南路社区", "建设路社区"]
     busy, quiet = rollup.children
-    assert (busy.reports, len(busy.monitoring), len(busy.abnormal)) == (4, 2, 1)
+    assert (busy.counts.reports, busy.counts.monitoring, busy.counts.abnormal) == (4, 2, 1)
     assert quiet.nothing
-    assert rollup.total.reports == 4 and rollup.total.by_kind == {"home_isolation": 2}
+    assert rollup.total.counts.reports == 4
+    assert rollup.total.counts.by_kind == {"home_isolation": 2}
     assert await reports(sessions, clock) == 2
     (text,) = [
         r.text for r in await queued(sessions, "daily_report") if r.chat_id == street.user_id

@@ -17,7 +17,7 @@ from models.plans import MonitoringPlan
 from models.pushed import PushedList, PushedRow
 from rules import pushed as rules
 from rules.policy import load_policy
-from services.pushed import AreaFinder, import_list, summary
+from services.pushed import AreaFinder, import_list, rescreen_matched, summary
 from services.records import Scope
 from tests.pushed_data import DISTRICT, GRID_1, GRID_2, GRID_3, fifty, file_people, id_number
 
@@ -51,7 +51,7 @@ def test_headers_are_mapped_by_name_and_unknown_ones_kept(
         (id_number(1).lower(), "", None),  # an x as check digit is the X
         (id_number(2, valid=False), "13937000002", "check digit"),
         ("11010519491331002X", "", "date of birth"),
-        ("1101051949123100", "", "16 digits"),
+        ("1101051949123100", "", "18 digits"),
         ("E12345678", "13937000003", None),  # a passport
         ("", "12345", "phone"),
         ("", "", "neither"),
@@ -170,3 +170,55 @@ async def test_fifty_rows_matched_placed_and_counted(
         (mine,) = await summary(session, Scope(0, (grid,)), clock.now())
         in_grid = [p for p in [*listed.reported, *listed.unreported] if p.grid == GRID_3]
         assert mine.counts["pushed"] == len(in_grid)
+
+
+async def test_a_large_lists_residents_are_checked_again_by_the_job(
+    sessions: async_sessionmaker[AsyncSession], areas: None, clock: FixedClock
+) -> None:
+    listed = fifty()
+    async with sessions.begin() as session:
+        await file_people(session, listed.reported, now=clock.now(), zone=ZONE, policy=POLICY)
+
+    async def plans() -> int:
+        async with sessions() as session:
+            return await session.scalar(select(func.count()).select_from(MonitoringPlan)) or 0
+
+    before = await plans()
+    async with sessions.begin() as session:
+        city = await session.scalar(select(Area).where(Area.level == "city"))
+        assert city is not None
+        result = await import_list(
+            session,
+            listed.data,
+            "list.csv",
+            source="大名单",
+            deadline=timedelta(hours=24),
+            area=city,
+            imported_by=None,
+            now=clock.now(),
+            zone=ZONE,
+            policy=POLICY,
+            rescreen_now=5,
+        )
+    assert result.matched == 20 and await plans() == before + 5
+    async with sessions.begin() as session:
+        assert await rescreen_matched(session, clock.now(), ZONE, policy=POLICY, limit=10) == 10
+    async with sessions.begin() as session:
+        assert await rescreen_matched(session, clock.now(), ZONE, policy=POLICY) == 5
+        assert await rescreen_matched(session, clock.now(), ZONE, policy=POLICY) == 0
+    assert await plans() == before + 20
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        ("2026-12-03 15:30", date(2026, 12, 1), "2026-12-03 15:30"),
+        ("12-03 15:30", date(2026, 12, 1), "2026-12-03 15:30"),
+        ("1月3日 9:00", date(2026, 12, 20), "2027-01-03 09:00"),
+        ("7-3", date(2026, 7, 1), "2026-07-03 12:00"),
+        ("2026年7月3日16点30", date(2026, 7, 1), "2026-07-03 16:30"),
+    ],
+)
+def test_moments_as_lists_write_them(text: str, today: date, expected: str) -> None:
+    moment = rules.parse_moment(text, today, ZONE)
+    assert moment is not None and moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") == expected

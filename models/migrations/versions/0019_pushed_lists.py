@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("area_id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=True),
         sa.Column("match", sa.String(length=16), nullable=True),
+        sa.Column("rescreened_at", models.base.UTCDateTime(), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=True),
         sa.Column("outcome_at", models.base.UTCDateTime(), nullable=True),
         sa.Column("outcome_by", sa.BigInteger(), nullable=True),
@@ -102,6 +103,7 @@ def upgrade() -> None:
     ):
         op.create_index(op.f(f"ix_pushed_rows_{column}"), "pushed_rows", [column])
     op.create_index("ix_pushed_rows_list_area", "pushed_rows", ["list_id", "area_id"])
+    op.create_index("ix_pushed_rows_match_rescreened", "pushed_rows", ["match", "rescreened_at"])
     op.create_table(
         "pushed_invites",
         sa.Column("id", sa.Integer(), nullable=False),
