@@ -58,6 +58,7 @@ KEPT_RESPONSES = [
         methods.AnswerCallbackQuery,
         methods.SetMyCommands,
         methods.GetUpdates,
+        methods.GetFile,
         methods.GetMe,
         methods.DeleteWebhook,
         methods.SetWebhook,

@@ -88,8 +88,10 @@ _USER_FOR_UPDATE = (
     .where(ChatUser.id == bindparam("user_id"))
     .with_for_update(of=ChatUser)
 )
+# On the table, not the entity: an ORM insert with parameters is a bulk insert, whose result
+# does not say whether the row went in.
 _FIRST_HANDLING = {
-    dialect: insert(HandledUpdate)
+    dialect: insert(Base.metadata.tables[HandledUpdate.__tablename__])
     .values(update_id=bindparam("update_id"), handled_at=bindparam("now"))
     .on_conflict_do_nothing(index_elements=["update_id"])
     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))

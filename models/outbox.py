@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    func,
     or_,
     select,
     update,
@@ -68,6 +69,13 @@ class Outgoing(Base):
     edit_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
+# The status, where a chat's waiting messages are looked for, in a form no index serves: the
+# planner then starts from the chat (`ix_outbox_chat_id`), not from every pending message
+# (`ix_outbox_status_due`), which it chose while a round filled the outbox — each chunk of
+# 500 chats then read all 20,000 prompts pending (measured: 10.7 ms a chunk and growing).
+_STATUS_UNINDEXED = func.coalesce(Outgoing.status, "")
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -96,7 +104,7 @@ async def enqueue(
             select(Outgoing)
             .where(
                 Outgoing.chat_id == chat_id,
-                Outgoing.status == PENDING,
+                _STATUS_UNINDEXED == PENDING,
                 Outgoing.purpose.in_(tuple(fold_with)),
                 Outgoing.claimed_until.is_(None),
                 Outgoing.file_name.is_(None),
@@ -180,18 +188,19 @@ async def enqueue_many(
             if message.chat_id in chats:
                 one_by_one.add(message.chat_id)
             chats.add(message.chat_id)
-        one_by_one.update(
-            await session.scalars(
-                select(Outgoing.chat_id).where(
-                    Outgoing.chat_id.in_(chats),
-                    Outgoing.status == PENDING,
-                    Outgoing.purpose.in_(tuple(fold_with)),
-                    Outgoing.claimed_until.is_(None),
-                    Outgoing.file_name.is_(None),
-                    Outgoing.due_at <= now,
-                )
+        # The chats' range, not a list of them: a list of 500 was compared with every
+        # pending message (PostgreSQL's generic plan) as a round filled the outbox.
+        waiting = await session.scalars(
+            select(Outgoing.chat_id).where(
+                Outgoing.chat_id.between(min(chats), max(chats)),
+                _STATUS_UNINDEXED == PENDING,
+                Outgoing.purpose.in_(tuple(fold_with)),
+                Outgoing.claimed_until.is_(None),
+                Outgoing.file_name.is_(None),
+                Outgoing.due_at <= now,
             )
         )
+        one_by_one.update(chat for chat in waiting if chat in chats)
     rows = [
         {
             "chat_id": m.chat_id,

@@ -203,9 +203,15 @@ async def _open_for(
     # slot they had, and a plan replaced mid-slot (re-screening) asks nothing twice.
     since = datetime.combine(day, time(0), tzinfo=zone)
     taken: dict[int, list[tuple[datetime, datetime]]] = {}
+    # Driven from the chunk's reporters (a range: the chunk is in order): a list of 500 ids
+    # against check-ins was read row by row against the list (PostgreSQL's generic plan) as
+    # the round filled the table, each chunk slower than the one before.
     for resident_id, slot_start, slot_end in await session.execute(
-        select(CheckIn.resident_id, CheckIn.slot_start, CheckIn.slot_end).where(
-            CheckIn.resident_id.in_({row[2] for row in plans}), CheckIn.slot_end > since
+        select(CheckIn.resident_id, CheckIn.slot_start, CheckIn.slot_end)
+        .join(Resident, Resident.id == CheckIn.resident_id)
+        .where(
+            Resident.reporter_user_id.between(reporters[0], reporters[-1]),
+            CheckIn.slot_end > since,
         )
     ):
         taken.setdefault(resident_id, []).append((slot_start, slot_end))
