@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from chat.i18n import N_, Translator
 from models.alerts import OPEN, Alert, AlertAction, raise_alert
@@ -510,6 +511,29 @@ async def _rescreen(
     else:
         plan_id = None
     return plan_id
+
+
+async def reencrypt_rows(session: AsyncSession, after: int, limit: int = 500) -> int | None:
+    """The next `limit` pushed rows (by id, after `after`) encrypted and hashed again with the
+    current key (`returnee admin rotate-key`): their ID numbers, phones and the row as it came;
+    the last id done, or None when none are left."""
+    rows = list(
+        await session.scalars(
+            select(PushedRow)
+            .where(PushedRow.id > after)
+            .order_by(PushedRow.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+    if not rows:
+        return None
+    for row in rows:
+        # Set again: the hashes follow (models/pushed.py), and the values are written anew.
+        row.phone, row.id_number, row.raw = row.phone, row.id_number, dict(row.raw)
+        for column in ("phone", "id_number", "raw"):
+            flag_modified(row, column)
+    return rows[-1].id
 
 
 def parse_deadline(text: str) -> timedelta:
