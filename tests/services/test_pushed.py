@@ -22,6 +22,7 @@ from rules import pushed as rules
 from rules.policy import load_policy
 from services.pushed import AreaFinder, import_list, reencrypt_rows, rescreen_matched, summary
 from services.records import Scope
+from services.retention import purge
 from tests.pushed_data import DISTRICT, GRID_1, GRID_2, GRID_3, fifty, file_people, id_number
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -251,3 +252,25 @@ async def test_rotate_key_re_encrypts_the_rows(
             assert found is not None
     finally:
         use_keys(Keyring.from_settings(os.environ["DATA_KEY"]))
+
+
+async def test_the_rows_personal_data_goes_after_the_retention_period(
+    sessions: async_sessionmaker[AsyncSession], areas: None, clock: FixedClock
+) -> None:
+    listed = fifty(reported=0, unreported=4, bad=0, unknown=1)
+    await _import(sessions, clock, listed.data)
+    async with sessions.begin() as session:
+        assert (
+            await purge(session, clock.now() + timedelta(days=29), days=30, by="t")
+        ).pushed_rows == 0
+    async with sessions.begin() as session:
+        purged = await purge(session, clock.now() + timedelta(days=31), days=30, by="t")
+    assert purged.pushed_rows == 5
+    async with sessions() as session:
+        rows = list(await session.scalars(select(PushedRow)))
+        assert {(r.name, r.id_number, r.phone, r.address) for r in rows} == {("", None, None, "")}
+        assert all(r.raw == {} for r in rows)
+        city = await session.scalar(select(Area).where(Area.level == "city"))
+        assert city is not None
+        (figures,) = await summary(session, Scope(0, (city,)), clock.now(), by_area=False)
+        assert figures.counts["pushed"] == 5
