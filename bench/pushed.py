@@ -152,7 +152,7 @@ async def measure(run: PushedRun) -> list[Figure]:
         ),
         Figure(
             f"pushed-matched-{run.rows}",
-            f"of which matched and re-screened ({tag})",
+            f"of which found among residents (200 re-screened in the import, the rest by the job) ({tag})",
             result.matched,
         ),
         Figure(f"pushed-tasks-{run.rows}", f"door-to-door tasks ({tag})", result.tasks),

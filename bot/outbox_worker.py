@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -293,8 +294,13 @@ class OutboxWorker:
         async with self.sessions.begin() as session:
             now = self.clock.now()
             unreachable: set[int] = set()
+            # One read for the lot, not one a row.
+            found = await session.scalars(
+                select(Outgoing).where(Outgoing.id.in_({fate.row_id for fate in fates}))
+            )
+            rows = {row.id: row for row in found}
             for fate in fates:
-                row = await session.get(Outgoing, fate.row_id)
+                row = rows.get(fate.row_id)
                 if row is None or row.status != PENDING:
                     continue
                 row.attempts += 1

@@ -29,6 +29,7 @@ from services.pushed import (
     LinkRefused,
     ListProblem,
     accept_link,
+    confirm_possible,
     counts_text,
     feedback_workbook,
     import_list,
@@ -72,11 +73,28 @@ async def outcome(chat: Chat, scope: Scope) -> list[Reply]:
     row = await row_in_scope(turn.session, row_id, scope)
     if row is None:
         return [Send(tr(NOT_YOURS))]
-    if kind not in (*OUTCOMES, "note"):
+    if kind not in (*OUTCOMES, "note", "same"):
         return [Send(tr("Please choose with the buttons."))]
     post = await _post(turn, row.area_id)
     assert post is not None  # row_in_scope found it in the scope
     replies: list[Reply] = []
+    if kind == "same":
+        if row.resident_id is not None:
+            return [Send(tr("{name} is linked to a resident already.", name=html.escape(row.name)))]
+        resident = await confirm_possible(turn.session, row, post, turn.now, turn.zone, turn.policy)
+        if resident is None:
+            return [Send(tr("Please choose with the buttons."))]
+        await audit(turn.session, turn.user.id, "pushed_outcome", f"pushed_row:{row.id}", turn.now)
+        return [
+            Send(
+                tr(
+                    "Linked: {name} is resident no. {number}, and was checked again with what "
+                    "the list says.",
+                    name=html.escape(row.name),
+                    number=resident.id,
+                )
+            )
+        ]
     if kind in OUTCOMES:
         await record_outcome(turn.session, row, kind, post, turn.now, turn.zone)
         await audit(turn.session, turn.user.id, "pushed_outcome", f"pushed_row:{row.id}", turn.now)
@@ -187,7 +205,15 @@ async def save_transfer(turn: Turn) -> list[Reply]:
     assert post is not None
     at = datetime.fromisoformat(given["at"])
     await record_transfer(
-        turn.session, row, post, at, given["by"], given["vehicle"], turn.now, turn.zone
+        turn.session,
+        row,
+        post,
+        at,
+        given["by"],
+        given["vehicle"],
+        turn.now,
+        turn.zone,
+        turn.policy,
     )
     return [
         Send(

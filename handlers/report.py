@@ -527,6 +527,7 @@ async def submitted(turn: Turn) -> list[Reply]:
         turn.now,
         turn.zone,
         row_id=from_link if isinstance(from_link, int) else None,
+        policy=turn.policy,
     )
     turn.answers.clear()
     tr = turn.tr

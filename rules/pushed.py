@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -198,14 +198,19 @@ def parse_date(value: object, today: date) -> date | None:
 
 
 def parse_moment(value: object, today: date, zone: ZoneInfo) -> datetime | None:
-    """A day and time (2026-12-03 15:30); a day alone is noon of it. Aware, in UTC."""
+    """A day and time (2026-12-03 15:30, 12-03 15:30); a day alone is noon of it. Aware, in
+    UTC."""
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=zone)
         return moment.astimezone(UTC)
     text = unicodedata.normalize("NFKC", str(value or ""))
-    day = parse_date(text, date(today.year + 1, 12, 31))
+    # A day without a year is this year's, or next year's when this year's is long past (an
+    # arrival on 1月3 written in December).
+    day = parse_date(text, date(today.year, 12, 31))
     if day is None:
         return None
+    if day < today - timedelta(days=180) and not re.search(r"\d{4}", text):
+        day = day.replace(year=day.year + 1)
     rest = text[_DATE.search(text).end() :] if _DATE.search(text) else ""  # type: ignore[union-attr]
     clock = _TIME.search(rest)
     at = time(12, 0)

@@ -269,9 +269,7 @@ class _Keys:
             query = query.where(grid.in_(list(self.number)))
             return query.add_columns(grid.label("k")).group_by("k")
         if self.area.parent_id is not None or not self.by_time:
-            # From the area's grids' residents (on SQLite always: rows read by their time
-            # are scattered over the table, a page each). The whole city on PostgreSQL: by
-            # the rows' times.
+            # A part of the city: from its grids' residents.
             query = query.where(grid.in_(_grids_under(self.area)))
         inner = query.add_columns(grid.label("g")).group_by("g").subquery()
         columns = list(inner.c)
@@ -349,7 +347,10 @@ async def count_days(
     windows = [start, *ends]
     if not keyed:
         return {}
-    keys = _Keys(area, keyed, by_time=session.get_bind().dialect.name == "postgresql")
+    # The whole city is read by the rows' times on PostgreSQL, and on SQLite for one day
+    # (over many days its rows by time are scattered over the tables, a page each).
+    by_time = n == 1 or session.get_bind().dialect.name == "postgresql"
+    keys = _Keys(area, keyed, by_time=by_time)
     found = [[Counts() for _ in days] for _ in keyed]
 
     async def rows(query: AnySelect, grid: Any, groups: int = 1) -> list[tuple[int, Any]]:

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,11 @@ class DrawingFailed(RuntimeError):
 
 
 async def drawn(function: Callable[..., bytes], *args: Any) -> bytes:
-    """`function(*args)`, computed in the drawing child (see the module's docstring)."""
-    return await asyncio.to_thread(_child.call, function, args)
+    """`function(*args)`, computed in the drawing child (see the module's docstring). Waits
+    in a thread of its own, never in the event loop's default pool (which resolves host
+    names for the Bot API calls): drawings queue behind each other, nothing else does."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_WAITER, _child.call, function, args)
 
 
 def _send(stream: IO[bytes], payload: bytes) -> None:
@@ -173,6 +177,7 @@ class _Child:
 
 
 _child = _Child()
+_WAITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drawing")
 atexit.register(_child.close)
 
 

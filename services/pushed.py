@@ -30,13 +30,21 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.i18n import N_, Translator
 from models.alerts import OPEN, Alert, AlertAction, raise_alert
 from models.areas import Area, Level
-from models.people import Arrival, Resident, Stay, id_number_hashes, phone_tail_hashes
+from models.people import (
+    Arrival,
+    Resident,
+    Stay,
+    id_number_hash,
+    id_number_hashes,
+    phone_tail_hash,
+    phone_tail_hashes,
+)
 from models.pushed import (
     MATCH_ID,
     MATCH_PHONE,
@@ -323,62 +331,86 @@ async def import_list(
         chunk = good[start : start + BATCH]
         places = [finder.find(row.address, row.area) for row in chunk]
         matches = await match_rows(session, chunk, places)
-        stored: list[tuple[PushedRow, rules.Row, Match | None, Area]] = []
+        # Inserted in bulk (executemany with RETURNING), not object by object: a list of
+        # 100,000 is 200 statements of each kind, not 200,000 objects to track.
+        inserts: list[dict[str, Any]] = []
         for row, place, found in zip(chunk, places, matches, strict=True):
             certain = found is not None and found.how != MATCH_POSSIBLE
-            record = PushedRow(
-                list_id=pushed.id,
-                line=row.line,
-                raw=row.raw,
-                name=row.name,
-                id_number=row.id_number,
-                phone=row.phone,
-                reason=row.reason,
-                reason_text=row.reason_text,
-                place_text=row.place_text,
-                place_code=row.place_code,
-                place_date=row.place_date,
-                address=row.address,
-                area_id=found.resident.grid_id if certain and found else place.id,
-                resident_id=found.resident.id if certain and found else None,
-                match=found.how if found else None,
-                outcome=MATCHED if certain else None,
-                expected_arrival=row.expected,
-                created_at=now,
+            inserts.append(
+                {
+                    "list_id": pushed.id,
+                    "line": row.line,
+                    "raw": row.raw,
+                    "name": row.name,
+                    "id_number": row.id_number,
+                    "phone": row.phone,
+                    "id_number_hash": id_number_hash(row.id_number),
+                    "phone_tail_hash": phone_tail_hash(row.phone),
+                    "reason": row.reason,
+                    "reason_text": row.reason_text,
+                    "place_text": row.place_text,
+                    "place_code": row.place_code,
+                    "place_date": row.place_date,
+                    "address": row.address,
+                    "area_id": found.resident.grid_id if certain and found else place.id,
+                    "resident_id": found.resident.id if certain and found else None,
+                    "match": found.how if found else None,
+                    "outcome": MATCHED if certain else None,
+                    "outcome_by_name": "",
+                    "expected_arrival": row.expected,
+                    "created_at": now,
+                }
             )
-            session.add(record)
-            stored.append((record, row, found, place))
-        await session.flush()
-        tasks: list[tuple[PushedRow, Alert]] = []
-        for record, row, found, place in stored:
-            if record.resident_id is not None and found is not None:
+        ids = list(
+            await session.scalars(
+                insert(PushedRow).returning(PushedRow.id, sort_by_parameter_order=True), inserts
+            )
+        )
+        tasks: list[int] = []
+        alerts: list[dict[str, Any]] = []
+        for row_id, row, place, found, value in zip(
+            ids, chunk, places, matches, inserts, strict=True
+        ):
+            if value["resident_id"] is not None and found is not None:
                 result.matched += 1
                 if result.matched <= rescreen_now:
+                    record = await session.get(PushedRow, row_id)
+                    assert record is not None
                     await _rescreen(session, record, found.resident, now, zone, policy)
                     record.rescreened_at = now
                 told[found.resident.grid_id].append(found.resident)
                 continue
             transfer = row.reason == rules.RELEASED and row.expected is not None
-            details: dict[str, Any] = {"row": record.id, "list": pushed.id}
+            details: dict[str, Any] = {"row": row_id, "list": pushed.id}
             if found is not None:
                 result.possible += 1
                 details["possible"] = found.resident.id
-            alert = Alert(
-                grid_id=place.id,
-                kind=TRANSFER_TASK if transfer else TASK,
-                details=details,
-                created_at=now,
-                status=OPEN,
-                dedupe_key=f"pushed-task:{record.id}",
+            alerts.append(
+                {
+                    "grid_id": place.id,
+                    "kind": TRANSFER_TASK if transfer else TASK,
+                    "details": details,
+                    "created_at": now,
+                    "status": OPEN,
+                    "level": "grid",
+                    "dedupe_key": f"pushed-task:{row_id}",
+                }
             )
-            session.add(alert)
-            tasks.append((record, alert))
+            tasks.append(row_id)
             result.tasks += 1
             result.transfers += int(transfer)
             result.to_district += int(place.level != Level.GRID)
-        await session.flush()
-        for record, alert in tasks:
-            record.task_alert_id = alert.id
+        if alerts:
+            alert_ids = await session.scalars(
+                insert(Alert).returning(Alert.id, sort_by_parameter_order=True), alerts
+            )
+            await session.execute(
+                update(PushedRow),
+                [
+                    {"id": row_id, "task_alert_id": alert_id}
+                    for row_id, alert_id in zip(tasks, alert_ids, strict=True)
+                ],
+            )
     for grid_id, residents in told.items():
         await raise_alert(
             session,
@@ -544,6 +576,69 @@ async def record_outcome(
     await settle_copies(session, alert, now, zone, actor_chat=post.chat_id)
 
 
+async def start_at_transfer(
+    session: AsyncSession, row: PushedRow, now: datetime, zone: ZoneInfo, policy: Policy
+) -> bool:
+    """Someone brought home in a closed loop (点对点接送): once both the transfer is recorded
+    and the person is known (reported, or found), their plan is decided again with its days
+    counted from the recorded arrival. Whether it was."""
+    if row.transfer_at is None or row.resident_id is None:
+        return False
+    resident = await session.get(Resident, row.resident_id)
+    arrival = await session.scalar(
+        select(Arrival).where(Arrival.resident_id == row.resident_id).order_by(Arrival.id.desc())
+    )
+    if resident is None or arrival is None or resident.purged_at is not None:
+        return False
+    await session.refresh(arrival, ["stays"])
+    await classify(
+        session,
+        resident,
+        arrival,
+        policy,
+        now,
+        zone,
+        start=row.transfer_at.astimezone(zone).date(),
+        known=rules.REASON_FACTS.get(row.reason or ""),
+    )
+    return True
+
+
+async def confirm_possible(
+    session: AsyncSession,
+    row: PushedRow,
+    post: Staff,
+    now: datetime,
+    zone: ZoneInfo,
+    policy: Policy,
+) -> Resident | None:
+    """The worker confirms a "possible" match (same name in the area): the row is the
+    resident's, who is checked again with what the list says, and the task is done. None when
+    the row has no possible match (or it is gone)."""
+    alert = await session.get(Alert, row.task_alert_id) if row.task_alert_id else None
+    candidate = (alert.details or {}).get("possible") if alert is not None else None
+    resident = await session.get(Resident, candidate) if isinstance(candidate, int) else None
+    if alert is None or resident is None or resident.purged_at is not None:
+        return None
+    row.resident_id, row.area_id = resident.id, resident.grid_id
+    row.outcome, row.outcome_at = MATCHED, now
+    row.outcome_by, row.outcome_by_name = post.user_id, post.name
+    await _rescreen(session, row, resident, now, zone, policy)
+    row.rescreened_at = now
+    acknowledge(alert, post.user_id, now)
+    session.add(
+        AlertAction(
+            alert_id=alert.id,
+            kind=MATCHED,
+            actor_user_id=post.user_id,
+            actor_name=post.name,
+            at=now,
+        )
+    )
+    await settle_copies(session, alert, now, zone, actor_chat=post.chat_id)
+    return resident
+
+
 async def record_transfer(
     session: AsyncSession,
     row: PushedRow,
@@ -553,11 +648,15 @@ async def record_transfer(
     vehicle: str,
     now: datetime,
     zone: ZoneInfo = DEFAULT_ZONE,
+    policy: Policy | None = None,
 ) -> None:
     """The closed-loop transfer (点对点接送): when, by whom, which vehicle. The home plan of
-    the person, once they report, starts at the arrival so recorded."""
+    the person (now if they are known, else once they report) starts at the arrival so
+    recorded."""
     row.transfer_at, row.transfer_by, row.transfer_vehicle = at, by[:64], vehicle[:32]
     row.expected_arrival = at
+    if policy is not None:
+        await start_at_transfer(session, row, now, zone, policy)
     alert = await session.get(Alert, row.task_alert_id) if row.task_alert_id else None
     if alert is not None:
         session.add(
@@ -621,6 +720,7 @@ async def link_filed(
     zone: ZoneInfo = DEFAULT_ZONE,
     *,
     row_id: int | None = None,
+    policy: Policy | None = None,
 ) -> list[PushedRow]:
     """People just filed: the row their personal link named (`row_id`) and any open row with
     their ID number are theirs now; each such task is closed (reported themselves)."""
@@ -651,6 +751,8 @@ async def link_filed(
         row.resident_id = resident.id
         row.outcome, row.outcome_at, row.area_id = REPORTED, now, resident.grid_id
         linked.append(row)
+        if policy is not None:
+            await start_at_transfer(session, row, now, zone, policy)
         alert = await session.get(Alert, row.task_alert_id) if row.task_alert_id else None
         if alert is not None and alert.status == OPEN:
             acknowledge(alert, resident.reporter_user_id, now)

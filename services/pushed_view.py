@@ -164,6 +164,8 @@ def task_buttons(alert: Alert, tr: Translator) -> Buttons:
             OUTCOME.button(tr(OUTCOME_LABELS["note"]), row_id, "note"),
         ),
     )
+    if isinstance((alert.details or {}).get("possible"), int):
+        first = ((OUTCOME.button(tr("✅ Same person: already reported"), row_id, "same"),), *first)
     if alert.kind == "pushed_transfer":
         first = ((TRANSFER.button(tr("🚐 Record the transfer (点对点接送)"), row_id),), *first)
     return first

@@ -81,13 +81,15 @@ class PushedFile:
     unknown: list[Person]  # addresses no community of ours: the district's queue
 
 
-def fifty(reported: int = 20, unreported: int = 25, bad: int = 3, unknown: int = 2) -> PushedFile:
+def fifty(
+    reported: int = 20, unreported: int = 25, bad: int = 3, unknown: int = 2, *, first: int = 1
+) -> PushedFile:
     """The list of the issue's test: 20 already reported, 25 not, 3 bad ID numbers, 2 at
     addresses no community of ours (in a district of ours)."""
     rows: list[list[str]] = []
     people: dict[str, list[Person]] = {"reported": [], "unreported": [], "unknown": []}
     bad_lines: list[int] = []
-    n = 0
+    n = first - 1
     reasons = ("密接", "次密接", "中高风险地区来返", "密接")
     for group, count in (("reported", reported), ("unreported", unreported), ("bad", bad),
                          ("unknown", unknown)):  # fmt: skip

@@ -229,7 +229,7 @@ async def test_a_district_worker_sends_a_list_to_the_bot(
     assert code == 0, output
     await district.say(output.splitlines()[0])
     await grid.say(f"/join {await invite_code(bot, '620202001001001')}")
-    listed = fifty(reported=0, unreported=3, bad=1, unknown=1)
+    listed = fifty(reported=0, unreported=3, bad=1, unknown=1, first=101)
     data = listed.data.replace("雄关区".encode(), "镜铁区".encode())
 
     async def send(user: TelegramUser, caption: str) -> list[ChatMessage]:

@@ -19,13 +19,15 @@ from chat.i18n import Translator
 from models.alerts import Alert
 from models.areas import Area
 from models.outbox import Outgoing
+from models.people import Resident
+from models.plans import MonitoringPlan
 from models.pushed import PushedRow
 from models.staff import AuditEntry
 from rules.policy import load_policy
 from services.alerts import render_alert
 from services.digest import daily_reports
 from services.options import Options
-from services.pushed import import_list
+from services.pushed import import_list, link_filed
 from tests.handlers.test_staff import deliver, worker_of
 from tests.pushed_data import GRID_1, GRID_3, fifty, file_people, id_number, name, phone
 from tests.support import Person
@@ -237,3 +239,64 @@ async def test_a_release_from_quarantine_asks_for_the_transfer_before_arrival(
         assert row.transfer_by == "王师傅" and row.transfer_vehicle == "甘B12345"
         assert row.transfer_at is not None
         assert row.transfer_at.astimezone(ZONE).strftime("%m-%d %H:%M") == "07-03 16:30"
+
+    # They report once home: the row is theirs, and their plan counts from the transfer.
+    arriving = next(
+        p for p in fifty(reported=8, unreported=0, bad=0, unknown=0).reported if p.n == 7
+    )
+    async with sessions.begin() as session:
+        await file_people(session, [arriving], now=clock.now(), zone=ZONE, policy=POLICY)
+        filed = (
+            await session.scalars(select(Resident).where(Resident.name == arriving.name))
+        ).one()
+        (linked,) = await link_filed(session, [filed], clock.now(), ZONE, policy=POLICY)
+        assert linked.outcome == "reported"
+        plan = await session.scalar(
+            select(MonitoringPlan)
+            .where(MonitoringPlan.resident_id == filed.id)
+            .order_by(MonitoringPlan.id.desc())
+        )
+        assert plan is not None and plan.starts_on.isoformat() == "2026-07-03"
+
+
+async def test_a_possible_match_is_confirmed_with_one_tap(
+    resident: Person, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """Same name in the same grid, but neither ID nor phone on the list matches: the task says
+    so; the worker's tap links the row to the resident and checks them again."""
+    worker = await worker_of(resident, sessions, clock, GRID_1, 6001)
+    listed = fifty(reported=1, unreported=0, bad=0, unknown=0, first=3)  # n=3: grid 1
+    (person,) = listed.reported
+    async with sessions.begin() as session:
+        await file_people(session, [person], now=clock.now(), zone=ZONE, policy=POLICY)
+    data = (f"姓名,手机号,事由,现住址\n{person.name},{phone(900)},密接,{person.address}\n").encode()
+    async with sessions.begin() as session:
+        city = await session.scalar(select(Area).where(Area.level == "city"))
+        assert city is not None
+        result = await import_list(
+            session,
+            data,
+            "list.csv",
+            source="协查",
+            deadline=timedelta(hours=24),
+            area=city,
+            imported_by=None,
+            now=clock.now(),
+            zone=ZONE,
+            policy=POLICY,
+        )
+    assert (result.matched, result.possible, result.tasks) == (0, 1, 1)
+    sent = await deliver(sessions, clock)
+    (task,) = [m for m in sent if m.chat_id == 6001 and "find this person" in (m.text or "")]
+    assert "Possibly already reported" in (task.text or "")
+    assert "Same person" in str(task.buttons)
+    async with sessions() as session:
+        row = (await session.scalars(select(PushedRow))).one()
+    await worker.send(f"/outcome {row.id} same")
+    assert "Linked:" in worker.last.text
+    async with sessions() as session:
+        row = (await session.scalars(select(PushedRow))).one()
+        assert row.resident_id is not None and row.outcome == "matched"
+        assert row.rescreened_at is not None
+        task_alert = await session.get(Alert, row.task_alert_id)
+        assert task_alert is not None and task_alert.status == "acknowledged"

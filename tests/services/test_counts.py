@@ -66,6 +66,21 @@ async def test_the_counts_are_the_daily_reports_over_days(
     # The whole city (counted from its rows' times, not from its grids), and in all.
     assert await compare(sessions, clock, CITY, below=True) >= 6
     assert await compare(sessions, clock, CITY, below=False) >= 6
+    # One day at the city (read by the rows' times on every database) is the same day of many.
+    async with sessions() as session:
+        city = await area_by_code(session, CITY)
+        assert city is not None
+        keyed = {k.code: k for k in await children_of(session, city.id)}
+        many = await counts_over(
+            session, city, FIRST, LAST, keyed, zone=ZONE, overdue_after=OVERDUE, now=clock.now()
+        )
+        one = await counts_over(
+            session, city, DAY, DAY, keyed, zone=ZONE, overdue_after=OVERDUE, now=clock.now()
+        )
+    assert {code: days[0] for code, days in one.items()} == {
+        code: days[(DAY - FIRST).days] for code, days in many.items()
+    }
+    assert sum(c[0].reports for c in one.values()) > 0
     # The next morning the missed check-in's alert is acknowledged; by the evening of the
     # day after, the one still open has long been overdue.
     at(clock, 9, 0)

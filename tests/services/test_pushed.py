@@ -207,3 +207,18 @@ async def test_a_large_lists_residents_are_checked_again_by_the_job(
         assert await rescreen_matched(session, clock.now(), ZONE, policy=POLICY) == 5
         assert await rescreen_matched(session, clock.now(), ZONE, policy=POLICY) == 0
     assert await plans() == before + 20
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        ("2026-12-03 15:30", date(2026, 12, 1), "2026-12-03 15:30"),
+        ("12-03 15:30", date(2026, 12, 1), "2026-12-03 15:30"),
+        ("1月3日 9:00", date(2026, 12, 20), "2027-01-03 09:00"),
+        ("7-3", date(2026, 7, 1), "2026-07-03 12:00"),
+        ("2026年7月3日16点30", date(2026, 7, 1), "2026-07-03 16:30"),
+    ],
+)
+def test_moments_as_lists_write_them(text: str, today: date, expected: str) -> None:
+    moment = rules.parse_moment(text, today, ZONE)
+    assert moment is not None and moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") == expected
