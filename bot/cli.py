@@ -80,6 +80,8 @@ async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 
 
 def run_async(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    from sqlalchemy.exc import StatementError
+
     from bot.problems import explain
     from models.crypto import DataKeyError
 
@@ -87,6 +89,14 @@ def run_async(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
         asyncio.run(main())
     except (SettingsError, DataKeyError) as exc:
         fail(str(exc))
+    except StatementError as exc:
+        # A value to encrypt or decrypt without its key: SQLAlchemy wraps the key's error.
+        if isinstance(exc.orig, DataKeyError):
+            fail(str(exc.orig))
+        reason = explain(exc)
+        if reason is None:
+            raise
+        fail(reason)
     except KeyboardInterrupt:
         pass
     except Exception as exc:

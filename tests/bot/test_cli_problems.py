@@ -140,3 +140,22 @@ def test_chat_with_no_emulator(tmp_path: Path, closed_port: int) -> None:
     result = returnee("chat", "--emulator", f"http://127.0.0.1:{closed_port}", env={}, cwd=tmp_path)
     assert result.returncode == 2
     assert "cannot connect" in one_line(result.stderr)
+
+
+def test_a_list_to_encrypt_without_the_data_key(tmp_path: Path) -> None:
+    """Personal data cannot be stored without DATA_KEY: the command says so in one line and
+    stores nothing."""
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'live.db'}"}
+    areas = Path(__file__).parents[2] / "bot" / "demo_data" / "areas.csv"
+    assert returnee("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    assert returnee("admin", "areas", "import", str(areas), env=env, cwd=tmp_path).returncode == 0
+    listed = tmp_path / "协查名单.csv"
+    listed.write_text("姓名,身份证号,手机号\n张伟,110105194001010026,13900001111\n")
+    result = returnee(
+        "admin", "pushed", "import", str(listed), "--source", "省指挥部", env=env, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert (
+        one_line(result.stderr)
+        == "returnee: DATA_KEY: missing (`returnee admin new-key` prints one)"
+    )
