@@ -34,7 +34,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from models.alerts import Alert, AlertAction
 from models.areas import Area, Level
@@ -430,11 +429,10 @@ async def collect(
     listed = {alert_id for _, _, _, alert_id in missed if alert_id is not None}
     # Alerts: the abnormal reports raised in the window, and every other alert still without
     # a person's action (from before the window, or a miss raised late) unless the check-in
-    # it was about was answered late after all, or closed with its plan.
+    # it was about was answered late after all, or closed with its plan (kept on the alert).
     kinds = (*ABNORMAL_KINDS, MISSED_KIND)
     acted = select(AlertAction.alert_id).where(AlertAction.actor_user_id.is_not(None))
     raised = kind_in(ABNORMAL_KINDS) & (Alert.created_at >= start) & (Alert.created_at < end)
-    about = aliased(CheckIn)
     alerts = (
         select(
             Alert.id,
@@ -443,11 +441,9 @@ async def collect(
             Alert.grid_id,
             Resident.name,
             raised.label("raised"),
-            about.answered_at,
-            about.extra,
+            Alert.checkin_settled_at,
         )
         .outerjoin(Resident, Resident.id == Alert.resident_id)
-        .outerjoin(about, about.id == missed_checkin_id())
         .where(
             in_grids,
             or_(
@@ -460,14 +456,13 @@ async def collect(
         )
     )
     found = []
-    for alert_id, kind, created, grid_id, name, is_raised, answered, extra in (
+    for alert_id, kind, created, grid_id, name, is_raised, settled in (
         await session.execute(alerts)
     ).all():
         if alert_id in listed or (t := tally(grid_id)) is None:
             continue
-        if not is_raised and kind == MISSED_KIND:
-            if answered is not None or (extra or {}).get("closed"):
-                continue
+        if not is_raised and kind == MISSED_KIND and settled is not None:
+            continue
         found.append((t, alert_id, kind, created, name or "?", bool(is_raised)))
     # What was done about them, by whom.
     done: dict[int, list[Done]] = defaultdict(list)
