@@ -62,6 +62,8 @@ class AlertAction(Base):
     or an escalation (by a worker, or by the bot when nobody acknowledged in time)."""
 
     __tablename__ = "alert_actions"
+    # What was done since the stored figures were last checked (`services.stored`).
+    __table_args__ = (Index("ix_alert_actions_at", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)

@@ -39,6 +39,7 @@ def upgrade() -> None:
         "alerts", sa.Column("checkin_settled_at", models.base.UTCDateTime(), nullable=True)
     )
     op.create_index(op.f("ix_alerts_checkin_settled_at"), "alerts", ["checkin_settled_at"])
+    op.create_index(op.f("ix_alert_actions_at"), "alert_actions", ["at"])
     closed = (
         "checkins.extra ->> 'closed'"
         if op.get_bind().dialect.name == "postgresql"
@@ -77,6 +78,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("counted_days")
     op.drop_table("grid_day_counts")
+    op.drop_index(op.f("ix_alert_actions_at"), table_name="alert_actions")
     op.drop_index(op.f("ix_alerts_checkin_settled_at"), table_name="alerts")
     op.drop_column("alerts", "checkin_settled_at")
     op.drop_column("alerts", "checkin_slot_end")
