@@ -122,11 +122,11 @@ async def store_figures(
         for day, mark in marks.items()
         if (mark.report_at, mark.zone, mark.overdue_seconds) == how and day <= last
     ]
-    grids = list(
-        (
-            await session.scalars(select(Area).where(Area.level == Level.GRID).order_by(Area.id))
-        ).all()
-    )
+
+    async def grids_of(*ids: int) -> list[Area]:
+        query = select(Area).where(Area.level == Level.GRID).order_by(Area.id)
+        return list((await session.scalars(query.where(Area.id.in_(ids)) if ids else query)).all())
+
     done = 0
     if stored:
         since = min(marks[day].checked_at for day in stored) - LOOK_BACK
@@ -135,7 +135,7 @@ async def store_figures(
         touched = {g: d for g, d in changed.items() if d <= last}
         if touched:
             from_day = max(min(touched.values()), min(stored))
-            again = [g for g in grids if g.id in touched]
+            again = await grids_of(*touched)
             done += await _count_and_keep(
                 session, again, from_day, last, zone, at, overdue_after, now, whole=False
             )
@@ -150,6 +150,7 @@ async def store_figures(
         ),
         reverse=True,
     )[:chunk]
+    grids = await grids_of() if missing else []
     for a, b in _runs(sorted(missing)):
         done += await _count_and_keep(
             session, grids, a, b, zone, at, overdue_after, now, whole=True
