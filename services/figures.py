@@ -297,6 +297,10 @@ async def collect(
     figure: five queries (arrivals, plans, check-ins, alerts, what was done about them)."""
     start, end = window
     tallies = {code: _Tally() for code in keyed}
+    # Plain rows from the connection: no ORM result machinery for five read-only statements
+    # (what the session holds unwritten is written first, as `session.execute` would).
+    await session.flush()
+    connection = await session.connection()
     if area.level == Level.GRID:
         grid_key = {area.id: area.code} if area.code in keyed else {}
         people: ColumnElement[bool] = Resident.grid_id == area.id
@@ -338,7 +342,7 @@ async def collect(
             ),
         )
     )
-    for row in (await session.execute(arrivals)).all():
+    for row in (await connection.execute(arrivals)).all():
         if (t := tally(row.grid_id)) is None:
             continue
         t.reports += start <= row.reported_at < end
@@ -382,7 +386,7 @@ async def collect(
             ),
         )
     )
-    for status, phases, _ended, name, grid_id in (await session.execute(plans)).all():
+    for status, phases, _ended, name, grid_id in (await connection.execute(plans)).all():
         if (t := tally(grid_id)) is None:
             continue
         if status == HELD:
@@ -414,7 +418,7 @@ async def collect(
     )
     missed: list[tuple[_Tally, str, datetime, int | None]] = []
     for slot, answered, late, extra, name, grid_id, alert_id in (
-        await session.execute(checkins)
+        await connection.execute(checkins)
     ).all():
         if (t := tally(grid_id)) is None or (extra or {}).get("closed"):
             continue
@@ -457,7 +461,7 @@ async def collect(
     )
     found = []
     for alert_id, kind, created, grid_id, name, is_raised, settled in (
-        await session.execute(alerts)
+        await connection.execute(alerts)
     ).all():
         if alert_id in listed or (t := tally(grid_id)) is None:
             continue
@@ -469,20 +473,19 @@ async def collect(
     ids = [*listed, *(alert_id for _, alert_id, *_ in found)]
     for chunk in _chunks(ids, 500):
         query = (
-            select(AlertAction)
+            select(
+                AlertAction.alert_id,
+                AlertAction.kind,
+                AlertAction.actor_name,
+                AlertAction.note,
+                AlertAction.at,
+                AlertAction.actor_user_id,
+            )
             .where(AlertAction.alert_id.in_(chunk))
             .order_by(AlertAction.at, AlertAction.id)
         )
-        for action in await session.scalars(query):
-            done[action.alert_id].append(
-                Done(
-                    action.kind,
-                    action.actor_name,
-                    action.note,
-                    action.at,
-                    action.actor_user_id is not None,
-                )
-            )
+        for alert_id, kind, by, note, at, actor in (await connection.execute(query)).all():
+            done[alert_id].append(Done(kind, by, note, at, actor is not None))
     for t, name, slot, alert_id in missed:
         steps = tuple(done.get(alert_id, ())) if alert_id is not None else ()
         t.missed.append(Incident(MISSED_KIND, name, slot, steps))
