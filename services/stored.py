@@ -32,7 +32,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.alerts import Alert, AlertAction
@@ -55,6 +55,8 @@ CHUNK_DAYS = 14
 # How far before the last check changes are looked for again (a transaction that began
 # before it may have committed after it).
 LOOK_BACK = timedelta(minutes=10)
+# The transaction-scoped advisory lock the job takes on PostgreSQL ("stored figures").
+LOCK = 0x5354_4F52_4544
 
 
 def over_at(day: date, zone: ZoneInfo, at: time = DEFAULT_AT) -> datetime:
@@ -110,6 +112,12 @@ async def store_figures(
     chunk: int = CHUNK_DAYS,
 ) -> int:
     """Store what is due (see the module's docstring); how many grid-days were counted."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One instance at a time (several bots on one database): the others skip this run
+        # rather than insert the same rows and fail on their keys.
+        got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK})
+        if not got:
+            return 0
     last = last_over(now, zone, at)
     first = last - timedelta(days=KEEP_DAYS - 1)
     how = _how(zone, at, overdue_after)
