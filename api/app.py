@@ -47,7 +47,8 @@ from models.areas import Area, area_by_code, children_of
 from models.staff import audit, covers
 from services import feeds
 from services.access import authenticate
-from services.pushed import progress as pushed_progress
+from services.figures import window_of
+from services.pushed import progress_over as pushed_progress_over
 from services.records import Scope, record_of
 
 API = "/api/v1"
@@ -251,14 +252,18 @@ async def figures(
         overdue_after=config.overdue_after,
         now=config.clock.now(),
     )
-    lists = await pushed_progress(who.session, area, config.clock.now(), below=below)
-    rows(request, len(found) + len(lists))
+    now = config.clock.now()
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    moments = [min(window_of(day, config.zone)[1], now) for day in days]
+    lists = await pushed_progress_over(who.session, area, moments, below=below)
+    shown = [PushedProgress.of(f, day) for day, each in zip(days, lists, strict=True) for f in each]
+    rows(request, len(found) + len(shown))
     return FiguresOut(
         area=area.code,
         first=first,
         last=last,
         items=[Figures.of(r) for r in found],
-        pushed_lists=[PushedProgress.of(f) for f in lists],
+        pushed_lists=shown,
     )
 
 

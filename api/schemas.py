@@ -105,9 +105,13 @@ class Figures(BaseModel):
 
 
 class PushedProgress(BaseModel):
-    """A list pushed from above (协查名单) in one area, as of now: how many people were on
-    it there and what has come of them (反馈汇总)."""
+    """A list pushed from above (协查名单) in one area on one day, as of that day's report
+    (now, for a day not over): how many people were on it there and what had come of them
+    (反馈汇总)."""
 
+    day: date | None = Field(
+        default=None, description="The day, as of its report time (now for today)."
+    )
     list_id: int = Field(description="The list's number.")
     source: str = Field(description="Who pushed it, as given when it was imported.")
     area: str
@@ -124,8 +128,9 @@ class PushedProgress(BaseModel):
     overdue: int = Field(description="Open past the list's deadline.")
 
     @classmethod
-    def of(cls, f: PushedFigures) -> PushedProgress:
+    def of(cls, f: PushedFigures, day: date | None = None) -> PushedProgress:
         return cls(
+            day=day,
             list_id=f.list_id,
             source=f.source,
             area=f.area_code,
@@ -144,8 +149,9 @@ class FiguresOut(BaseModel):
     )
     pushed_lists: list[PushedProgress] = Field(
         default_factory=list,
-        description="Lists pushed from above with a row in the area: their progress as of now, "
-        "in the area in all, then (with below=true) in each area directly below.",
+        description="Lists pushed from above with a row in the area, day by day as of each "
+        "day's report (now for today): in the area in all, then (with below=true) in each "
+        "area directly below.",
     )
 
 

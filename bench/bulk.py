@@ -20,6 +20,8 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from models.crypto import SEALED
+
 Row = tuple[Any, ...]
 
 
@@ -88,6 +90,8 @@ class Loader:
                 if json_at or decorated:
                     values = list(row)
                     for i, t in decorated:
+                        if isinstance(values[i], str) and SEALED.fullmatch(values[i]):
+                            continue  # encrypted by the caller already (common.sealed)
                         values[i] = t.process_bind_param(values[i], dialect)  # type: ignore[arg-type]
                     for i in json_at:
                         values[i] = json.dumps(values[i], ensure_ascii=False)

@@ -271,14 +271,17 @@ def rotate_key(batch: int) -> None:
     async def go() -> None:
         from models.chat import reencrypt_conversations
         from models.outbox import reencrypt_texts
+        from services.pushed import reencrypt_rows
         from services.residents import reencrypt
 
         # What holds encrypted values, a batch at a time: people (phones, ID numbers), the
-        # answers of unfinished conversations, the texts of the messages the bot sends.
+        # answers of unfinished conversations, the texts of the messages the bot sends, the
+        # rows of pushed lists.
         tables = (
             (reencrypt, "people up to #{}"),
             (reencrypt_conversations, "conversations up to user {}"),
             (reencrypt_texts, "messages up to #{}"),
+            (reencrypt_rows, "pushed lists' rows up to #{}"),
         )
         done = 0
         async with database(settings) as sessions:

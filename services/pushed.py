@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from chat.i18n import N_, Translator
 from models.alerts import OPEN, Alert, AlertAction, raise_alert
@@ -512,6 +513,29 @@ async def _rescreen(
     return plan_id
 
 
+async def reencrypt_rows(session: AsyncSession, after: int, limit: int = 500) -> int | None:
+    """The next `limit` pushed rows (by id, after `after`) encrypted and hashed again with the
+    current key (`returnee admin rotate-key`): their ID numbers, phones and the row as it came;
+    the last id done, or None when none are left."""
+    rows = list(
+        await session.scalars(
+            select(PushedRow)
+            .where(PushedRow.id > after)
+            .order_by(PushedRow.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+    if not rows:
+        return None
+    for row in rows:
+        # Set again: the hashes follow (models/pushed.py), and the values are written anew.
+        row.phone, row.id_number, row.raw = row.phone, row.id_number, dict(row.raw)
+        for column in ("phone", "id_number", "raw"):
+            flag_modified(row, column)
+    return rows[-1].id
+
+
 def parse_deadline(text: str) -> timedelta:
     """24h, 3d, 90m: how long the list gives (ValueError with the reason)."""
     typed = text.strip().lower()
@@ -888,6 +912,102 @@ async def progress(
             f for f in await summary(session, scope, now, by_area=True) if f.area_code != area.code
         ]
     return sorted(found, key=lambda f: (-f.list_id, f.area_code != area.code, f.area_code))
+
+
+async def progress_over(
+    session: AsyncSession,
+    area: Area,
+    moments: Sequence[datetime],
+    *,
+    below: bool = False,
+) -> list[list[Figures]]:
+    """For each of `moments` (each day's report time, or now for a day not over): every
+    list's progress in the area (and with `below` in each area directly below), as `progress`
+    would have given it then. One grouped query: a row counts from when it was imported, its
+    outcome from when it was recorded (a match found at the import, from the import)."""
+    if not moments:
+        return []
+    children: list[Area] = []
+    if below and area.level != Level.GRID:
+        children = list(
+            await session.scalars(select(Area).where(Area.parent_id == area.id).order_by(Area.code))
+        )
+    done_at = func.coalesce(PushedRow.outcome_at, PushedRow.created_at)
+    query = (
+        select(
+            PushedRow.list_id,
+            PushedList.source,
+            PushedList.deadline_at,
+            Area.path,
+            PushedRow.outcome,
+            _first_at_or_after(PushedRow.created_at, moments).label("since"),
+            _first_at_or_after(done_at, moments).label("done"),
+            func.count(),
+        )
+        .join(PushedList, PushedList.id == PushedRow.list_id)
+        .join(Area, Area.id == PushedRow.area_id)
+        .where(
+            (Area.path == area.path) | Area.path.startswith(area.path + "/", autoescape=True),
+            PushedRow.created_at <= moments[-1],
+        )
+        .group_by(
+            PushedRow.list_id,
+            PushedList.source,
+            PushedList.deadline_at,
+            Area.path,
+            PushedRow.outcome,
+            "since",
+            "done",
+        )
+    )
+    keys = [area, *children]
+    # (day, list, key area) → counts
+    counted: dict[tuple[int, int, int], dict[str, int]] = {}
+    lists: dict[int, tuple[str, datetime | None]] = {}
+    for list_id, source, deadline, path, outcome, since, done, number in (
+        await session.execute(query)
+    ).all():
+        lists[list_id] = (source, deadline)
+        held = [0] + [
+            k
+            for k, child in enumerate(children, 1)
+            if path == child.path or path.startswith(child.path + "/")
+        ]
+        for day in range(since, len(moments)):
+            name = OUTCOME_COUNTS.get(outcome) if outcome and done <= day else None
+            for k in held:
+                counts = counted.setdefault((day, list_id, k), dict.fromkeys(COUNTS, 0))
+                counts["pushed"] += number
+                if name is not None:
+                    counts[name] += number
+                else:
+                    counts["open"] += number
+                    if deadline is not None and deadline < moments[day]:
+                        counts["overdue"] += number
+    found: list[list[Figures]] = [[] for _ in moments]
+    for (day, list_id, k), counts in sorted(
+        counted.items(), key=lambda i: (i[0][0], -i[0][1], i[0][2])
+    ):
+        source, deadline = lists[list_id]
+        key = keys[k]
+        found[day].append(Figures(list_id, source, key.name, counts, key.code, deadline))
+    return found
+
+
+# The count each recorded outcome goes to (anything else: still open).
+OUTCOME_COUNTS = {
+    MATCHED: "matched",
+    REPORTED: "reported",
+    "reached": "reached",
+    "visited": "visited",
+    "not_here": "not_here",
+    "unreachable": "unreachable",
+}
+
+
+def _first_at_or_after(value: Any, moments: Sequence[datetime]) -> Any:
+    """The index of the first moment at or after `value` (len(moments) when none is)."""
+    return case(*((value <= m, i) for i, m in enumerate(moments)), else_=len(moments))
 
 
 STILL_OPEN = N_("📋 Pushed lists still open")

@@ -29,6 +29,7 @@ from models.help import HelpRequest
 from models.outbox import FAILED, FOLDED, SENT, UNREACHABLE, Outgoing
 from models.people import Arrival, Change, Household, Resident, Stay
 from models.plans import ACTIVE, HELD, MonitoringPlan
+from models.pushed import PushedInvite, PushedList, PushedRow
 from models.staff import Staff, audit
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class Purged:
     people: int
     conversations: int = 0
     messages: int = 0
+    # Rows of lists pushed from above (taken in before the cut-off): who they named.
+    pushed_rows: int = 0
 
 
 def due_for_purge(cutoff: datetime) -> Select[Any]:
@@ -112,12 +115,46 @@ async def purge(session: AsyncSession, now: datetime, *, days: int, by: str) -> 
         )
         .values(text="", buttons=[], file_content=None)
     )
+    # Pushed lists' rows: the names, numbers and addresses go; the counts (area, reason,
+    # outcome) stay for the figures.
+    pushed_rows = await session.execute(
+        update(PushedRow)
+        .where(
+            PushedRow.list_id.in_(select(PushedList.id).where(PushedList.imported_at < cutoff)),
+            PushedRow.name != "",
+        )
+        .values(
+            name="",
+            id_number=None,
+            phone=None,
+            id_number_hash=None,
+            phone_tail_hash=None,
+            raw={},
+            address="",
+            note=None,
+            moved_to=None,
+            transfer_by=None,
+            transfer_vehicle=None,
+        )
+    )
+    await session.execute(
+        delete(PushedInvite).where(
+            PushedInvite.row_id.in_(
+                select(PushedRow.id).where(
+                    PushedRow.list_id.in_(
+                        select(PushedList.id).where(PushedList.imported_at < cutoff)
+                    )
+                )
+            )
+        )
+    )
     result = Purged(
         len(ids),
         int(getattr(conversations, "rowcount", 0) or 0),
         int(getattr(messages, "rowcount", 0) or 0),
+        int(getattr(pushed_rows, "rowcount", 0) or 0),
     )
-    if result.people or result.conversations or result.messages:
+    if result.people or result.conversations or result.messages or result.pushed_rows:
         mark_erased(session)
         await audit(
             session,
@@ -130,12 +167,15 @@ async def purge(session: AsyncSession, now: datetime, *, days: int, by: str) -> 
             residents=ids,
             conversations=result.conversations,
             messages=result.messages,
+            pushed_rows=result.pushed_rows,
         )
         log.info(
-            "retention: purged %d people, %d unfinished conversations, %d sent messages",
+            "retention: purged %d people, %d unfinished conversations, %d sent messages, "
+            "%d pushed lists' rows",
             result.people,
             result.conversations,
             result.messages,
+            result.pushed_rows,
         )
     return result
 

@@ -98,3 +98,49 @@ async def test_the_dashboard_shows_the_lists_progress(
     assert "省指挥部 协查" in page.text
     assert 'data-count="pushed">47<' in page.text and 'data-count="matched">20<' in page.text
     assert 'data-count="overdue">27<' in page.text
+
+
+async def test_the_figures_give_each_days_progress_as_it_stood_that_day(
+    areas: None,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    client: httpx.AsyncClient,
+    issue: Issue,
+) -> None:
+    imported_at = clock.now()
+    await pushed(sessions, clock)
+    # A day after the import, one open person of the grid was visited.
+    async with sessions.begin() as session:
+        visited = (
+            await session.scalars(
+                select(PushedRow)
+                .join(Area, Area.id == PushedRow.area_id)
+                .where(Area.code == GRID_1, PushedRow.outcome.is_(None))
+                .order_by(PushedRow.id)
+            )
+        ).first()
+        assert visited is not None
+        visited.outcome, visited.outcome_at = "visited", imported_at + timedelta(days=1)
+    clock.advance(timedelta(days=3))
+    day = imported_at.astimezone(ZONE).date()
+    first, last = day - timedelta(days=1), day + timedelta(days=2)
+    answer = await client.get(
+        f"/api/v1/areas/{DISTRICT_A}/figures",
+        params={"from": first.isoformat(), "to": last.isoformat()},
+        headers=bearer(await issue(DISTRICT_A, "figures")),
+    )
+    assert answer.status_code == 200
+    by_day: dict[str, dict[str, int]] = {}
+    for item in answer.json()["pushed_lists"]:
+        assert item["area"] == DISTRICT_A
+        by_day[item["day"]] = item
+    # The day before the list came: nothing; the first report after it: the list as taken
+    # in (nobody visited yet, nothing overdue); the last day: the visit, and the 26 others
+    # open past the 24 hours.
+    assert first.isoformat() not in by_day
+    taken = [d for d in sorted(by_day) if by_day[d]["visited"] == 0]
+    assert taken, by_day
+    assert (by_day[taken[0]]["pushed"], by_day[taken[0]]["open"]) == (47, 27)
+    assert by_day[taken[0]]["overdue"] == 0
+    end = by_day[last.isoformat()]
+    assert (end["pushed"], end["visited"], end["open"], end["overdue"]) == (47, 1, 26, 26)

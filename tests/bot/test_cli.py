@@ -43,6 +43,39 @@ def test_a_bad_areas_file_names_the_line_and_imports_nothing(
     assert "15 added" in good.stdout  # the bad file left nothing behind
 
 
+def test_a_pushed_list_imported_once_with_its_bad_rows_by_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from models.crypto import new_key
+    from tests.pushed_data import fifty
+
+    env = {**env, "DATA_KEY": new_key()}
+    assert (
+        returnee("admin", "areas", "import", str(DEMO_AREAS), env=env, cwd=tmp_path).returncode == 0
+    )
+    listed = fifty(reported=0, unreported=5, bad=2, unknown=1)
+    path = tmp_path / "协查名单.csv"
+    path.write_bytes(listed.data)
+    command = ("admin", "pushed", "import", str(path), "--source", "省指挥部 协查")
+    first = returnee(*command, "--deadline", "48h", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "list 1: 6 imported, 2 bad; 0 matched and re-screened, 6 tasks" in first.stdout
+    assert "1 to a district's queue" in first.stdout
+    for line in listed.bad_lines:
+        assert f"line {line}: the ID number's check digit is wrong" in first.stdout
+    again = returnee(*command, env=env, cwd=tmp_path)
+    assert "imported already; nothing changed" in again.stdout
+    late = returnee(*command, "--deadline", "3y", env=env, cwd=tmp_path)
+    assert late.returncode == 2 and "--deadline" in late.stderr and "Traceback" not in late.stderr
+    nonsense = tmp_path / "x.csv"
+    nonsense.write_text("a,b\n1,2\n", encoding="utf-8")
+    refused = returnee(
+        "admin", "pushed", "import", str(nonsense), "--source", "x", env=env, cwd=tmp_path
+    )
+    assert refused.returncode == 1 and "nothing was imported" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
 def test_risk_import_list_and_rescreen(env: dict[str, str], tmp_path: Path) -> None:
     listing = tmp_path / "risk.csv"
     listing.write_text(

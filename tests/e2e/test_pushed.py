@@ -12,7 +12,6 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -51,7 +50,6 @@ async def press_on(user: TelegramUser, message: ChatMessage, label: str) -> list
     raise AssertionError(f"no button {label!r} on {text(message)}")
 
 
-@pytest.mark.frameworks("aiogram")
 async def test_a_pushed_list_found_door_to_door_and_fed_back(
     bot: BotProcess, user: TelegramUser, emulator: EmulatorClient
 ) -> None:

@@ -3,6 +3,7 @@ matched, tasks placed, the same list twice changing nothing, feedback counted.""
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,12 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chat.clock import FixedClock
 from models.alerts import Alert
 from models.areas import Area
+from models.crypto import Keyring, use_keys
+from models.people import id_number_hashes
 from models.plans import MonitoringPlan
 from models.pushed import PushedList, PushedRow
 from rules import pushed as rules
 from rules.policy import load_policy
-from services.pushed import AreaFinder, import_list, rescreen_matched, summary
+from services.pushed import AreaFinder, import_list, reencrypt_rows, rescreen_matched, summary
 from services.records import Scope
+from services.retention import purge
 from tests.pushed_data import DISTRICT, GRID_1, GRID_2, GRID_3, fifty, file_people, id_number
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -222,3 +226,51 @@ async def test_a_large_lists_residents_are_checked_again_by_the_job(
 def test_moments_as_lists_write_them(text: str, today: date, expected: str) -> None:
     moment = rules.parse_moment(text, today, ZONE)
     assert moment is not None and moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") == expected
+
+
+async def test_rotate_key_re_encrypts_the_rows(
+    sessions: async_sessionmaker[AsyncSession], areas: None, clock: FixedClock
+) -> None:
+    old, new = os.urandom(32), os.urandom(32)
+    listed = fifty(reported=0, unreported=3, bad=0, unknown=0)
+    try:
+        use_keys(Keyring(old))
+        await _import(sessions, clock, listed.data)
+        use_keys(Keyring(new, [old]))
+        async with sessions.begin() as session:
+            assert await reencrypt_rows(session, 0) is not None
+        use_keys(Keyring(new))
+        async with sessions() as session:
+            rows = list(await session.scalars(select(PushedRow).order_by(PushedRow.line)))
+            assert [r.id_number for r in rows] == [p.id_number for p in listed.unreported]
+            assert rows[0].raw["推送单位"] == "省疫情防控指挥部"
+            found = await session.scalar(
+                select(PushedRow).where(
+                    PushedRow.id_number_hash.in_(id_number_hashes(listed.unreported[0].id_number))
+                )
+            )
+            assert found is not None
+    finally:
+        use_keys(Keyring.from_settings(os.environ["DATA_KEY"]))
+
+
+async def test_the_rows_personal_data_goes_after_the_retention_period(
+    sessions: async_sessionmaker[AsyncSession], areas: None, clock: FixedClock
+) -> None:
+    listed = fifty(reported=0, unreported=4, bad=0, unknown=1)
+    await _import(sessions, clock, listed.data)
+    async with sessions.begin() as session:
+        assert (
+            await purge(session, clock.now() + timedelta(days=29), days=30, by="t")
+        ).pushed_rows == 0
+    async with sessions.begin() as session:
+        purged = await purge(session, clock.now() + timedelta(days=31), days=30, by="t")
+    assert purged.pushed_rows == 5
+    async with sessions() as session:
+        rows = list(await session.scalars(select(PushedRow)))
+        assert {(r.name, r.id_number, r.phone, r.address) for r in rows} == {("", None, None, "")}
+        assert all(r.raw == {} for r in rows)
+        city = await session.scalar(select(Area).where(Area.level == "city"))
+        assert city is not None
+        (figures,) = await summary(session, Scope(0, (city,)), clock.now(), by_area=False)
+        assert figures.counts["pushed"] == 5
