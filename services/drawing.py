@@ -3,9 +3,10 @@ libraries that draw them: matplotlib with numpy (about 50 MB once a chart is dra
 with its optional numpy and Pillow (about 20 MB), reportlab (a few MB). The bot's memory stays
 what it needs to converse (docs/benchmarks.md, "Memory").
 
-`await drawn(function, *args)` runs a pure function of this project that returns bytes
-(`services.chart.render_chart`, `services.digest.chart_png`, `services.export.workbook`,
-`services.papers.render_pdf`) in the child and returns its bytes; the function and its
+`await drawn(function, *args)` runs a pure function of this project (`services.chart.
+render_chart`, `services.digest.chart_png`, `services.export.workbook`, `services.papers.
+render_pdf`, and `services.pushed.read_table`, which reads a workbook sent in) in the child
+and returns what it returns; an exception it raises is raised again here; the function and its
 arguments travel pickled (a `Translator` travels as its language). One child draws one thing
 at a time for the whole process; it starts on the first drawing (a second or two: a fresh
 interpreter that imports the function's module) and ends after `IDLE_SECONDS` without work, so
@@ -30,9 +31,10 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 IDLE_SECONDS = 60.0
 # Longer than any drawing takes (a city's workbook: well under a second); then the child is
@@ -48,7 +50,7 @@ class DrawingFailed(RuntimeError):
     """The child died or hung twice on the same drawing."""
 
 
-async def drawn(function: Callable[..., bytes], *args: Any) -> bytes:
+async def drawn(function: Callable[..., T], *args: Any) -> T:
     """`function(*args)`, computed in the drawing child (see the module's docstring). Waits
     in a thread of its own, never in the event loop's default pool (which resolves host
     names for the Bot API calls): drawings queue behind each other, nothing else does."""
@@ -79,7 +81,7 @@ class _Child:
         self._idle: threading.Timer | None = None
         self._unavailable = False
 
-    def call(self, function: Callable[..., bytes], args: tuple[Any, ...]) -> bytes:
+    def call(self, function: Callable[..., T], args: tuple[Any, ...]) -> T:
         request = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
             if self._idle is not None:
@@ -101,7 +103,7 @@ class _Child:
                 self._idle.start()
         ok, value = pickle.loads(answer)
         if ok:
-            return bytes(value)
+            return value  # type: ignore[no-any-return]
         raise value
 
     def _ask(self, request: bytes) -> bytes | None:

@@ -62,6 +62,7 @@ from rules import pushed as rules
 from rules.addresses import grid_of
 from rules.policy import Policy
 from services.alerts import DEFAULT_ZONE, acknowledge, settle_copies
+from services.drawing import drawn
 from services.plans import classify
 from services.records import Scope
 from services.vocabulary import DONE_TEXTS, PUSHED_REASONS
@@ -281,7 +282,8 @@ async def import_list(
     if existing is not None:
         kept = [rules.BadRow(b["line"], b["problem"]) for b in existing.bad_rows]
         return Imported(existing, new=False, bad=kept)
-    table = read_table(data, file_name)
+    # Read in the drawing process: openpyxl never enters the bot's memory (services/drawing.py).
+    table = await drawn(read_table, data, file_name)
     if not table:
         raise ListProblem(N_("the file is empty"))
     columns = rules.map_headers([rules._text(h) for h in table[0]])
@@ -1065,7 +1067,6 @@ async def feedback_workbook(
     the drawing process like the register (`services.export.workbook`: text stays text, never
     a formula), so openpyxl never enters the bot's memory."""
     from models.people import mask_id
-    from services.drawing import drawn
     from services.export import Sheet, workbook
 
     header = [

@@ -75,3 +75,13 @@ async def test_the_child_is_not_given_the_bots_secrets(monkeypatch: pytest.Monke
     assert await drawn(environment_value, "RETURNEE_DRAWING_TEST") == b"kept"
     for name in ("DATA_KEY", "BOT_TOKEN", "DATABASE_URL"):
         assert await drawn(environment_value, name) == b""
+
+
+async def test_a_workbook_sent_in_is_read_in_the_child_and_a_bad_one_said_as_itself() -> None:
+    from services.pushed import ListProblem, read_table
+
+    rows = await drawn(read_table, workbook(SHEETS), "list.xlsx")
+    assert rows[0] == ["姓名", "到达"]
+    assert rows[2] == ["=1+1", None]
+    with pytest.raises(ListProblem, match="not a workbook"):
+        await drawn(read_table, b"PK\x03\x04 not really a zip", "list.xlsx")
