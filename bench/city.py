@@ -470,6 +470,7 @@ async def generate(url: str, size: CitySize, seed: int = 0) -> City:
                     at,
                     at + timedelta(minutes=30) if old else None,
                     STAFF_USERS + grid if old else None,
+                    at if kind == "missed_checkin" else None,
                 )
 
         city.counts["alerts"] = await loader.load(
@@ -486,6 +487,7 @@ async def generate(url: str, size: CitySize, seed: int = 0) -> City:
                 "notified_at",
                 "acknowledged_at",
                 "acknowledged_by",
+                "checkin_slot_end",
             ),
             alert_rows(),
         )

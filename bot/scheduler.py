@@ -21,7 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from chat.clock import Clock
 from models.db import COMMIT_AS_YOU_GO, scrub_files
 from models.staff import AuditEntry
-from services import alerts, arrivals, checkins, digest, papers, pushed, release, retention
+from services import (
+    alerts,
+    arrivals,
+    checkins,
+    digest,
+    papers,
+    pushed,
+    release,
+    retention,
+    stored,
+)
 from services.options import Options
 
 log = logging.getLogger(__name__)
@@ -63,6 +73,17 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
         ),
         # From DAILY_REPORT_AT on, each worker's daily report (once a day each).
         ("daily_reports", partial(digest.daily_reports, at=options.daily_report_at), 60),
+        # The figures of the days that are over, per grid (the API's ranges sum them), and
+        # again for the grids and days a late answer or an action on an old alert changed.
+        (
+            "store_figures",
+            partial(
+                stored.store_figures,
+                overdue_after=options.alert_escalate_after,
+                at=options.daily_report_at,
+            ),
+            300,
+        ),
         # Personal data of plans ended RETENTION_DAYS ago erased, counts kept (once a day).
         ("purge_expired", partial(retention.purge_expired, days=options.retention_days), 86400),
     ]

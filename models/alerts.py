@@ -28,6 +28,8 @@ class Alert(Base):
         Index("ix_alerts_status_notified", "status", "notified_at"),
         # Alerts raised in the daily report's window.
         Index("ix_alerts_kind_created", "kind", "created_at"),
+        # Missed check-ins answered late or closed since the stored figures were counted.
+        Index("ix_alerts_checkin_settled_at", "checkin_settled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +50,11 @@ class Alert(Base):
     # to them (None: not yet at this level).
     level: Mapped[str] = mapped_column(String(16), default="grid", server_default="grid")
     resent_at: Mapped[datetime | None]
+    # A missed check-in's alert: the end of the slot it is about, and when that check-in was
+    # answered late after all, or closed with its plan (then it is no longer "still open",
+    # and the report counts it without looking the check-in up).
+    checkin_slot_end: Mapped[datetime | None]
+    checkin_settled_at: Mapped[datetime | None]
 
 
 class AlertAction(Base):
@@ -55,6 +62,8 @@ class AlertAction(Base):
     or an escalation (by a worker, or by the bot when nobody acknowledged in time)."""
 
     __tablename__ = "alert_actions"
+    # What was done since the stored figures were last checked (`services.stored`).
+    __table_args__ = (Index("ix_alert_actions_at", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
@@ -78,6 +87,7 @@ async def raise_alert(
     resident_id: int | None = None,
     details: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
+    checkin_slot_end: datetime | None = None,
 ) -> None:
     """Record an alert once (by its dedupe key); the workers' channel delivers it."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -91,6 +101,7 @@ async def raise_alert(
             created_at=now,
             status=OPEN,
             dedupe_key=dedupe_key,
+            checkin_slot_end=checkin_slot_end,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.contract import Buttons
 from chat.i18n import N_, Translator
-from models.alerts import raise_alert
+from models.alerts import Alert, raise_alert
 from models.base import Base
 from models.chat import ChatUser
 from models.checkins import CheckIn
@@ -438,6 +438,7 @@ async def record_misses(session: AsyncSession, now: datetime, zone: ZoneInfo) ->
                 "checkin": checkin.id,
             },
             dedupe_key=f"missed_checkin:{checkin.id}",
+            checkin_slot_end=checkin.slot_end,
         )
     return missed
 
@@ -542,6 +543,13 @@ async def record_answer(
     checkin.went_out, checkin.where = went_out, where if went_out else None
     checkin.answered_at, checkin.answered_by = now, user_id
     checkin.late = now >= checkin.slot_end
+    if checkin.late:
+        # Its missed check-in's alert is no longer open (the report counts it by this).
+        await session.execute(
+            update(Alert)
+            .where(Alert.dedupe_key == f"missed_checkin:{checkin.id}")
+            .values(checkin_settled_at=now)
+        )
     extra = dict(checkin.extra or {})
     if antipyretic is not None:
         extra["antipyretic"] = antipyretic

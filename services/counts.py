@@ -26,7 +26,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    and_,
     case,
     cast,
     func,
@@ -52,7 +51,6 @@ from services.figures import (
     AlertCounts,
     DailyFigures,
     day_bounds,
-    missed_checkin_id,
     phase_on,
     under,
     window_of,
@@ -512,20 +510,21 @@ async def count_days(
     # missed check-in's raised before its end, unless its check-in was answered after all,
     # closed, or is among the window's own missed check-ins (listed there).
     created = _bucket(Alert.created_at, windows).label("b")
+    # The check-in's slot and whether it was settled are kept on the alert (`record_misses`,
+    # `record_answer`): one indexed count, no look-up of each alert's check-in.
     slot = case(
-        (CheckIn.id.is_(None), -1),
-        else_=_bucket(CheckIn.slot_end, windows, closed_right=True),
+        (Alert.checkin_slot_end.is_(None), -1),
+        else_=_bucket(Alert.checkin_slot_end, windows, closed_right=True),
     ).label("s")
     is_missed = (Alert.kind == MISSED_KIND).label("m")
     query = (
         select(created, slot, is_missed, func.count())
         .select_from(Alert)
-        .outerjoin(CheckIn, CheckIn.id == missed_checkin_id())
         .where(
             Alert.kind.in_((*ABNORMAL_KINDS, MISSED_KIND)),
             Alert.created_at < ends[-1],
+            Alert.checkin_settled_at.is_(None),
             Alert.id.not_in(_acted),
-            or_(CheckIn.id.is_(None), and_(unanswered, not_(_closed()))),
         )
         .group_by("b", "s", "m")
     )

@@ -21,9 +21,10 @@ from models.areas import Area
 from models.checkins import CheckIn, TestResult
 from models.people import Arrival, Resident
 from models.plans import MonitoringPlan
-from services.counts import Counts, counts_over
+from services.counts import Counts
 from services.figures import day_bounds
 from services.records import Scope
+from services.stored import counts_over
 
 # The longest date range one call of the figures may cover.
 MAX_DAYS = 92

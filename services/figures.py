@@ -34,7 +34,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from models.alerts import Alert, AlertAction
 from models.areas import Area, Level
@@ -298,6 +297,10 @@ async def collect(
     figure: five queries (arrivals, plans, check-ins, alerts, what was done about them)."""
     start, end = window
     tallies = {code: _Tally() for code in keyed}
+    # Plain rows from the connection: no ORM result machinery for five read-only statements
+    # (what the session holds unwritten is written first, as `session.execute` would).
+    await session.flush()
+    connection = await session.connection()
     if area.level == Level.GRID:
         grid_key = {area.id: area.code} if area.code in keyed else {}
         people: ColumnElement[bool] = Resident.grid_id == area.id
@@ -339,7 +342,7 @@ async def collect(
             ),
         )
     )
-    for row in (await session.execute(arrivals)).all():
+    for row in (await connection.execute(arrivals)).all():
         if (t := tally(row.grid_id)) is None:
             continue
         t.reports += start <= row.reported_at < end
@@ -383,7 +386,7 @@ async def collect(
             ),
         )
     )
-    for status, phases, _ended, name, grid_id in (await session.execute(plans)).all():
+    for status, phases, _ended, name, grid_id in (await connection.execute(plans)).all():
         if (t := tally(grid_id)) is None:
             continue
         if status == HELD:
@@ -415,7 +418,7 @@ async def collect(
     )
     missed: list[tuple[_Tally, str, datetime, int | None]] = []
     for slot, answered, late, extra, name, grid_id, alert_id in (
-        await session.execute(checkins)
+        await connection.execute(checkins)
     ).all():
         if (t := tally(grid_id)) is None or (extra or {}).get("closed"):
             continue
@@ -430,11 +433,10 @@ async def collect(
     listed = {alert_id for _, _, _, alert_id in missed if alert_id is not None}
     # Alerts: the abnormal reports raised in the window, and every other alert still without
     # a person's action (from before the window, or a miss raised late) unless the check-in
-    # it was about was answered late after all, or closed with its plan.
+    # it was about was answered late after all, or closed with its plan (kept on the alert).
     kinds = (*ABNORMAL_KINDS, MISSED_KIND)
     acted = select(AlertAction.alert_id).where(AlertAction.actor_user_id.is_not(None))
     raised = kind_in(ABNORMAL_KINDS) & (Alert.created_at >= start) & (Alert.created_at < end)
-    about = aliased(CheckIn)
     alerts = (
         select(
             Alert.id,
@@ -443,11 +445,9 @@ async def collect(
             Alert.grid_id,
             Resident.name,
             raised.label("raised"),
-            about.answered_at,
-            about.extra,
+            Alert.checkin_settled_at,
         )
         .outerjoin(Resident, Resident.id == Alert.resident_id)
-        .outerjoin(about, about.id == missed_checkin_id())
         .where(
             in_grids,
             or_(
@@ -460,34 +460,32 @@ async def collect(
         )
     )
     found = []
-    for alert_id, kind, created, grid_id, name, is_raised, answered, extra in (
-        await session.execute(alerts)
+    for alert_id, kind, created, grid_id, name, is_raised, settled in (
+        await connection.execute(alerts)
     ).all():
         if alert_id in listed or (t := tally(grid_id)) is None:
             continue
-        if not is_raised and kind == MISSED_KIND:
-            if answered is not None or (extra or {}).get("closed"):
-                continue
+        if not is_raised and kind == MISSED_KIND and settled is not None:
+            continue
         found.append((t, alert_id, kind, created, name or "?", bool(is_raised)))
     # What was done about them, by whom.
     done: dict[int, list[Done]] = defaultdict(list)
     ids = [*listed, *(alert_id for _, alert_id, *_ in found)]
     for chunk in _chunks(ids, 500):
         query = (
-            select(AlertAction)
+            select(
+                AlertAction.alert_id,
+                AlertAction.kind,
+                AlertAction.actor_name,
+                AlertAction.note,
+                AlertAction.at,
+                AlertAction.actor_user_id,
+            )
             .where(AlertAction.alert_id.in_(chunk))
             .order_by(AlertAction.at, AlertAction.id)
         )
-        for action in await session.scalars(query):
-            done[action.alert_id].append(
-                Done(
-                    action.kind,
-                    action.actor_name,
-                    action.note,
-                    action.at,
-                    action.actor_user_id is not None,
-                )
-            )
+        for alert_id, kind, by, note, at, actor in (await connection.execute(query)).all():
+            done[alert_id].append(Done(kind, by, note, at, actor is not None))
     for t, name, slot, alert_id in missed:
         steps = tuple(done.get(alert_id, ())) if alert_id is not None else ()
         t.missed.append(Incident(MISSED_KIND, name, slot, steps))
