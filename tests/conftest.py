@@ -88,7 +88,6 @@ def _drop_made_databases() -> Iterator[None]:
 SLOW_FIRST = (
     "tests/e2e/test_checkins.py",
     "tests/e2e/test_report.py",
-    "tests/e2e/test_checkins_proxy.py",
     "tests/e2e/test_skeleton.py",
     "tests/e2e/test_checkins_restart.py",
     "tests/handlers/test_fuzz.py",

@@ -4,8 +4,7 @@ the tests move time forward and check what the resident and the grid worker rece
 The tests share the module's bot, and so its clock, which only moves forward: each test's
 days start the day after wherever the last one left the clock, and each has its own grid, so
 one test's residents never reach another's worker. The test that stops the bot has its own,
-in test_checkins_restart.py, and reporting for someone is in test_checkins_proxy.py (files of
-their own, so that they run beside these)."""
+in test_checkins_restart.py (a file of its own, so that it runs beside these)."""
 
 from __future__ import annotations
 
@@ -73,11 +72,6 @@ async def grid_workers(bot: BotProcess, emulator: EmulatorClient) -> dict[tuple[
 
 @pytest.fixture
 async def days(request: pytest.FixtureRequest, emulator: EmulatorClient) -> Timeline:
-    return await from_tomorrow(request, emulator)
-
-
-async def from_tomorrow(request: pytest.FixtureRequest, emulator: EmulatorClient) -> Timeline:
-    """The test's days, from the emulator's tomorrow at 06:30 (the grid workers joined)."""
     if "bot" in request.fixturenames:
         await grid_workers(request.getfixturevalue("bot"), emulator)
     timeline = Timeline(emulator, (await emulator.now()).astimezone(SHANGHAI).date())
@@ -196,3 +190,44 @@ async def test_a_day_with_nothing_gets_the_zero_report(
     days.people.append(worker)
     await days.go(1, 20)
     assert "Zero report" in text(await worker.receive("Zero report (零报告)"))
+
+
+async def test_a_worker_reports_for_an_elderly_resident_and_checks_in_for_her(
+    bot: BotProcess, emulator: EmulatorClient, days: Timeline
+) -> None:
+    """代报 and 代打卡: she has no Telegram; the worker files her report, is asked her
+    check-ins and records what she says; her record says a worker did."""
+    worker = await worker_of_the_grid(bot, emulator, GRID_3)
+    days.people.append(worker)
+    await worker.say("/reportfor")
+    assert "What is your full name?" in text(worker.last)
+    await worker.say("Zhang Guiying")
+    await worker.say("13900001111")
+    await worker.say("110105194001010026")
+    community, address = GRID_3
+    for label in community:
+        await worker.press(label)
+    await worker.say(address)
+    await worker.press("I have just arrived")
+    await worker.say("Japan")
+    await worker.press("Flight")
+    await worker.say("NH919")
+    await worker.say("上海浦东机场")
+    for step in ("It has ended", "Yesterday", "No more places", "No one more", "All well"):
+        await worker.press(step)
+    for step in ("No test", "Submit"):
+        await worker.press(step)
+    assert "home health monitoring" in text(worker.last)
+
+    for hour, temperature in ((8, "36.5"), (20, "36.7")):
+        await days.go(1, hour)
+        prompt = await worker.receive("Time for your health check-in")
+        worker.transcript.append(prompt)
+        await answer_checkin(worker, temperature)
+        assert "Recorded" in text(worker.last)
+    await worker.say("/find Zhang")
+    await worker.press("Zhang Guiying")
+    record = text(worker.last)
+    assert "Reported for them by" in record and "(代报)" in record
+    assert record.count("(recorded by a worker)") == 2
+    assert "36.5 °C" in record and "36.7 °C" in record
