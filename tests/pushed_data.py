@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.areas import Area
 from rules.policy import Policy
 from services.filing import file_report
+from services.pushed import Imported, import_list
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -161,3 +162,30 @@ async def file_people(
         await file_report(
             session, answers, user_id=first_user + i, now=now, zone=zone, policy=policy
         )
+
+
+async def import_for_city(
+    session: AsyncSession,
+    data: bytes,
+    *,
+    source: str,
+    now: datetime,
+    zone: ZoneInfo,
+    policy: Policy,
+    deadline: timedelta = timedelta(hours=24),
+) -> Imported:
+    """The list taken in as a city's command post would (no worker: the command line)."""
+    city = await session.scalar(select(Area).where(Area.level == "city"))
+    assert city is not None
+    return await import_list(
+        session,
+        data,
+        "list.csv",
+        source=source,
+        deadline=deadline,
+        area=city,
+        imported_by=None,
+        now=now,
+        zone=zone,
+        policy=policy,
+    )

@@ -14,10 +14,9 @@ from handlers.app import Core
 from models.areas import Area
 from models.pushed import PushedRow
 from rules.policy import load_policy
-from services.pushed import import_list
 from tests.api.conftest import DISTRICT_A, DISTRICT_B, Issue, bearer
 from tests.api.test_dashboard import district_worker, link_for, local, sign_in
-from tests.pushed_data import GRID_1, fifty, file_people
+from tests.pushed_data import GRID_1, fifty, file_people, import_for_city
 from tests.services.test_alerts import ZONE
 
 
@@ -26,16 +25,10 @@ async def pushed(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) 
     policy = load_policy("lanzhou")
     async with sessions.begin() as session:
         await file_people(session, listed.reported, now=clock.now(), zone=ZONE, policy=policy)
-        city = await session.scalar(select(Area).where(Area.level == "city"))
-        assert city is not None
-        await import_list(
+        await import_for_city(
             session,
             listed.data,
-            "list.csv",
             source="省指挥部 协查",
-            deadline=timedelta(hours=24),
-            area=city,
-            imported_by=None,
             now=clock.now(),
             zone=ZONE,
             policy=policy,

@@ -27,9 +27,18 @@ from rules.policy import load_policy
 from services.alerts import render_alert
 from services.digest import daily_reports
 from services.options import Options
-from services.pushed import import_list, link_filed
+from services.pushed import link_filed
 from tests.handlers.test_staff import deliver, worker_of
-from tests.pushed_data import GRID_1, GRID_3, fifty, file_people, id_number, name, phone
+from tests.pushed_data import (
+    GRID_1,
+    GRID_3,
+    fifty,
+    file_people,
+    id_number,
+    import_for_city,
+    name,
+    phone,
+)
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")
@@ -42,16 +51,10 @@ async def imported(sessions: async_sessionmaker[AsyncSession], clock: FixedClock
     async with sessions.begin() as session:
         await file_people(session, listed.reported, now=clock.now(), zone=ZONE, policy=POLICY)
     async with sessions.begin() as session:
-        city = await session.scalar(select(Area).where(Area.level == "city"))
-        assert city is not None
-        await import_list(
+        await import_for_city(
             session,
             listed.data,
-            "list.csv",
             source="省指挥部 协查",
-            deadline=timedelta(hours=24),
-            area=city,
-            imported_by=None,
             now=clock.now(),
             zone=ZONE,
             policy=POLICY,
@@ -208,16 +211,10 @@ async def test_a_release_from_quarantine_asks_for_the_transfer_before_arrival(
         "嘉峪关市雄关区新华街道新华南路社区3栋2单元501\n"
     ).encode()
     async with sessions.begin() as session:
-        city = await session.scalar(select(Area).where(Area.level == "city"))
-        assert city is not None
-        result = await import_list(
+        result = await import_for_city(
             session,
             data,
-            "list.csv",
             source="兰州 入境推送",
-            deadline=timedelta(hours=24),
-            area=city,
-            imported_by=None,
             now=clock.now(),
             zone=ZONE,
             policy=POLICY,
@@ -271,16 +268,10 @@ async def test_a_possible_match_is_confirmed_with_one_tap(
         await file_people(session, [person], now=clock.now(), zone=ZONE, policy=POLICY)
     data = (f"姓名,手机号,事由,现住址\n{person.name},{phone(900)},密接,{person.address}\n").encode()
     async with sessions.begin() as session:
-        city = await session.scalar(select(Area).where(Area.level == "city"))
-        assert city is not None
-        result = await import_list(
+        result = await import_for_city(
             session,
             data,
-            "list.csv",
             source="协查",
-            deadline=timedelta(hours=24),
-            area=city,
-            imported_by=None,
             now=clock.now(),
             zone=ZONE,
             policy=POLICY,

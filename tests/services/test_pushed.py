@@ -23,7 +23,16 @@ from rules.policy import load_policy
 from services.pushed import AreaFinder, import_list, reencrypt_rows, rescreen_matched, summary
 from services.records import Scope
 from services.retention import purge
-from tests.pushed_data import DISTRICT, GRID_1, GRID_2, GRID_3, fifty, file_people, id_number
+from tests.pushed_data import (
+    DISTRICT,
+    GRID_1,
+    GRID_2,
+    GRID_3,
+    fifty,
+    file_people,
+    id_number,
+    import_for_city,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 POLICY = load_policy("lanzhou")
@@ -104,16 +113,10 @@ async def _import(
     sessions: async_sessionmaker[AsyncSession], clock: FixedClock, data: bytes
 ) -> tuple[int, int, int, int, int]:
     async with sessions.begin() as session:
-        city = await session.scalar(select(Area).where(Area.level == "city"))
-        assert city is not None
-        result = await import_list(
+        result = await import_for_city(
             session,
             data,
-            "list.csv",
             source="省指挥部 协查 12-01",
-            deadline=timedelta(hours=24),
-            area=city,
-            imported_by=None,
             now=clock.now(),
             zone=ZONE,
             policy=POLICY,
