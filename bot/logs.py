@@ -3,6 +3,7 @@ parameters of an SQL statement (names, addresses, answers) at any level."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -35,6 +36,18 @@ class MaskNumbers(logging.Filter):
             record.exc_text = mask(record.exc_text)
         if record.stack_info:
             record.stack_info = mask(record.stack_info)
+        return True
+
+
+class CancelledInOneLine(logging.Filter):
+    """A record carrying a cancellation (SQLAlchemy's pool closing a connection while the
+    process stops, say) is one line: being stopped is not an error to trace back."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            record.msg, record.args = f"{record.getMessage()} (cut off by the shutdown)", None
+            record.exc_info, record.exc_text, record.levelno = None, None, logging.INFO
+            record.levelname = "INFO"
         return True
 
 
@@ -82,6 +95,7 @@ TALKATIVE = (
 def configure(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(CancelledInOneLine())
     handler.addFilter(MaskNumbers())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -7,8 +7,9 @@ what it queues is deduplicated in the outbox."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat.clock import Clock
-from models.db import COMMIT_AS_YOU_GO, scrub_files
+from models.db import COMMIT_AS_YOU_GO, StopRequested, scrub_files
 from models.staff import AuditEntry
 from services import (
     alerts,
@@ -106,6 +107,14 @@ class Scheduler:
         self.scheduler = AsyncIOScheduler(timezone=zone)
         self._catching_up = asyncio.Lock()
         self._scrubbed_at: datetime | None = None
+        # Jobs running now (by the scheduler or `run_all`), so a stop can let them end rather
+        # than cut a database call in half: a connection cancelled mid-close is logged by
+        # SQLAlchemy with a traceback, and the job's work would be rolled back for nothing.
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopping = False
+        self._tasks: set[asyncio.Task[object]] = set()
 
     def start(self) -> None:
         for name, job, seconds in self.jobs:
@@ -137,9 +146,38 @@ class Scheduler:
         )
         self.scheduler.start()
 
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if task is not None:
+                self._tasks.discard(task)
+            if self._busy == 0:
+                self._idle.set()
+
+    def _chunk_committed(self) -> None:
+        """After each chunk a long job commits: the worker nudged, and a stop honoured here,
+        between two transactions, where nothing is cut off."""
+        self.on_queued()
+        if self._stopping:
+            raise StopRequested
+
     async def scrub(self) -> bool:
         """VACUUM (PostgreSQL) or a WAL checkpoint (SQLite) if anything was erased since the
         last time (at the first run, in any case); whether it was done."""
+        if self._stopping:
+            return False
+        with self._running():
+            return await self._scrub()
+
+    async def _scrub(self) -> bool:
         engine = self.sessions.kw.get("bind")
         if not isinstance(engine, AsyncEngine):
             return False
@@ -167,13 +205,22 @@ class Scheduler:
         return True
 
     async def run_job(self, name: str, job: Job) -> int:
+        if self._stopping:
+            return 0
+        with self._running():
+            return await self._run_job(name, job)
+
+    async def _run_job(self, name: str, job: Job) -> int:
         try:
             async with self.sessions() as session:
                 # A long job (a slot's round) commits as it goes and nudges the worker each
                 # time (`models.db.commit_chunk`); the rest is committed here, or rolled back.
-                session.info[COMMIT_AS_YOU_GO] = self.on_queued
+                session.info[COMMIT_AS_YOU_GO] = self._chunk_committed
                 done = await job(session, self.clock.now(), self.zone)
                 await session.commit()
+        except StopRequested:
+            log.info("job %s paused by the shutdown; the rest at the next start", name)
+            return 0
         except asyncio.CancelledError:
             # Shutting down while a job runs: its transaction is rolled back and it runs
             # again after the next start; nothing to report as an error.
@@ -200,6 +247,17 @@ class Scheduler:
             for name, job, _ in self.jobs:
                 await self.run_job(name, job)
 
-    def stop(self) -> None:
+    async def stop(self, grace: float = 15.0) -> None:
+        """No new runs; the running ones end (a long one at its next chunk) within `grace`
+        seconds, else they are cancelled."""
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            log.warning("stopping with %d jobs still running: cancelled", self._busy)
+            tasks = [task for task in self._tasks if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

@@ -222,12 +222,14 @@ class Service:
             )
 
     async def stop_background(self) -> None:
+        # The jobs first (they end between two statements), then the clock's follower, which
+        # may be waiting in `run_all` for them.
+        if self._scheduler is not None:
+            await self._scheduler.stop()
         if self._follower is not None:
             self._follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._follower
-        if self._scheduler is not None:
-            self._scheduler.stop()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

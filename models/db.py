@@ -77,6 +77,11 @@ ERASABLE = (
 COMMIT_AS_YOU_GO = "commit_as_you_go"
 
 
+class StopRequested(Exception):
+    """Raised by the session's owner after a chunk is committed, when the process is stopping:
+    the job ends there, and what is left is done at the next start."""
+
+
 async def commit_chunk(session: AsyncSession) -> None:
     """Commit the work so far when the session's owner allows it (`COMMIT_AS_YOU_GO`); else
     nothing: everything stays in the caller's one transaction."""

@@ -114,3 +114,28 @@ def test_bot_api_requests_and_sql_are_not_logged_even_at_debug() -> None:
     # The libraries' own lines that say which runs are kept.
     assert logging.getLogger("telegram.ext.Application").isEnabledFor(logging.INFO)
     assert logging.getLogger("aiogram.dispatcher").isEnabledFor(logging.INFO)
+
+
+@pytest.mark.usefixtures("bot_logging")
+def test_a_cancellation_is_logged_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """SQLAlchemy's pool logs a connection whose closing was cut off by a stop with its whole
+    traceback (the CI run of 2026-12-01 failed on one): here it is one line, no traceback."""
+    import asyncio
+
+    configure("INFO")
+    try:
+        raise asyncio.CancelledError
+    except asyncio.CancelledError:
+        logging.getLogger("sqlalchemy.pool.impl.AsyncAdaptedQueuePool").error(
+            "Exception closing connection %r", "<connection>", exc_info=True
+        )
+    try:
+        raise ValueError("a real failure")
+    except ValueError:
+        logging.getLogger("bot.scheduler").exception("job x failed")
+    lines = capsys.readouterr().err.splitlines()
+    assert "INFO" in lines[0] and "Exception closing connection" in lines[0]
+    assert "cut off by the shutdown" in lines[0]
+    assert "CancelledError" not in "\n".join(lines)
+    # A real error keeps its traceback.
+    assert "ERROR bot.scheduler: job x failed" in lines[1] and "Traceback" in lines[2]

@@ -1,0 +1,112 @@
+"""Stopping the bot while a periodic job runs: the job ends between two statements (a long
+one after the chunk it is on), nothing it did is cut in half, and nothing is logged as an
+error. The CI run of 2026-12-01 failed on a job cancelled in the middle of closing its
+connection (`store_figures`, PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.scheduler import Scheduler
+from chat.clock import FixedClock
+from models.db import commit_chunk
+from models.staff import AuditEntry, audit
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+async def entries(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+async def test_a_job_in_the_middle_of_its_work_finishes_before_the_stop_returns(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    async def slow(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
+        nonlocal calls
+        calls += 1
+        await audit(session, 1, "view", "residents", now, residents=[1])
+        started.set()
+        await release.wait()  # a long statement, say
+        await audit(session, 1, "view", "residents", now, residents=[2])
+        return 2
+
+    scheduler = Scheduler(sessions, clock, ZONE, [("slow", slow, 60)])
+    running = asyncio.create_task(scheduler.run_job("slow", slow))
+    await started.wait()
+    stopping = asyncio.create_task(scheduler.stop())
+    await asyncio.sleep(0)
+    assert not stopping.done()  # it waits for the job
+    release.set()
+    await stopping
+    assert await running == 2
+    assert await entries(sessions) == 2  # both halves, committed together
+    # Nothing starts once stopping.
+    assert await scheduler.run_job("slow", slow) == 0 and calls == 1
+
+
+async def test_a_round_in_chunks_stops_after_the_chunk_it_is_on(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    chunk_done = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def round_of_ten(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
+        for chunk in range(10):
+            await audit(session, 1, "view", "residents", now, residents=[chunk])
+            if chunk == 2:
+                chunk_done.set()
+                await go_on.wait()
+            await commit_chunk(session)
+        return 10
+
+    scheduler = Scheduler(sessions, clock, ZONE, [("round", round_of_ten, 30)])
+    caplog.set_level(logging.INFO, logger="bot.scheduler")
+    running = asyncio.create_task(scheduler.run_job("round", round_of_ten))
+    await chunk_done.wait()
+    stopping = asyncio.create_task(scheduler.stop())
+    await asyncio.sleep(0)
+    go_on.set()
+    await stopping
+    assert await running == 0
+    # Chunks 0–2 committed; the rest waits for the next start.
+    assert await entries(sessions) == 3
+    assert "job round paused by the shutdown" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_job_that_does_not_end_is_cancelled_after_the_grace(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    started = asyncio.Event()
+
+    async def stuck(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
+        await audit(session, 1, "view", "residents", now, residents=[1])
+        await session.flush()
+        started.set()
+        await asyncio.Event().wait()
+        return 1
+
+    scheduler = Scheduler(sessions, clock, ZONE, [("stuck", stuck, 60)])
+    caplog.set_level(logging.INFO, logger="bot.scheduler")
+    running = asyncio.create_task(scheduler.run_job("stuck", stuck))
+    await started.wait()
+    await scheduler.stop(grace=0.05)
+    assert running.done() and running.result() == 0
+    assert await entries(sessions) == 0  # rolled back, done again after the next start
+    assert "job stuck stopped by the shutdown" in caplog.text
