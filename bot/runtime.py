@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.clock import EmulatorClock
+from bot.delivery import Limits
 from bot.locks import InstanceLock
 from bot.service import Service
 from bot.settings import Settings, SettingsError
@@ -116,6 +117,7 @@ async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
         bot_id = settings.token().split(":", 1)[0]
         service = Service(
             core,
+            Limits(per_chat_per_second=settings.chat_rate),
             follow_clock=follow_clock,
             poll_lock=InstanceLock(engine, f"returnee-poll-{bot_id}"),
             outbox_lock=InstanceLock(engine, f"returnee-outbox-{bot_id}"),

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     # How many updates are handled at once. aiogram starts a task per update with no cap,
     # which with SQLite ends in "database is locked"; this bounds both runners.
     concurrency: int = Field(default=8, ge=1, le=256)
+    # Messages a second the bot sends to any one chat (replies and its own messages alike).
+    # Telegram allows about 1 and answers more with 429; more only for a Bot API that allows
+    # it: the emulator in the end-to-end tests, whose conversations would otherwise wait a
+    # second a message.
+    chat_rate: float = Field(default=1.0, gt=0, le=100)
     # Whose time the bot keeps: the system's, or the local emulator's (the demo and the tests,
     # which move it forward to see a week of check-ins in minutes).
     clock: Literal["system", "emulator"] = "system"

@@ -171,6 +171,7 @@ async def test_three_instances_behind_haproxy_one_killed_mid_round(
             framework,
             WEBHOOK_URL=f"http://{listen}{HOOK}",
             WEBHOOK_SECRET=SECRET,
+            CHAT_RATE="1",  # Telegram's pace, which the emulator holds them to here
         )
         code, output = await returnee(["db", "upgrade"], env, tmp_path)
         assert code == 0, output
