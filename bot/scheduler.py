@@ -20,7 +20,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat.clock import Clock
-from models.alerts import ALERT_RAISED
 from models.db import COMMIT_AS_YOU_GO, StopRequested, scrub_files
 from models.staff import AuditEntry
 from services import (
@@ -42,7 +41,6 @@ SCRUB_FIRST_AFTER = 60
 SCRUB_EVERY = 3600
 # The audit log's actions that erase personal data (services/retention.py, /forget).
 ERASURES = ("forget", "purge")
-DELIVER_ALERTS = "deliver_alerts"
 Job = Callable[[AsyncSession, datetime, ZoneInfo], Awaitable[int]]
 
 
@@ -65,9 +63,8 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
         ("plan_notices", papers.plan_notices, 60),
         # Residents found on a large pushed list, checked again a batch at a time.
         ("rescreen_pushed", partial(pushed.rescreen_matched, policy=options.policy), 30),
-        # Alerts reach the grid's workers within a minute of being raised (at once when
-        # raised by an update or another job: `Scheduler.run_soon`).
-        (DELIVER_ALERTS, alerts.deliver_alerts, 20),
+        # Alerts reach the grid's workers within a minute of being raised.
+        ("deliver_alerts", alerts.deliver_alerts, 20),
         # Unacknowledged: sent again, then up a level (each once per alert and level).
         ("resend_alerts", partial(alerts.resend_alerts, after=options.alert_resend_after), 60),
         (
@@ -118,11 +115,6 @@ class Scheduler:
         self._idle.set()
         self._stopping = False
         self._tasks: set[asyncio.Task[object]] = set()
-        # One run of a job at a time, whoever starts it (its turn, a clock move, `run_soon`).
-        self._job_locks: dict[str, asyncio.Lock] = {}
-        # Jobs asked to run soon whose run has not begun yet (asking again adds nothing).
-        self._soon: set[str] = set()
-        self._soon_tasks: set[asyncio.Task[int]] = set()
 
     def start(self) -> None:
         for name, job, seconds in self.jobs:
@@ -215,26 +207,8 @@ class Scheduler:
     async def run_job(self, name: str, job: Job) -> int:
         if self._stopping:
             return 0
-        async with self._job_locks.setdefault(name, asyncio.Lock()):
-            # A run that begins now reads the tables after whatever asked for it.
-            self._soon.discard(name)
-            if self._stopping:
-                return 0
-            with self._running():
-                return await self._run_job(name, job)
-
-    def run_soon(self, name: str) -> None:
-        """Job `name` once more now, besides its turns: an alert an update raised goes out
-        at once rather than up to the delivery job's interval later."""
-        if self._stopping or name in self._soon:
-            return
-        job = next((job for each, job, _ in self.jobs if each == name), None)
-        if job is None:
-            return
-        self._soon.add(name)
-        task = asyncio.get_running_loop().create_task(self.run_job(name, job))
-        self._soon_tasks.add(task)
-        task.add_done_callback(self._soon_tasks.discard)
+        with self._running():
+            return await self._run_job(name, job)
 
     async def _run_job(self, name: str, job: Job) -> int:
         try:
@@ -244,7 +218,6 @@ class Scheduler:
                 session.info[COMMIT_AS_YOU_GO] = self._chunk_committed
                 done = await job(session, self.clock.now(), self.zone)
                 await session.commit()
-                raised = session.info.pop(ALERT_RAISED, False)
         except StopRequested:
             log.info("job %s paused by the shutdown; the rest at the next start", name)
             return 0
@@ -262,8 +235,6 @@ class Scheduler:
         except Exception:
             log.exception("job %s failed; it runs again at its next time", name)
             return 0
-        if raised and name != DELIVER_ALERTS:
-            self.run_soon(DELIVER_ALERTS)
         if done:
             log.info("job %s: %d", name, done)
             self.on_queued()
@@ -290,5 +261,3 @@ class Scheduler:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        # Runs asked for and not begun end at once (they see the stop); none is left behind.
-        await asyncio.gather(*self._soon_tasks, return_exceptions=True)

@@ -16,7 +16,7 @@ from bot.clock import EmulatorClock
 from bot.delivery import DeliveryError, Limits, Sender, Transport, carry_out
 from bot.locks import InstanceLock, stand_by
 from bot.outbox_worker import OutboxWorker
-from bot.scheduler import DELIVER_ALERTS, Scheduler, periodic_jobs
+from bot.scheduler import Scheduler, periodic_jobs
 from bot.updates import incoming_from_update
 from chat.contract import Incoming, Send
 from chat.i18n import N_, Translator, language_from_telegram
@@ -216,8 +216,6 @@ class Service:
             core.sessions, core.clock, core.options.zone, periodic_jobs(core.options), worker.nudge
         )
         self._scheduler.start()
-        scheduler = self._scheduler
-        core.on_alert = lambda: scheduler.run_soon(DELIVER_ALERTS)
         if self.follow_clock is not None:
             self._follower = asyncio.create_task(
                 self.follow_clock.follow(self._scheduler.run_all), name="clock"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +32,6 @@ from handlers.report import COMPANION, PLACE_VISITED, REPORT
 from handlers.resident import ARRIVED, EDIT, FORGET, HELP
 from handlers.staff import ACTION_NOTE
 from handlers.welcome import LANGUAGE, WELCOME
-from models.alerts import ALERT_RAISED
 from models.chat import ChatUser, Conversation, first_handling, user_for_update
 from models.db import ERASED, is_sqlite, scrub_files
 from services.options import Options
@@ -79,9 +77,6 @@ class Core:
         self.options = options or Options()
         self.flows = Flows(flows)
         self.commands = COMMANDS if commands is None else commands
-        # Called once an update's transaction raised an alert and was committed: the bot
-        # delivers it now (bot/service.py); elsewhere (tests, the terminal chat) nothing.
-        self.on_alert: Callable[[], None] = lambda: None
 
     async def handle(self, event: Incoming, update_id: int | None = None) -> list[Reply]:
         """The replies to `event`. With Telegram's `update_id`, an update handled before (a
@@ -99,8 +94,6 @@ class Core:
                     replies = compact(await self._handle(session, event))
                 if session.info.pop(ERASED, False):
                     await self._scrub()
-                if session.info.pop(ALERT_RAISED, False):
-                    self.on_alert()
                 return replies
         except (OperationalError, DBAPIError, OSError) as exc:
             log.error("storage unavailable for an update of user %s: %s", event.user_id, exc)

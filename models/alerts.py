@@ -78,11 +78,6 @@ class AlertAction(Base):
     at: Mapped[datetime]
 
 
-# Set in a session's info when an alert was raised in its transaction: once it is committed,
-# the bot delivers it at once rather than at the delivery job's next turn (bot/scheduler.py).
-ALERT_RAISED = "alert_raised"
-
-
 async def raise_alert(
     session: AsyncSession,
     *,
@@ -111,4 +106,3 @@ async def raise_alert(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     await session.execute(statement)
-    session.info[ALERT_RAISED] = True
