@@ -39,16 +39,24 @@ class Timeline:
     def __init__(self, emulator: EmulatorClient, first: date) -> None:
         self.emulator, self.first = emulator, first
         self.people: list[TelegramUser] = []
+        # The bot whose outbox `go` waits on (None: not waited on).
+        self.bot: BotProcess | None = None
 
     async def go(self, day: int, hour: int, minute: int = 0, *, bot_up: bool = True) -> None:
         """Moves the clock, and (while the bot is up) waits until its jobs have run at the new
-        time; what each person receives from then on is news to them."""
+        time and what they queued for the people has gone out; what each person receives
+        from then on is news to them. (A message the jobs queued still going out while a
+        person talks to the bot would be taken for the bot's answer; at the tests' pace,
+        CHAT_RATE, the outbox is no longer done long before.)"""
         when = datetime.combine(self.first + timedelta(days=day - 1), time(hour, minute), SHANGHAI)
         await self.emulator.move_to(when)
         for person in self.people:
             person.since = int(when.timestamp())
         if bot_up:
             await wait_caught_up(self.emulator.base_url, when)
+            if self.bot is not None:
+                for person in self.people:
+                    await outbox_settled(self.bot, person.user_id)
 
 
 # The grid workers of each shared bot (by its log): their user ids, by grid.
@@ -76,6 +84,9 @@ async def days(request: pytest.FixtureRequest, emulator: EmulatorClient) -> Time
         await grid_workers(request.getfixturevalue("bot"), emulator)
     timeline = Timeline(emulator, (await emulator.now()).astimezone(SHANGHAI).date())
     timeline.first += timedelta(days=1)
+    for name in ("bot", "lanzhou_bot"):  # the shared bot, or test_checkins_restart's own
+        if name in request.fixturenames:
+            timeline.bot = request.getfixturevalue(name)
     # The test's bot (shared or its own) is up by now: its fixture comes first. 06:30: what is
     # reported now (the clock runs on) is asked at 08:00, the first slot an hour after it.
     await timeline.go(1, 6, 30, bot_up=bool(BOT_LOGS.get(emulator.base_url)))
