@@ -429,7 +429,9 @@ async def figures_over(
                 continue
             if mark.day <= done and _over_when_counted(mark, zone, at):
                 when = mark.checked_at
-            elif mark.day > done and timedelta(0) <= now - mark.counted_at <= FRESH:
+            # Either way round: the job's host and the API's may keep slightly different
+            # time.
+            elif mark.day > done and abs(now - mark.counted_at) <= FRESH:
                 when = mark.counted_at
             else:
                 continue
