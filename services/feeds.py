@@ -52,13 +52,23 @@ async def figures_over(
     zone: ZoneInfo,
     overdue_after: timedelta,
     now: datetime,
+    fresh: timedelta | None = stored.FRESH,
 ) -> list[AreaDay]:
     """Day by day from `first` to `last`: the area's figures (in all), and with `below` also
-    those of each area directly below it (a grid has none)."""
+    those of each area directly below it (a grid has none). Today is read from the job's
+    count while younger than `fresh` (None: counted live)."""
     children = await _children(session, area) if below else []
     keyed = {c.code: c for c in children} if children else {area.code: area}
     counted, as_of = await stored.figures_over(
-        session, area, first, last, keyed, zone=zone, overdue_after=overdue_after, now=now
+        session,
+        area,
+        first,
+        last,
+        keyed,
+        zone=zone,
+        overdue_after=overdue_after,
+        now=now,
+        fresh=fresh,
     )
     found: list[AreaDay] = []
     for i in range((last - first).days + 1):

@@ -392,11 +392,22 @@ async def counts_over(
     overdue_after: timedelta,
     now: datetime,
     at: time = DEFAULT_AT,
+    fresh: timedelta | None = FRESH,
 ) -> dict[str, list[Counts]]:
     """As `services.counts.counts_over`: the days stored (over, and counted the same way, or
-    today's recent snapshot) read from their rows, the others counted live."""
+    today's snapshot younger than `fresh`; None: never) read from their rows, the others
+    counted live."""
     counted, _ = await figures_over(
-        session, area, first, last, keyed, zone=zone, overdue_after=overdue_after, now=now, at=at
+        session,
+        area,
+        first,
+        last,
+        keyed,
+        zone=zone,
+        overdue_after=overdue_after,
+        now=now,
+        at=at,
+        fresh=fresh,
     )
     return counted
 
@@ -412,6 +423,7 @@ async def figures_over(
     overdue_after: timedelta,
     now: datetime,
     at: time = DEFAULT_AT,
+    fresh: timedelta | None = FRESH,
 ) -> tuple[dict[str, list[Counts]], list[datetime]]:
     """`counts_over`, and for each day when its figures were counted (now if live)."""
     n = (last - first).days + 1
@@ -431,7 +443,7 @@ async def figures_over(
                 when = mark.checked_at
             # Either way round: the job's host and the API's may keep slightly different
             # time.
-            elif mark.day > done and abs(now - mark.counted_at) <= FRESH:
+            elif mark.day > done and fresh is not None and abs(now - mark.counted_at) <= fresh:
                 when = mark.counted_at
             else:
                 continue

@@ -304,6 +304,29 @@ async def test_one_persons_monitoring_as_a_valid_fhir_bundle(
     assert (await client.get("/api/v1/people/99999/fhir", headers=bearer(token))).status_code == 404
 
 
+async def answer_the_missed_checkin(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """The seeded day's silent person answers their missed check-in now (late)."""
+    async with sessions.begin() as session:
+        checkin = await session.scalar(
+            select(CheckIn).where(CheckIn.answered_at.is_(None), CheckIn.slot_end < clock.now())
+        )
+        assert checkin is not None
+        recorded = await record_answer(
+            session,
+            checkin.id,
+            user_id=checkin.reporter_user_id,
+            now=clock.now(),
+            temperature=36.5,
+            symptoms=[],
+            went_out=False,
+            where=None,
+            symptom_label=str,
+        )
+        assert recorded is not None and recorded.late
+
+
 async def test_a_checkin_answered_after_today_was_counted_shows_within_the_minute(
     client: httpx.AsyncClient,
     issue: Issue,
@@ -344,23 +367,7 @@ async def test_a_checkin_answered_after_today_was_counted_shows_within_the_minut
 
     # Ten seconds later the silent person answers the evening's missed check-in, late.
     clock.at = counted_at + timedelta(seconds=10)
-    async with sessions.begin() as session:
-        checkin = await session.scalar(
-            select(CheckIn).where(CheckIn.answered_at.is_(None), CheckIn.slot_end < clock.now())
-        )
-        assert checkin is not None
-        recorded = await record_answer(
-            session,
-            checkin.id,
-            user_id=checkin.reporter_user_id,
-            now=clock.now(),
-            temperature=36.5,
-            symptoms=[],
-            went_out=False,
-            where=None,
-            symptom_label=str,
-        )
-        assert recorded is not None and recorded.late
+    await answer_the_missed_checkin(sessions, clock)
     assert (await report()).checkins_missed == 0
     # Until the job counts again, the figures are those it counted, and say when.
     stale = await today()
