@@ -81,6 +81,9 @@ async def overview(
         zone=zone,
         overdue_after=overdue_after,
         now=now,
+        # Today counted live: a worker reads here what they have just done in the bot (one
+        # area of theirs, not the city's platform pulling every area).
+        fresh=None,
     )
     # The area in all, each day: the trend, in the daily report's terms like the rest.
     totals = [r for r in rows if r.area.code == area.code]
