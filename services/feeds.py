@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from models.people import Arrival, Resident
 from models.plans import MonitoringPlan
 from services import stored
 from services.counts import Counts
-from services.figures import day_bounds
+from services.figures import DEFAULT_AT, day_bounds
 from services.records import Scope
 
 # The longest date range one call of the figures may cover.
@@ -53,6 +53,7 @@ async def figures_over(
     overdue_after: timedelta,
     now: datetime,
     fresh: timedelta | None = stored.FRESH,
+    at: time = DEFAULT_AT,
 ) -> list[AreaDay]:
     """Day by day from `first` to `last`: the area's figures (in all), and with `below` also
     those of each area directly below it (a grid has none). Today is read from the job's
@@ -69,6 +70,7 @@ async def figures_over(
         overdue_after=overdue_after,
         now=now,
         fresh=fresh,
+        at=at,
     )
     found: list[AreaDay] = []
     for i in range((last - first).days + 1):

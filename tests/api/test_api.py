@@ -5,7 +5,7 @@ audited, and the OpenAPI document is valid."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -392,3 +392,31 @@ async def test_a_checkin_answered_after_today_was_counted_shows_within_the_minut
     assert {k: v for k, v in live.items() if k != "as_of"} == {
         k: v for k, v in after.items() if k != "as_of"
     }
+
+
+async def test_the_figures_follow_the_daily_report_time(
+    client: httpx.AsyncClient,
+    issue: Issue,
+    sessions: async_sessionmaker[AsyncSession],
+    config: ApiConfig,
+) -> None:
+    """DAILY_REPORT_AT set to noon: a day's figures are those of the noon report (the 24 hours
+    to 12:00), as the workers' reports are — not the default 20:00 ones."""
+    config.report_at = time(12, 0)
+    token = await issue(DISTRICT_A, "figures")
+    answer = await client.get(
+        f"/api/v1/areas/{GRID_2}/figures",
+        params={"from": DAY.isoformat(), "to": DAY.isoformat()},
+        headers=bearer(token),
+    )
+    assert answer.status_code == 200, answer.text
+    [shown] = answer.json()["items"]
+    async with sessions() as session:
+        grid = await area_by_code(session, GRID_2)
+        assert grid is not None
+        at_noon = Counts.of(await daily_figures(session, grid, DAY, ZONE, at=time(12, 0)))
+        at_eight = Counts.of(await daily_figures(session, grid, DAY, ZONE))
+    fields = ("reports", "arrived", "expected", "monitoring", "checkins_due", "released")
+    assert [shown[f] for f in fields] == [getattr(at_noon, f) for f in fields]
+    # The day's story crosses noon, so the two reports differ (else this test shows nothing).
+    assert [getattr(at_noon, f) for f in fields] != [getattr(at_eight, f) for f in fields]
