@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,8 +37,45 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection used this recently is taken to be alive without asking the server.
+# SQLAlchemy's `pool_pre_ping` asks at every checkout: three round trips on asyncpg (BEGIN,
+# an empty statement, ROLLBACK) before each transaction, more than a short read costs (one
+# grid's report is one statement). A connection that died since (a restart, a cut) is then
+# found by the statement's error: SQLAlchemy invalidates the pool, the request is refused
+# ("try again in a minute") and the next ones connect anew (tests/e2e/test_outage.py).
+PING_AFTER_IDLE = 2.0
+_CHECKED_IN = "checked_in_at"
+
+
+def ping_when_idle(engine: AsyncEngine, idle: float = PING_AFTER_IDLE) -> None:
+    """Ping a pooled connection at checkout only when it was idle for `idle` seconds or more
+    (what a restart of the server or a firewall's idle timeout kills), as `pool_pre_ping`
+    would: a failed ping invalidates the pool and the checkout connects anew."""
+    dialect = engine.dialect
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        # A connection just made (no check-in yet) or used a moment ago is not asked.
+        if since is None or time.monotonic() - since < idle:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise InvalidatePoolError() from error
+            raise
+
+    event.listen(engine.sync_engine.pool, "checkin", checkin)
+    event.listen(engine.sync_engine.pool, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
