@@ -531,7 +531,13 @@ def _report(
     # Alerts: abnormal ones raised in the window, and the others still without a person's
     # action (from before the window, or a missed check-in's).
     kinds = (*ABNORMAL_KINDS, MISSED_KIND)
-    acted = select(AlertAction.alert_id).where(AlertAction.actor_user_id.is_not(None))
+    # Looked up per alert (`ix_alert_actions_alert_id`), not a list of every alert any person
+    # ever acted on, which grows with the city's history.
+    acted = (
+        select(AlertAction.id)
+        .where(AlertAction.alert_id == Alert.id, AlertAction.actor_user_id.is_not(None))
+        .exists()
+    )
     raised = kind_in(ABNORMAL_KINDS) & (Alert.created_at >= start) & (Alert.created_at < end)
     alerts = _row(
         _ALERT,
@@ -549,7 +555,7 @@ def _report(
             raised,
             kind_in(kinds)
             & (Alert.created_at < end)
-            & Alert.id.not_in(acted)
+            & ~acted
             & or_(Alert.created_at < start, Alert.kind == MISSED_KIND),
         ),
     )
