@@ -33,7 +33,7 @@ from services.alerts import (
     tell_new_plan,
     tell_requester,
 )
-from services.alerts import acknowledge as acknowledged
+from services.alerts import record_action as write_action
 from services.buttons import RECORD_ACTION
 from services.filing import PROXY
 from services.placement import ASSIGN_KIND, assign, grids_to_choose
@@ -106,16 +106,7 @@ async def acknowledge(chat: Chat) -> list[Reply]:
     alert, post = found
     if alert.acknowledged_at is not None:
         return [Send(turn.tr("Alert {number} was already acknowledged.", number=alert.id))]
-    acknowledged(alert, turn.user.id, turn.now)
-    turn.session.add(
-        AlertAction(
-            alert_id=alert.id,
-            kind="acknowledged",
-            actor_user_id=turn.user.id,
-            actor_name=post.name,
-            at=turn.now,
-        )
-    )
+    await write_action(turn.session, alert, post, "acknowledged", turn.now)
     await tell_requester(turn.session, alert, post, turn.now)
     await settle_copies(turn.session, alert, turn.now, turn.zone, actor_chat=turn.user.chat_id)
     return [Send(turn.tr("Alert {number} acknowledged. Thank you.", number=alert.id))]
@@ -143,16 +134,7 @@ async def record_action(chat: Chat) -> list[Reply]:
     if len(parts) != 2 or parts[1] not in ACTIONS:
         return [Send(turn.tr("Please choose with the buttons."))]
     kind = parts[1]
-    acknowledged(alert, turn.user.id, turn.now)
-    action = AlertAction(
-        alert_id=alert.id,
-        kind=kind,
-        actor_user_id=turn.user.id,
-        actor_name=post.name,
-        at=turn.now,
-    )
-    turn.session.add(action)
-    await turn.session.flush()
+    action = await write_action(turn.session, alert, post, kind, turn.now)
     await tell_requester(turn.session, alert, post, turn.now, action)
     await settle_copies(turn.session, alert, turn.now, turn.zone, actor_chat=turn.user.chat_id)
     recorded = Send(
@@ -260,17 +242,7 @@ async def place_in_grid(chat: Chat) -> list[Reply]:
     moved = await assign(turn.session, household, grid, turn.now)
     if not moved:
         return [Send(turn.tr("Please choose with the buttons."))]
-    acknowledged(alert, turn.user.id, turn.now)
-    turn.session.add(
-        AlertAction(
-            alert_id=alert.id,
-            kind="assigned",
-            actor_user_id=turn.user.id,
-            actor_name=post.name,
-            note=grid.name,
-            at=turn.now,
-        )
-    )
+    await write_action(turn.session, alert, post, "assigned", turn.now, note=grid.name)
     await settle_copies(turn.session, alert, turn.now, turn.zone, actor_chat=turn.user.chat_id)
     done = turn.tr(
         "Placed in {grid}: {names}.",
@@ -298,16 +270,7 @@ async def _confirmation(chat: Chat) -> tuple[Alert, Staff] | list[Reply]:
 async def _settled(chat: Chat, alert: Alert, post: Staff, kind: str, note: str) -> list[Reply]:
     """Record what the worker decided, and show it on the alert they pressed (no buttons)."""
     turn = chat.turn
-    acknowledged(alert, turn.user.id, turn.now)
-    action = AlertAction(
-        alert_id=alert.id,
-        kind=kind,
-        actor_user_id=turn.user.id,
-        actor_name=post.name,
-        at=turn.now,
-    )
-    turn.session.add(action)
-    await turn.session.flush()
+    action = await write_action(turn.session, alert, post, kind, turn.now)
     await settle_copies(turn.session, alert, turn.now, turn.zone, actor_chat=turn.user.chat_id)
     done = f"✅ {html.escape(turn.tr(DONE_TEXTS[kind]))}"
     if note:

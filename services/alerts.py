@@ -73,6 +73,32 @@ def acknowledge(alert: Alert, user_id: int, now: datetime) -> None:
         alert.status = ACKNOWLEDGED
 
 
+async def record_action(
+    session: AsyncSession,
+    alert: Alert,
+    by: Staff,
+    kind: str,
+    now: datetime,
+    *,
+    note: str | None = None,
+) -> AlertAction:
+    """What a worker did about an alert (acknowledging it, a call, a visit, a placement …):
+    the alert is acknowledged by them if it was not yet, and the action is written with its
+    id (the note question that follows refers to it)."""
+    acknowledge(alert, by.user_id, now)
+    action = AlertAction(
+        alert_id=alert.id,
+        kind=kind,
+        actor_user_id=by.user_id,
+        actor_name=by.name,
+        note=note,
+        at=now,
+    )
+    session.add(action)
+    await session.flush()
+    return action
+
+
 async def escalate(
     session: AsyncSession,
     alert: Alert,

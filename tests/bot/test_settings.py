@@ -27,7 +27,9 @@ def returnee(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=60,
+        # Only against a hang: `run --upgrade` on a new SQLite file runs every migration, which
+        # took over 60 s once with the 2 cores loaded 14 deep (CI of 2026-12-01, 22:20).
+        timeout=300,
     )
 
 
