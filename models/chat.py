@@ -9,11 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, bindparam, delete, func, select
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    String,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 from sqlalchemy.orm.attributes import flag_modified
 
 from models.base import Base, Json
@@ -96,6 +107,50 @@ _FIRST_HANDLING = {
     .on_conflict_do_nothing(index_elements=["update_id"])
     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
+
+
+async def take_update(
+    session: AsyncSession, user_id: int, update_id: int | None, now: datetime
+) -> tuple[bool, ChatUser | None, Conversation | None]:
+    """The update marked handled (`first_handling`) and the user with their conversation,
+    locked (`user_for_update`): whether it is the update's first handling, then the user and
+    the conversation. On PostgreSQL one statement does both (a round trip less for every
+    update: four statements for a check-in answer, not five); SQLite runs the two."""
+    if update_id is None:
+        return (True, *await user_for_update(session, user_id))
+    if session.get_bind().dialect.name == "postgresql":
+        row = (
+            await session.execute(
+                _TAKE_UPDATE, {"update_id": update_id, "now": now, "user_id": user_id}
+            )
+        ).one()
+        return bool(row[0]), row[1], row[2]
+    if not await first_handling(session, update_id, now):
+        return False, None, None
+    return (True, *await user_for_update(session, user_id))
+
+
+# `take_update` on PostgreSQL. The mark's INSERT runs whether or not a row is read from it;
+# a second transaction handling the same update waits, in it, for the first one's commit and
+# then finds the mark there (`first` false), as with `first_handling`. The user's row is
+# locked in a CTE: PostgreSQL does not lock the nullable side of an outer join, and the
+# outer join from a single row is what makes a row come back for a user not seen before.
+_MARKED = (
+    _FIRST_HANDLING["postgresql"]
+    .returning(Base.metadata.tables[HandledUpdate.__tablename__].c.update_id)
+    .cte("marked")
+)
+_LOCKED = (
+    select(ChatUser).where(ChatUser.id == bindparam("user_id")).with_for_update().cte("locked")
+)
+_LOCKED_USER = aliased(ChatUser, _LOCKED, name="locked_user")
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+_TAKE_UPDATE = (
+    select(exists(select(_MARKED.c.update_id)).label("first"), _LOCKED_USER, Conversation)
+    .select_from(_ONE_ROW)
+    .outerjoin(_LOCKED_USER, true())
+    .outerjoin(Conversation, Conversation.user_id == _LOCKED_USER.id)
+)
 
 
 async def first_handling(session: AsyncSession, update_id: int, now: datetime) -> bool:

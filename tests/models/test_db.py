@@ -1,65 +1,64 @@
-"""A pooled PostgreSQL connection killed by the server (a restart, an idle timeout): one idle
-for a while is replaced at checkout without an error; one used a moment ago fails its
-statement once, and the next transaction connects anew."""
+"""The engine's pool on PostgreSQL: a connection the server dropped while it sat idle in the
+pool is replaced before anyone uses it."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from models.db import make_engine, ping_when_idle
-from tests.conftest import POSTGRES
-
-pytestmark = pytest.mark.skipif(not POSTGRES, reason="the server ends a PostgreSQL connection")
+from models.db import make_engine
 
 
-async def backend_pid(engine: AsyncEngine) -> int:
-    async with engine.connect() as connection:
-        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
-
-
-async def kill(url: str, pid: int) -> None:
-    other = make_engine(url)
+async def _ours_dropped(url: str) -> None:
+    """The server ends every other connection to the test's database (as a restart would)."""
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        async with other.connect() as connection:
-            ended = await connection.execute(
-                text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}
+        async with admin.connect() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
             )
-            assert ended.scalar_one()
     finally:
-        await other.dispose()
+        await admin.dispose()
 
 
-async def test_an_idle_connection_killed_by_the_server_is_replaced_at_checkout(
-    database_url: str,
-) -> None:
-    # Idle for "0 seconds or more": every checkout after the first asks the server.
-    engine = create_async_engine(database_url, pool_size=1)
-    ping_when_idle(engine, idle=0.0)
+async def test_a_connection_dropped_while_idle_is_replaced_before_use(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL pool (TEST_DATABASE_URL)")
+    # `ping_after_idle=0`: every connection taken from the pool counts as idle.
+    engine = make_engine(database_url, ping_after_idle=0)
     try:
-        first = await backend_pid(engine)
-        await kill(database_url, first)
-        # No error: the dead connection is found by the ping and a new one is made.
-        assert await backend_pid(engine) != first
+        async with engine.connect() as connection:
+            before = await connection.scalar(text("SELECT pg_backend_pid()"))
+        await _ours_dropped(database_url)
+        async with engine.connect() as connection:
+            after = await connection.scalar(text("SELECT pg_backend_pid()"))
+        assert after is not None and after != before
     finally:
         await engine.dispose()
 
 
-async def test_a_connection_used_a_moment_ago_fails_once_then_the_pool_recovers(
+async def test_a_connection_given_back_just_now_is_taken_without_a_ping(
     database_url: str,
 ) -> None:
-    # "A moment ago" is anything under an hour here, so a slow machine cannot make it idle.
-    engine = create_async_engine(database_url, pool_size=1)
-    ping_when_idle(engine, idle=3600.0)
+    """Under load a connection goes from one update to the next with no round trip between:
+    the price is that one lost within `ping_after_idle` fails its one use, and the pool then
+    opens new connections."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL pool (TEST_DATABASE_URL)")
+    engine = make_engine(database_url, ping_after_idle=3600)
     try:
-        first = await backend_pid(engine)
-        await kill(database_url, first)
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT 1")) == 1
+        await _ours_dropped(database_url)
         with pytest.raises(DBAPIError) as failed:
-            await backend_pid(engine)
+            async with engine.connect() as connection:
+                await connection.scalar(text("SELECT 1"))
         assert failed.value.connection_invalidated
-        # The next transaction, as the next request, connects anew by itself.
-        assert await backend_pid(engine) != first
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT 1")) == 1
     finally:
         await engine.dispose()
