@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -47,7 +48,7 @@ from models.areas import Area, area_by_code, children_of
 from models.staff import audit, covers
 from services import feeds
 from services.access import authenticate
-from services.figures import window_of
+from services.figures import DEFAULT_AT, window_of
 from services.pushed import progress_over as pushed_progress_over
 from services.records import Scope, record_of
 
@@ -70,6 +71,8 @@ class ApiConfig:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     # An open alert older than this is overdue (the escalation time).
     overdue_after: timedelta = timedelta(hours=6)
+    # DAILY_REPORT_AT: a day's figures are the daily report's, over the 24 hours to it.
+    report_at: clock_time = DEFAULT_AT
     rate_per_minute: int = 120
     clock: Clock = field(default_factory=SystemClock)
     # The address people reach the dashboard at (for the links /web sends).
@@ -251,10 +254,11 @@ async def figures(
         zone=config.zone,
         overdue_after=config.overdue_after,
         now=config.clock.now(),
+        at=config.report_at,
     )
     now = config.clock.now()
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    moments = [min(window_of(day, config.zone)[1], now) for day in days]
+    moments = [min(window_of(day, config.zone, config.report_at)[1], now) for day in days]
     lists = await pushed_progress_over(who.session, area, moments, below=below)
     shown = [PushedProgress.of(f, day) for day, each in zip(days, lists, strict=True) for f in each]
     rows(request, len(found) + len(shown))

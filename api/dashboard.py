@@ -426,7 +426,12 @@ async def area_page(
             await audit(session, scope.user_id, "web_refused", f"area:{code}"[:64], now)
             return message_page(404, tr(NOT_YOURS), tr)
         view = await overview(
-            session, area, now=now, zone=config.zone, overdue_after=config.overdue_after
+            session,
+            area,
+            now=now,
+            zone=config.zone,
+            overdue_after=config.overdue_after,
+            at=config.report_at,
         )
         await audit(session, scope.user_id, "web_view", f"area:{code}", now)
     text = render(view, tr, now.astimezone(config.zone))

@@ -75,6 +75,14 @@ class Figures(BaseModel):
     alerts_open: int = Field(description="Alerts open at the day's end (or now, for today).")
     alerts_acknowledged: int = Field(description="Alerts acknowledged during the day.")
     alerts_overdue: int = Field(description="Open alerts older than the escalation time.")
+    as_of: datetime = Field(
+        description=(
+            "When these figures were counted: for today, the last count of a job that runs "
+            "every minute (at most two minutes old, else counted for this call); for a day "
+            "over, when late answers and actions on its alerts were last taken in (every 5 "
+            "minutes)."
+        )
+    )
 
     @classmethod
     def of(cls, row: AreaDay) -> Figures:
@@ -101,6 +109,7 @@ class Figures(BaseModel):
             alerts_open=c.alerts.open,
             alerts_acknowledged=c.alerts.acknowledged,
             alerts_overdue=c.alerts.overdue,
+            as_of=row.as_of,
         )
 
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import uvicorn
@@ -57,6 +57,7 @@ async def serve(
     *,
     zone: ZoneInfo,
     overdue_after: timedelta,
+    report_at: time,
     rate_per_minute: int,
     public_url: str,
     clock: Clock | None = None,
@@ -69,6 +70,7 @@ async def serve(
         config = ApiConfig(
             zone=zone,
             overdue_after=overdue_after,
+            report_at=report_at,
             rate_per_minute=rate_per_minute,
             clock=clock or SystemClock(),
             public_url=public_url,

@@ -23,6 +23,7 @@ Each is timed after one warm-up call (SQLAlchemy compiles and caches each query 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import json
 import random
@@ -152,6 +153,18 @@ async def measure(run: CityRun) -> list[Figure]:
             ms,
             aim="< 200 ms",
             meets=lambda v: v < 200,
+        ),
+        Figure(
+            f"city.api_figures_live.{db}",
+            f"city ({tag}): the same with today counted live (no recent count of the job)",
+            got["api_figures_live"] * 1000,
+            ms,
+        ),
+        Figure(
+            f"city.store_today.{db}",
+            f"city ({tag}): the job counting today for every grid (every minute)",
+            got["store_today"] * 1000,
+            ms,
         ),
         Figure(
             f"city.store_fill.{db}",
@@ -352,15 +365,15 @@ async def _api(sessions: Any, city: Any, residents: int) -> dict[str, float]:
         }
     from sqlalchemy import delete
 
-    from models.counts import CountedDay, GridDayCounts
-    from services.stored import CHUNK_DAYS, KEEP_DAYS, store_figures
+    from models.counts import AreaDayCounts, CountedDay
+    from services.stored import CHUNK_DAYS, FRESH, KEEP_DAYS, store_figures, store_today
 
     config = ApiConfig(zone=ZONE, clock=FixedClock(NOW), rate_per_minute=10**5)
     found: dict[str, float] = {}
     # The days that are over stored as the scheduler's job does (from nothing, as after a
     # deployment), then its next run with nothing changed.
     async with sessions.begin() as session:
-        await session.execute(delete(GridDayCounts))
+        await session.execute(delete(AreaDayCounts))
         await session.execute(delete(CountedDay))
     for name in ("store_fill", "", "store_check"):
         started = time.perf_counter()
@@ -370,6 +383,11 @@ async def _api(sessions: Any, city: Any, residents: int) -> dict[str, float]:
             await store_figures(session, NOW, ZONE, overdue_after=config.overdue_after, chunk=chunk)
         if name:
             found[name] = time.perf_counter() - started
+    # Today's snapshot, as the job does every minute (the API reads it while recent).
+    started = time.perf_counter()
+    async with sessions.begin() as session:
+        await store_today(session, NOW, ZONE, overdue_after=config.overdue_after)
+    found["store_today"] = time.perf_counter() - started
     app = create_app(sessions, config)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
@@ -398,6 +416,17 @@ async def _api(sessions: Any, city: Any, residents: int) -> dict[str, float]:
             ]
         )
         found["api_people_first"] = await call(people, "people", per_page=100)
+    # Today counted live: the API as it answers when the job has not counted today lately.
+    later = dataclasses.replace(config, clock=FixedClock(NOW + FRESH + timedelta(seconds=1)))
+    transport = httpx.ASGITransport(app=create_app(sessions, later))
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+        headers = {"Authorization": f"Bearer {tokens['figures']}"}
+        params = {"below": "true", **span}
+        await http.get(figures, params=params, headers=headers)
+        started = time.perf_counter()
+        answer = await http.get(figures, params=params, headers=headers)
+        found["api_figures_live"] = time.perf_counter() - started
+        assert answer.status_code == 200, answer.text
     return found
 
 

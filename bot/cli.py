@@ -181,6 +181,7 @@ def api(listen: str | None) -> None:
                 int(port),
                 zone=settings.zone,
                 overdue_after=timedelta(minutes=settings.alert_escalate_after_minutes),
+                report_at=settings.daily_report_time,
                 rate_per_minute=settings.api_rate_per_minute,
                 public_url=settings.web_url or f"http://{host}:{port}",
                 clock=clock,

@@ -258,6 +258,7 @@ async def demo_api(settings: Settings, base: str, port: int) -> None:
             port,
             zone=settings.zone,
             overdue_after=timedelta(minutes=settings.alert_escalate_after_minutes),
+            report_at=settings.daily_report_time,
             rate_per_minute=settings.api_rate_per_minute,
             public_url=address,
             clock=clock,

@@ -85,6 +85,17 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
             ),
             300,
         ),
+        # Today's figures for every grid, which the API reads while they are recent
+        # (`stored.FRESH`) instead of counting today for the whole city on each call.
+        (
+            "store_today",
+            partial(
+                stored.store_today,
+                overdue_after=options.alert_escalate_after,
+                at=options.daily_report_at,
+            ),
+            60,
+        ),
         # Personal data of plans ended RETENTION_DAYS ago erased, counts kept (once a day).
         ("purge_expired", partial(retention.purge_expired, days=options.retention_days), 86400),
     ]

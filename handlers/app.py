@@ -32,7 +32,7 @@ from handlers.report import COMPANION, PLACE_VISITED, REPORT
 from handlers.resident import ARRIVED, EDIT, FORGET, HELP
 from handlers.staff import ACTION_NOTE
 from handlers.welcome import LANGUAGE, WELCOME
-from models.chat import ChatUser, Conversation, first_handling, user_for_update
+from models.chat import ChatUser, Conversation, take_update
 from models.db import ERASED, is_sqlite, scrub_files
 from services.options import Options
 
@@ -86,12 +86,13 @@ class Core:
         try:
             async with self.sessions() as session:
                 async with session.begin():
-                    if update_id is not None and not await first_handling(
-                        session, update_id, self.clock.now()
-                    ):
+                    first, user, conversation = await take_update(
+                        session, event.user_id, update_id, self.clock.now()
+                    )
+                    if not first:
                         log.info("update %s was handled before: nothing to do", update_id)
                         return []
-                    replies = compact(await self._handle(session, event))
+                    replies = compact(await self._handle(session, event, user, conversation))
                 if session.info.pop(ERASED, False):
                     await self._scrub()
                 return replies
@@ -124,9 +125,14 @@ class Core:
                 # Erased all the same; the scheduler's hourly scrub takes the copies out.
                 log.warning("could not empty the write-ahead log after an erasure: %s", exc)
 
-    async def _handle(self, session: AsyncSession, event: Incoming) -> list[Reply]:
+    async def _handle(
+        self,
+        session: AsyncSession,
+        event: Incoming,
+        user: ChatUser | None,
+        conversation: Conversation | None,
+    ) -> list[Reply]:
         now = self.clock.now()
-        user, conversation = await user_for_update(session, event.user_id)
         if user is None:
             user = ChatUser(
                 id=event.user_id, chat_id=event.chat_id, created_at=now, last_seen_at=now

@@ -9,11 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, bindparam, delete, func, select
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    String,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 from sqlalchemy.orm.attributes import flag_modified
 
 from models.base import Base, Json
@@ -64,9 +75,13 @@ async def chat_user(session: AsyncSession, user_id: int) -> ChatUser | None:
 async def user_for_update(
     session: AsyncSession, user_id: int
 ) -> tuple[ChatUser | None, Conversation | None]:
-    """The user and their conversation in one statement, the user's row locked so a second
-    instance handling the same user waits instead of racing."""
-    row = (await session.execute(_USER_FOR_UPDATE, {"user_id": user_id})).first()
+    """The user and their conversation in one statement, both locked so a second instance
+    handling the same user waits instead of racing, and then reads what the first wrote."""
+    if session.get_bind().dialect.name == "postgresql":
+        locked = (await session.execute(_TAKE_USER, {"user_id": user_id})).one()
+        return locked[0], locked[1]
+    # SQLite: one writer at a time, so nothing to lock.
+    row = (await session.execute(_USER_AND_CONVERSATION, {"user_id": user_id})).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 
@@ -82,11 +97,10 @@ class HandledUpdate(Base):
 
 # Built once: each update runs them, and building a statement costs more Python than
 # running it once built.
-_USER_FOR_UPDATE = (
+_USER_AND_CONVERSATION = (
     select(ChatUser, Conversation)
     .outerjoin(Conversation, Conversation.user_id == ChatUser.id)
     .where(ChatUser.id == bindparam("user_id"))
-    .with_for_update(of=ChatUser)
 )
 # On the table, not the entity: an ORM insert with parameters is a bulk insert, whose result
 # does not say whether the row went in.
@@ -96,6 +110,68 @@ _FIRST_HANDLING = {
     .on_conflict_do_nothing(index_elements=["update_id"])
     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
+
+
+async def take_update(
+    session: AsyncSession, user_id: int, update_id: int | None, now: datetime
+) -> tuple[bool, ChatUser | None, Conversation | None]:
+    """The update marked handled (`first_handling`) and the user with their conversation,
+    locked (`user_for_update`): whether it is the update's first handling, then the user and
+    the conversation. On PostgreSQL one statement does both (a round trip less for every
+    update: four statements for a check-in answer, not five); SQLite runs the two."""
+    if update_id is None:
+        return (True, *await user_for_update(session, user_id))
+    if session.get_bind().dialect.name == "postgresql":
+        row = (
+            await session.execute(
+                _TAKE_UPDATE, {"update_id": update_id, "now": now, "user_id": user_id}
+            )
+        ).one()
+        return bool(row[0]), row[1], row[2]
+    if not await first_handling(session, update_id, now):
+        return False, None, None
+    return (True, *await user_for_update(session, user_id))
+
+
+# `take_update` on PostgreSQL. The mark's INSERT runs whether or not a row is read from it;
+# a second transaction handling the same update waits, in it, for the first one's commit and
+# then finds the mark there (`first` false), as with `first_handling`.
+# The user's row and their conversation's are both locked, each in a CTE (PostgreSQL does not
+# lock the nullable side of an outer join; the outer joins from a single row make a row come
+# back for a user not seen before). Locking the conversation is what makes it current: a
+# statement reads other rows as they were when it began, so a transaction that waited for
+# another instance handling the same user's previous update would otherwise get the
+# conversation from before that update and write its answer over it. A row locked after a
+# wait is read as the other transaction committed it.
+_MARKED = (
+    _FIRST_HANDLING["postgresql"]
+    .returning(Base.metadata.tables[HandledUpdate.__tablename__].c.update_id)
+    .cte("marked")
+)
+_LOCKED = (
+    select(ChatUser).where(ChatUser.id == bindparam("user_id")).with_for_update().cte("locked")
+)
+_LOCKED_USER = aliased(ChatUser, _LOCKED, name="locked_user")
+_LOCKED_TALK = (
+    select(Conversation)
+    .where(Conversation.user_id == bindparam("user_id"))
+    .with_for_update()
+    .cte("locked_talk")
+)
+_LOCKED_CONVERSATION = aliased(Conversation, _LOCKED_TALK, name="locked_conversation")
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+_TAKE_USER = (
+    select(_LOCKED_USER, _LOCKED_CONVERSATION)
+    .select_from(_ONE_ROW)
+    .outerjoin(_LOCKED_USER, true())
+    .outerjoin(_LOCKED_CONVERSATION, _LOCKED_CONVERSATION.user_id == _LOCKED_USER.id)
+)
+_TAKE_UPDATE = (
+    select(exists(select(_MARKED.c.update_id)).label("first"), _LOCKED_USER, _LOCKED_CONVERSATION)
+    .select_from(_ONE_ROW)
+    .outerjoin(_LOCKED_USER, true())
+    .outerjoin(_LOCKED_CONVERSATION, _LOCKED_CONVERSATION.user_id == _LOCKED_USER.id)
+)
 
 
 async def first_handling(session: AsyncSession, update_id: int, now: datetime) -> bool:

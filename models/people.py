@@ -34,6 +34,8 @@ class Household(Base):
 
 class Resident(Base):
     __tablename__ = "residents"
+    # Each row's grid read from the index alone when counting per grid (migration 0025).
+    __table_args__ = (Index("ix_residents_id_grid_id", "id", "grid_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)

@@ -7,7 +7,7 @@ who hold them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from models.alerts import OPEN, Alert
 from models.areas import Area, lineage
 from models.staff import Staff, covers
 from services.feeds import AreaDay, figures_over
-from services.figures import DayPoint, grids_under
+from services.figures import DEFAULT_AT, DayPoint, grids_under
 from services.pushed import Figures as PushedFigures
 from services.pushed import progress
 
@@ -70,6 +70,7 @@ async def overview(
     now: datetime,
     zone: ZoneInfo,
     overdue_after: timedelta,
+    at: time = DEFAULT_AT,
 ) -> Overview:
     day = now.astimezone(zone).date()
     rows = await figures_over(
@@ -81,6 +82,10 @@ async def overview(
         zone=zone,
         overdue_after=overdue_after,
         now=now,
+        # Today counted live: a worker reads here what they have just done in the bot (one
+        # area of theirs, not the city's platform pulling every area).
+        fresh=None,
+        at=at,
     )
     # The area in all, each day: the trend, in the daily report's terms like the rest.
     totals = [r for r in rows if r.area.code == area.code]

@@ -10,8 +10,9 @@ text out), so tests and benchmarks can call it directly."""
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -74,10 +75,16 @@ def _heading(figures: DailyFigures | Summary, tr: Translator, zone: ZoneInfo) ->
     return "\n".join(lines)
 
 
-def _capped(lines: list[str], tr: Translator) -> list[str]:
-    if len(lines) <= LIST_CAP:
-        return lines
-    return [*lines[:LIST_CAP], "  " + tr("…and {n} more", n=len(lines) - LIST_CAP)]
+T = TypeVar("T")
+
+
+def _capped(items: Sequence[T], line: Callable[[T], str], tr: Translator) -> list[str]:
+    """The first LIST_CAP items' lines (only those are written: a grid may have sixty alerts
+    open), and how many more there are."""
+    if len(items) <= LIST_CAP:
+        return [line(item) for item in items]
+    shown = [line(item) for item in items[:LIST_CAP]]
+    return [*shown, "  " + tr("…and {n} more", n=len(items) - LIST_CAP)]
 
 
 def _transport(value: str, tr: Translator) -> str:
@@ -100,14 +107,14 @@ def _done(incident: Incident, tr: Translator, zone: ZoneInfo) -> str:
 
 def _incidents(incidents: Sequence[Incident], tr: Translator, zone: ZoneInfo) -> list[str]:
     return _capped(
-        [
+        incidents,
+        lambda i: (
             f"  • {i.at.astimezone(zone).strftime('%H:%M')} "
             + tr.label(
                 tr.clauses([html.escape(i.name), tr(INCIDENT_NAMES.get(i.kind, i.kind))]),
                 _done(i, tr, zone),
             )
-            for i in incidents
-        ],
+        ),
         tr,
     )
 
@@ -135,7 +142,8 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
             )
         )
         lines += _capped(
-            [
+            figures.still_open,
+            lambda i: (
                 "  • "
                 + tr.label(
                     tr.clauses(
@@ -147,14 +155,14 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
                     ),
                     _done(i, tr, zone),
                 )
-                for i in figures.still_open
-            ],
+            ),
             tr,
         )
     if figures.no_shows:
         lines.append("🚫 " + tr("Expected but not arrived: {n}", n=len(figures.no_shows)))
         lines += _capped(
-            [
+            figures.no_shows,
+            lambda e: (
                 "  • "
                 + tr.label(
                     html.escape(e.name),
@@ -165,8 +173,7 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
                         ]
                     ),
                 )
-                for e in figures.no_shows
-            ],
+            ),
             tr,
         )
     lines.append(
@@ -182,7 +189,8 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
         + tr("Expected in the next {days} days: {n}", days=EXPECTED_DAYS, n=len(figures.expected))
     )
     lines += _capped(
-        [
+        figures.expected,
+        lambda e: (
             "  • "
             + tr.label(
                 html.escape(e.name),
@@ -197,15 +205,15 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
                     ]
                 ),
             )
-            for e in figures.expected
-        ],
+        ),
         tr,
     )
     lines.append("🏠 " + tr("Under monitoring: {n}", n=len(figures.monitoring)))
     for kind, count in figures.by_kind.items():
         lines.append(f"  <i>{tr.label(tr(PHASE_NAMES.get(kind, kind)), str(count))}</i>")
         lines += _capped(
-            [
+            [m for m in figures.monitoring if m.kind == kind],
+            lambda m: (
                 "  • "
                 + tr(
                     "{name}: day {n} of {total}",
@@ -213,9 +221,7 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
                     n=m.day,
                     total=m.of,
                 )
-                for m in figures.monitoring
-                if m.kind == kind
-            ],
+            ),
             tr,
         )
     if figures.held:
@@ -249,7 +255,7 @@ def render_daily(figures: DailyFigures, tr: Translator, zone: ZoneInfo) -> str:
     )
     lines += _incidents(figures.missed, tr, zone)
     lines.append("✅ " + tr("Released: {n}", n=len(figures.releases)))
-    lines += _capped([f"  • {html.escape(name)}" for name in figures.releases], tr)
+    lines += _capped(figures.releases, lambda name: f"  • {html.escape(name)}", tr)
     return _fit("\n".join(lines), tr)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -21,10 +21,10 @@ from models.areas import Area
 from models.checkins import CheckIn, TestResult
 from models.people import Arrival, Resident
 from models.plans import MonitoringPlan
+from services import stored
 from services.counts import Counts
-from services.figures import day_bounds
+from services.figures import DEFAULT_AT, day_bounds
 from services.records import Scope
-from services.stored import counts_over
 
 # The longest date range one call of the figures may cover.
 MAX_DAYS = 92
@@ -38,6 +38,8 @@ class AreaDay:
     area: Area
     day: date
     counts: Counts
+    # When these figures were counted: now, or when the stored ones were (`services.stored`).
+    as_of: datetime
 
 
 async def figures_over(
@@ -50,25 +52,37 @@ async def figures_over(
     zone: ZoneInfo,
     overdue_after: timedelta,
     now: datetime,
+    fresh: timedelta | None = stored.FRESH,
+    at: time = DEFAULT_AT,
 ) -> list[AreaDay]:
     """Day by day from `first` to `last`: the area's figures (in all), and with `below` also
-    those of each area directly below it (a grid has none)."""
+    those of each area directly below it (a grid has none). Today is read from the job's
+    count while younger than `fresh` (None: counted live)."""
     children = await _children(session, area) if below else []
     keyed = {c.code: c for c in children} if children else {area.code: area}
-    counted = await counts_over(
-        session, area, first, last, keyed, zone=zone, overdue_after=overdue_after, now=now
+    counted, as_of = await stored.figures_over(
+        session,
+        area,
+        first,
+        last,
+        keyed,
+        zone=zone,
+        overdue_after=overdue_after,
+        now=now,
+        fresh=fresh,
+        at=at,
     )
     found: list[AreaDay] = []
     for i in range((last - first).days + 1):
         day = first + timedelta(days=i)
         if not children:
-            found.append(AreaDay(area, day, counted[area.code][i]))
+            found.append(AreaDay(area, day, counted[area.code][i], as_of[i]))
             continue
         total = Counts()
         for child in children:
             total.add(counted[child.code][i])
-        found.append(AreaDay(area, day, total))
-        found += [AreaDay(child, day, counted[child.code][i]) for child in children]
+        found.append(AreaDay(area, day, total, as_of[i]))
+        found += [AreaDay(child, day, counted[child.code][i], as_of[i]) for child in children]
     return found
 
 

@@ -16,27 +16,41 @@ child area: a district's roll-up costs the same handful of queries as one grid's
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     ColumnElement,
+    CompoundSelect,
+    Date,
     Integer,
     Select,
     String,
+    any_,
+    bindparam,
     case,
     cast,
     func,
+    join,
     literal,
+    null,
     or_,
     select,
+    union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from models.alerts import Alert, AlertAction
 from models.areas import Area, Level
+from models.base import Json, UTCDateTime
 from models.checkins import CheckIn
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, HELD, RELEASED, MonitoringPlan
@@ -294,21 +308,27 @@ async def collect(
     window: tuple[datetime, datetime],
 ) -> dict[str, _Tally]:
     """A tally per key area (the area itself, or each child), with the names behind each
-    figure: five queries (arrivals, plans, check-ins, alerts, what was done about them)."""
+    figure: one statement (arrivals, plans, check-ins, alerts, what was done about them)."""
     start, end = window
     tallies = {code: _Tally() for code in keyed}
-    # Plain rows from the connection: no ORM result machinery for five read-only statements
+    # Plain rows from the connection: no ORM result machinery for a read-only statement
     # (what the session holds unwritten is written first, as `session.execute` would).
     await session.flush()
     connection = await session.connection()
+    horizon = end + timedelta(days=EXPECTED_DAYS)
+    values: dict[str, Any] = {"start": start, "end": end, "horizon": horizon, "day": day}
     if area.level == Level.GRID:
         grid_key = {area.id: area.code} if area.code in keyed else {}
-        people: ColumnElement[bool] = Resident.grid_id == area.id
-        in_grids: ColumnElement[bool] = Alert.grid_id == area.id
+        # Built and compiled once: a grid's report is the one made a thousand times a day.
+        statement = _grid_report(connection.dialect.name)
+        values["grid"] = area.id
     else:
         grid_key = await grid_keys(session, area, keyed)
-        people = Resident.grid_id.in_(grids_under(area))
-        in_grids = Alert.grid_id.in_(grids_under(area))
+        grids = grids_under(area)
+        statement = _report(lambda _: Resident.grid_id.in_(grids), Alert.grid_id.in_(grids))
+    rows: dict[int, list[Any]] = defaultdict(list)
+    for row in (await connection.execute(statement, values)).all():
+        rows[row[0]].append(row)
 
     def tally(grid_id: int) -> _Tally | None:
         key = grid_key.get(grid_id)
@@ -316,176 +336,64 @@ async def collect(
 
     # Arrivals: reports received and arrivals in the window; people expected in the next
     # days after the report, and those due before its end who have not come.
-    horizon = end + timedelta(days=EXPECTED_DAYS)
-    expected = (Arrival.status == "expected") & (Arrival.expected_at < horizon)
-    arrivals = (
-        select(
-            Arrival.reported_at,
-            Arrival.arrived_at,
-            Arrival.status,
-            Arrival.expected_at,
-            Arrival.transport,
-            Arrival.transport_number,
-            Arrival.origin_text,
-            Arrival.origin_code,
-            Resident.name,
-            Resident.grid_id,
-            Resident.purged_at,
-        )
-        .join(Resident, Resident.id == Arrival.resident_id)
-        .where(
-            people,
-            or_(
-                (Arrival.reported_at >= start) & (Arrival.reported_at < end),
-                (Arrival.arrived_at >= start) & (Arrival.arrived_at < end),
-                expected,
-            ),
-        )
-    )
-    for row in (await connection.execute(arrivals)).all():
-        if (t := tally(row.grid_id)) is None:
-            continue
-        t.reports += start <= row.reported_at < end
-        t.arrived += row.arrived_at is not None and start <= row.arrived_at < end
-        if (
-            row.status == "expected"
-            and row.purged_at is None
-            and row.expected_at is not None
-            and row.expected_at < horizon
-        ):
-            item = Expected(
-                row.name or "?",
-                row.expected_at,
-                row.transport,
-                row.transport_number or "",
-                row.origin_text,
-                row.origin_code,
-            )
-            (t.expected if row.expected_at >= end else t.no_shows).append(item)
-    # Plans: under monitoring on the report's day (with the day of their present phase),
-    # held open, and released in the window.
-    plans = (
-        select(
-            MonitoringPlan.status,
-            MonitoringPlan.phases,
-            MonitoringPlan.ended_at,
-            Resident.name,
-            Resident.grid_id,
-        )
-        .join(Resident, Resident.id == MonitoringPlan.resident_id)
-        .where(
-            people,
-            or_(
-                (MonitoringPlan.status == ACTIVE)
-                & (MonitoringPlan.starts_on <= day)
-                & (MonitoringPlan.ends_on >= day),
-                MonitoringPlan.status == HELD,
-                (MonitoringPlan.status == RELEASED)
-                & (MonitoringPlan.ended_at >= start)
-                & (MonitoringPlan.ended_at < end),
-            ),
-        )
-    )
-    for status, phases, _ended, name, grid_id in (await connection.execute(plans)).all():
+    for row in rows[_ARRIVAL]:
+        _, grid_id, name, reported, arrived, expected_at, purged, status, *strings = row[:12]
         if (t := tally(grid_id)) is None:
             continue
+        t.reports += start <= reported < end
+        t.arrived += arrived is not None and start <= arrived < end
+        if (
+            status == "expected"
+            and purged is None
+            and expected_at is not None
+            and expected_at < horizon
+        ):
+            transport, number, origin, origin_code = strings
+            item = Expected(name or "?", expected_at, transport, number or "", origin, origin_code)
+            (t.expected if expected_at >= end else t.no_shows).append(item)
+    # Plans: under monitoring on the report's day (with the day of their present phase),
+    # held open, and released in the window.
+    for row in rows[_PLAN]:
+        if (t := tally(row.grid_id)) is None:
+            continue
+        status, name = row.s1, row.name
         if status == HELD:
             t.held += 1
         elif status == RELEASED:
             t.releases.append(name or "?")
-        elif (phase := phase_on(phases, day)) is not None:
+        elif (phase := phase_on(row.j, day)) is not None:
             kind, n, total = phase
             t.monitoring.append(Monitored(name or "?", kind, n, total))
     # Check-in slots that ended in the window: on time, late or missed, as they stand now;
     # a missed one with its alert (if it was raised yet).
-    missed_alert = (
-        select(Alert.id)
-        .where(Alert.dedupe_key == literal(f"{MISSED_KIND}:") + cast(CheckIn.id, String))
-        .scalar_subquery()
-    )
-    checkins = (
-        select(
-            CheckIn.slot_start,
-            CheckIn.answered_at,
-            CheckIn.late,
-            CheckIn.extra,
-            Resident.name,
-            Resident.grid_id,
-            case((CheckIn.answered_at.is_(None), missed_alert), else_=None),
-        )
-        .join(Resident, Resident.id == CheckIn.resident_id)
-        .where(people, CheckIn.slot_end > start, CheckIn.slot_end <= end)
-    )
     missed: list[tuple[_Tally, str, datetime, int | None]] = []
-    for slot, answered, late, extra, name, grid_id, alert_id in (
-        await connection.execute(checkins)
-    ).all():
-        if (t := tally(grid_id)) is None or (extra or {}).get("closed"):
+    for row in rows[_CHECKIN]:
+        if (t := tally(row.grid_id)) is None or (row.j or {}).get("closed"):
             continue
         t.checkins_due += 1
-        if answered is None:
+        if row.t2 is None:
             t.checkins_missed += 1
-            missed.append((t, name or "?", slot, alert_id))
-        elif late:
+            missed.append((t, row.name or "?", row.t1, row.n1))
+        elif row.flag:
             t.checkins_late += 1
         else:
             t.checkins_answered += 1
     listed = {alert_id for _, _, _, alert_id in missed if alert_id is not None}
     # Alerts: the abnormal reports raised in the window, and every other alert still without
     # a person's action (from before the window, or a miss raised late) unless the check-in
-    # it was about was answered late after all, or closed with its plan (kept on the alert).
-    kinds = (*ABNORMAL_KINDS, MISSED_KIND)
-    acted = select(AlertAction.alert_id).where(AlertAction.actor_user_id.is_not(None))
-    raised = kind_in(ABNORMAL_KINDS) & (Alert.created_at >= start) & (Alert.created_at < end)
-    alerts = (
-        select(
-            Alert.id,
-            Alert.kind,
-            Alert.created_at,
-            Alert.grid_id,
-            Resident.name,
-            raised.label("raised"),
-            Alert.checkin_settled_at,
-        )
-        .outerjoin(Resident, Resident.id == Alert.resident_id)
-        .where(
-            in_grids,
-            or_(
-                raised,
-                kind_in(kinds)
-                & (Alert.created_at < end)
-                & Alert.id.not_in(acted)
-                & or_(Alert.created_at < start, Alert.kind == MISSED_KIND),
-            ),
-        )
-    )
+    # it was about was answered late after all (kept on the alert), or is listed above.
     found = []
-    for alert_id, kind, created, grid_id, name, is_raised, settled in (
-        await connection.execute(alerts)
-    ).all():
-        if alert_id in listed or (t := tally(grid_id)) is None:
+    for row in rows[_ALERT]:
+        alert_id, kind, is_raised = row.n1, row.s1, bool(row.flag)
+        if alert_id in listed or (t := tally(row.grid_id)) is None:
             continue
-        if not is_raised and kind == MISSED_KIND and settled is not None:
+        if not is_raised and kind == MISSED_KIND and row.t2 is not None:
             continue
-        found.append((t, alert_id, kind, created, name or "?", bool(is_raised)))
-    # What was done about them, by whom.
+        found.append((t, alert_id, kind, row.t1, row.name or "?", is_raised))
+    # What was done about them, by whom, in order.
     done: dict[int, list[Done]] = defaultdict(list)
-    ids = [*listed, *(alert_id for _, alert_id, *_ in found)]
-    for chunk in _chunks(ids, 500):
-        query = (
-            select(
-                AlertAction.alert_id,
-                AlertAction.kind,
-                AlertAction.actor_name,
-                AlertAction.note,
-                AlertAction.at,
-                AlertAction.actor_user_id,
-            )
-            .where(AlertAction.alert_id.in_(chunk))
-            .order_by(AlertAction.at, AlertAction.id)
-        )
-        for alert_id, kind, by, note, at, actor in (await connection.execute(query)).all():
-            done[alert_id].append(Done(kind, by, note, at, actor is not None))
+    for row in sorted(rows[_ACTION], key=lambda row: (row.t1, row.n3)):
+        done[row.n1].append(Done(row.s1, row.s2, row.s3, row.t1, row.n2 is not None))
     for t, name, slot, alert_id in missed:
         steps = tuple(done.get(alert_id, ())) if alert_id is not None else ()
         t.missed.append(Incident(MISSED_KIND, name, slot, steps))
@@ -493,6 +401,194 @@ async def collect(
         incident = Incident(kind, name, created, tuple(done.get(alert_id, ())))
         (t.abnormal if is_raised else t.still_open).append(incident)
     return tallies
+
+
+# The report's statement is five selects in one (UNION ALL), one round trip: each row says
+# which it comes from (its first column) and puts its values in shared columns of one type
+# each (`_SLOTS`), NULL where it has none.
+_ARRIVAL, _PLAN, _CHECKIN, _ALERT, _ACTION = range(5)
+_SLOTS: dict[str, TypeEngine[Any]] = {
+    "grid_id": Integer(),
+    "name": String(),
+    "t1": UTCDateTime(),
+    "t2": UTCDateTime(),
+    "t3": UTCDateTime(),
+    "t4": UTCDateTime(),
+    "s1": String(),
+    "s2": String(),
+    "s3": String(),
+    "s4": String(),
+    "s5": String(),
+    "n1": BigInteger(),
+    "n2": BigInteger(),
+    "n3": BigInteger(),
+    "flag": Boolean(),
+    "j": Json,
+}
+
+
+def _row(tag: int, table: Any, **values: Any) -> Select[Any]:
+    """A select of the report's statement: its tag, then every slot (NULL of the slot's type
+    where `values` has none), from `table`."""
+    columns: list[Any] = [literal(tag, Integer).label("tag")]
+    for slot, type_ in _SLOTS.items():
+        value = values.get(slot)
+        columns.append((cast(null(), type_) if value is None else value).label(slot))
+    return select(*columns).select_from(table)
+
+
+_START = bindparam("start", type_=UTCDateTime())
+_END = bindparam("end", type_=UTCDateTime())
+_HORIZON = bindparam("horizon", type_=UTCDateTime())
+_DAY = bindparam("day", type_=Date())
+
+
+@cache
+def _grid_report(dialect: str) -> CompoundSelect[Any]:
+    """One grid's report (the grid's id as `grid`)."""
+    grid = bindparam("grid", type_=Integer())
+    if dialect != "postgresql":
+        return _report(lambda _resident_id: Resident.grid_id == grid, Alert.grid_id == grid)
+    # The grid's residents as an array, read first (an InitPlan): PostgreSQL's generic plan
+    # (asyncpg prepares statements) then looks up each table by `resident_id = ANY(…)`,
+    # estimated at a handful of people, rather than reading the whole city's rows of the
+    # window by time and joining them to the grid (3,371 check-ins for 20 in the short city).
+    residents = cast(
+        select(func.array_agg(Resident.id)).where(Resident.grid_id == grid).scalar_subquery(),
+        ARRAY(Integer()),
+    )
+    return _report(lambda resident_id: resident_id == any_(residents), Alert.grid_id == grid)
+
+
+def _report(
+    people: Callable[[Any], ColumnElement[bool]], in_grids: ColumnElement[bool]
+) -> CompoundSelect[Any]:
+    """The report's statement for the residents `people` (a condition on a resident's id)
+    and the alerts `in_grids`, with the window as `start`, `end`, the expected arrivals'
+    `horizon` and the report's `day`."""
+    start, end = _START, _END
+    # Arrivals: reported or arrived in the window, or expected before the horizon.
+    arrivals = _row(
+        _ARRIVAL,
+        join(Arrival, Resident, Resident.id == Arrival.resident_id),
+        grid_id=Resident.grid_id,
+        name=Resident.name,
+        t1=Arrival.reported_at,
+        t2=Arrival.arrived_at,
+        t3=Arrival.expected_at,
+        t4=Resident.purged_at,
+        s1=Arrival.status,
+        s2=Arrival.transport,
+        s3=Arrival.transport_number,
+        s4=Arrival.origin_text,
+        s5=Arrival.origin_code,
+    ).where(
+        people(Arrival.resident_id),
+        or_(
+            (Arrival.reported_at >= start) & (Arrival.reported_at < end),
+            (Arrival.arrived_at >= start) & (Arrival.arrived_at < end),
+            (Arrival.status == "expected") & (Arrival.expected_at < _HORIZON),
+        ),
+    )
+    # Plans: active on the day, held, or released in the window.
+    plans = _row(
+        _PLAN,
+        join(MonitoringPlan, Resident, Resident.id == MonitoringPlan.resident_id),
+        grid_id=Resident.grid_id,
+        name=Resident.name,
+        t1=MonitoringPlan.ended_at,
+        s1=MonitoringPlan.status,
+        j=MonitoringPlan.phases,
+    ).where(
+        people(MonitoringPlan.resident_id),
+        or_(
+            (MonitoringPlan.status == ACTIVE)
+            & (MonitoringPlan.starts_on <= _DAY)
+            & (MonitoringPlan.ends_on >= _DAY),
+            MonitoringPlan.status == HELD,
+            (MonitoringPlan.status == RELEASED)
+            & (MonitoringPlan.ended_at >= start)
+            & (MonitoringPlan.ended_at < end),
+        ),
+    )
+    # Check-in slots that ended in the window, a missed one with its alert's id.
+    missed_alert = (
+        select(Alert.id)
+        .where(Alert.dedupe_key == literal(f"{MISSED_KIND}:") + cast(CheckIn.id, String))
+        .scalar_subquery()
+    )
+    checkins = _row(
+        _CHECKIN,
+        join(CheckIn, Resident, Resident.id == CheckIn.resident_id),
+        grid_id=Resident.grid_id,
+        name=Resident.name,
+        t1=CheckIn.slot_start,
+        t2=CheckIn.answered_at,
+        n1=case((CheckIn.answered_at.is_(None), missed_alert), else_=None),
+        flag=CheckIn.late,
+        j=CheckIn.extra,
+    ).where(people(CheckIn.resident_id), CheckIn.slot_end > start, CheckIn.slot_end <= end)
+    # Alerts: abnormal ones raised in the window, and the others still without a person's
+    # action (from before the window, or a missed check-in's).
+    kinds = (*ABNORMAL_KINDS, MISSED_KIND)
+    # Looked up per alert (`ix_alert_actions_alert_id`), not a list of every alert any person
+    # ever acted on, which grows with the city's history.
+    acted = (
+        select(AlertAction.id)
+        .where(AlertAction.alert_id == Alert.id, AlertAction.actor_user_id.is_not(None))
+        .exists()
+    )
+    raised = kind_in(ABNORMAL_KINDS) & (Alert.created_at >= start) & (Alert.created_at < end)
+    alerts = _row(
+        _ALERT,
+        join(Alert, Resident, Resident.id == Alert.resident_id, isouter=True),
+        grid_id=Alert.grid_id,
+        name=Resident.name,
+        t1=Alert.created_at,
+        t2=Alert.checkin_settled_at,
+        s1=Alert.kind,
+        n1=Alert.id,
+        flag=raised,
+    ).where(
+        in_grids,
+        or_(
+            raised,
+            kind_in(kinds)
+            & (Alert.created_at < end)
+            & ~acted
+            & or_(Alert.created_at < start, Alert.kind == MISSED_KIND),
+        ),
+    )
+    # What was done about the alerts above and the missed check-ins' (read once each: CTEs).
+    checkin_rows = checkins.cte("report_checkins")
+    alert_rows = alerts.cte("report_alerts")
+    actions = _row(
+        _ACTION,
+        AlertAction,
+        n1=AlertAction.alert_id,
+        n2=AlertAction.actor_user_id,
+        n3=AlertAction.id,
+        s1=AlertAction.kind,
+        s2=AlertAction.actor_name,
+        s3=AlertAction.note,
+        t1=AlertAction.at,
+    ).where(
+        # One list of ids (a semi-join the planner may drive from it through
+        # `ix_alert_actions_alert_id`), not two `IN`s joined by OR (a scan of every action).
+        AlertAction.alert_id.in_(
+            union_all(
+                select(checkin_rows.c.n1).where(checkin_rows.c.n1.is_not(None)),
+                select(alert_rows.c.n1),
+            )
+        )
+    )
+    return union_all(
+        arrivals,
+        plans,
+        select(checkin_rows),
+        select(alert_rows),
+        actions,
+    )
 
 
 def kind_in(kinds: tuple[str, ...]) -> ColumnElement[bool]:
@@ -510,10 +606,6 @@ def missed_checkin_id() -> ColumnElement[Any]:
         ),
         else_=None,
     )
-
-
-def _chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def phase_on(phases: list[dict[str, Any]], day: date) -> tuple[str, int, int] | None:

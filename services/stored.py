@@ -1,8 +1,9 @@
-"""The daily report's figures stored per grid and day for the days that are over, so that the
-API's and the dashboard's ranges (a city's fortnight: 14 days × 1,000 grids) are small rows
-summed instead of half a million check-ins counted; today is always counted live.
+"""The daily report's figures stored per area and day, so that the API's and the dashboard's
+ranges (a city's fortnight: 14 days × 1,000 grids) are a few rows read instead of half a
+million check-ins counted: each grid's figures as counted, and each area above a grid the sum
+of its grids' (the city's districts over 14 days: 14 × 17 rows).
 
-`store_figures` is a periodic job (`bot/scheduler.py`): each run it
+`store_figures` is a periodic job (`bot/scheduler.py`) for the days that are over; each run it
 
 1. re-counts, for the grids concerned, the days already stored that something done since
    touched — a late answer to a missed check-in (`alerts.checkin_settled_at`, set by
@@ -18,6 +19,13 @@ summed instead of half a million check-ins counted; today is always counted live
 2. counts the days not stored yet (a new deployment, or a setting changed), newest first,
    a few at a time;
 3. forgets days older than `KEEP_DAYS`.
+
+`store_today` (every minute) counts today, which is not over, for every grid: a snapshot read
+while it is younger than `FRESH` and counted live once older (the job not running: an API
+without a bot), each day of an answer saying when its figures were counted. Counting today
+live for the whole city costs about a second on the long city (the day's check-ins, plans and
+arrivals joined to residents for their grid); once a minute in the job it costs that once,
+not on every call. A change made since shows within the minute.
 
 A stored day is the report as counted after the day ended, re-counted on the changes above.
 The live count of a past day instead reads some figures as they stand now (plans held, the
@@ -37,14 +45,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.alerts import Alert, AlertAction
 from models.areas import Area, Level
-from models.counts import CountedDay, GridDayCounts
+from models.counts import AreaDayCounts, CountedDay
 from services.counts import _NUMBERS, Counts, count_days
 from services.figures import (
     DEFAULT_AT,
     MISSED_KIND,
     AlertCounts,
     day_bounds,
-    grid_keys,
     window_of,
 )
 
@@ -55,6 +62,9 @@ CHUNK_DAYS = 14
 # How far before the last check changes are looked for again (a transaction that began
 # before it may have committed after it).
 LOOK_BACK = timedelta(minutes=10)
+# How long today's snapshot is read (`store_today` runs every minute) before today is counted
+# live again.
+FRESH = timedelta(minutes=2)
 # The transaction-scoped advisory lock the job takes on PostgreSQL ("stored figures").
 LOCK = 0x5354_4F52_4544
 
@@ -74,6 +84,23 @@ def last_over(now: datetime, zone: ZoneInfo, at: time = DEFAULT_AT) -> date:
 
 def _how(zone: ZoneInfo, at: time, overdue_after: timedelta) -> tuple[str, str, int]:
     return at.strftime("%H:%M"), zone.key, int(overdue_after.total_seconds())
+
+
+def _how_of(mark: CountedDay) -> tuple[str, str, int]:
+    return mark.report_at, mark.zone, mark.overdue_seconds
+
+
+def _over_when_counted(mark: CountedDay, zone: ZoneInfo, at: time) -> bool:
+    return mark.counted_at >= over_at(mark.day, zone, at)
+
+
+async def _locked(session: AsyncSession) -> bool:
+    """On PostgreSQL, this transaction holds the job's lock: one instance at a time (several
+    bots on one database), the others skip this run rather than insert the same rows and
+    fail on their keys."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK}))
 
 
 def dump(counts: Counts) -> dict[str, Any]:
@@ -112,12 +139,8 @@ async def store_figures(
     chunk: int = CHUNK_DAYS,
 ) -> int:
     """Store what is due (see the module's docstring); how many grid-days were counted."""
-    if session.get_bind().dialect.name == "postgresql":
-        # One instance at a time (several bots on one database): the others skip this run
-        # rather than insert the same rows and fail on their keys.
-        got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK})
-        if not got:
-            return 0
+    if not await _locked(session):
+        return 0
     last = last_over(now, zone, at)
     first = last - timedelta(days=KEEP_DAYS - 1)
     how = _how(zone, at, overdue_after)
@@ -125,10 +148,12 @@ async def store_figures(
         mark.day: mark
         for mark in await session.scalars(select(CountedDay).where(CountedDay.day >= first))
     }
+    # A day counted before it was over (yesterday's last snapshot of "today") is counted
+    # again as a whole, as a day not stored.
     stored = [
         day
         for day, mark in marks.items()
-        if (mark.report_at, mark.zone, mark.overdue_seconds) == how and day <= last
+        if _how_of(mark) == how and day <= last and _over_when_counted(mark, zone, at)
     ]
 
     async def grids_of(*ids: int) -> list[Area]:
@@ -175,8 +200,46 @@ async def store_figures(
             )
             for i in range((b - a).days + 1)
         )
-    await session.execute(delete(GridDayCounts).where(GridDayCounts.day < first))
+    await session.execute(delete(AreaDayCounts).where(AreaDayCounts.day < first))
     await session.execute(delete(CountedDay).where(CountedDay.day < first))
+    return done
+
+
+async def store_today(
+    session: AsyncSession,
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    overdue_after: timedelta,
+    at: time = DEFAULT_AT,
+) -> int:
+    """Count the days not over yet up to today, for every grid, and keep them as a snapshot
+    (see the module's docstring); how many grid-days were counted."""
+    if not await _locked(session):
+        return 0
+    first = last_over(now, zone, at) + timedelta(days=1)
+    last = now.astimezone(zone).date()
+    if last < first:
+        return 0
+    grids = list(
+        await session.scalars(select(Area).where(Area.level == Level.GRID).order_by(Area.id))
+    )
+    done = await _count_and_keep(
+        session, grids, first, last, zone, at, overdue_after, now, whole=True
+    )
+    how = _how(zone, at, overdue_after)
+    await session.execute(delete(CountedDay).where(CountedDay.day >= first, CountedDay.day <= last))
+    session.add_all(
+        CountedDay(
+            day=first + timedelta(days=i),
+            report_at=how[0],
+            zone=how[1],
+            overdue_seconds=how[2],
+            counted_at=now,
+            checked_at=now,
+        )
+        for i in range((last - first).days + 1)
+    )
     return done
 
 
@@ -233,27 +296,86 @@ async def _count_and_keep(
     whole: bool,
 ) -> int:
     """Count `grids` from `first` to `last` live and store the rows (of every grid when
-    `whole`, else of these grids only)."""
+    `whole`, else of these grids only), then the sums above them."""
     if not grids:
         return 0
     keyed = {grid.code: grid for grid in grids}
     counted = await count_days(
         session, grids[0], first, last, keyed, zone=zone, at=at, alerts=(overdue_after, now)
     )
-    gone = delete(GridDayCounts).where(GridDayCounts.day >= first, GridDayCounts.day <= last)
+    gone = delete(AreaDayCounts).where(AreaDayCounts.day >= first, AreaDayCounts.day <= last)
     if not whole:
-        gone = gone.where(GridDayCounts.grid_id.in_([grid.id for grid in grids]))
+        gone = gone.where(AreaDayCounts.area_id.in_([grid.id for grid in grids]))
+    else:
+        gone = gone.where(AreaDayCounts.area_id.in_(_grid_ids))
     await session.execute(gone)
     rows = []
     for grid in grids:
         for i, counts in enumerate(counted[grid.code]):
             if stored := dump(counts):
                 rows.append(
-                    {"day": first + timedelta(days=i), "grid_id": grid.id, "counts": stored}
+                    {"day": first + timedelta(days=i), "area_id": grid.id, "counts": stored}
                 )
-    for i in range(0, len(rows), 1000):
-        await session.execute(insert(GridDayCounts), rows[i : i + 1000])
+    await _insert(session, rows)
+    await _sum_above(session, first, last)
     return len(grids) * ((last - first).days + 1)
+
+
+_grid_ids = select(Area.id).where(Area.level == Level.GRID)
+
+
+async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    for i in range(0, len(rows), 1000):
+        await session.execute(insert(AreaDayCounts), rows[i : i + 1000])
+
+
+async def _sum_above(session: AsyncSession, first: date, last: date) -> None:
+    """The rows of the areas above the grids from `first` to `last`, summed from the grids'
+    rows as stored (all of them: a recount of a few grids changes their areas' sums, which
+    are summed again rather than adjusted, so that they cannot drift)."""
+    areas = (await session.execute(select(Area.id, Area.code, Area.path, Area.level))).all()
+    id_of = {code: area_id for area_id, code, _, _ in areas}
+    above = {
+        area_id: [id_of[code] for code in path.split("/")[:-1] if code in id_of]
+        for area_id, _, path, level in areas
+        if level == Level.GRID
+    }
+    query = select(AreaDayCounts.day, AreaDayCounts.area_id, AreaDayCounts.counts).where(
+        AreaDayCounts.day >= first, AreaDayCounts.day <= last, AreaDayCounts.area_id.in_(_grid_ids)
+    )
+    sums: dict[tuple[date, int], dict[str, Any]] = {}
+    for day, grid_id, counts in (await session.execute(query)).all():
+        for area_id in above.get(grid_id, ()):
+            _add(sums.setdefault((day, area_id), {}), counts)
+    await session.execute(
+        delete(AreaDayCounts).where(
+            AreaDayCounts.day >= first,
+            AreaDayCounts.day <= last,
+            AreaDayCounts.area_id.not_in(_grid_ids),
+        )
+    )
+    await _insert(
+        session,
+        [
+            {"day": day, "area_id": area_id, "counts": total}
+            for (day, area_id), total in sums.items()
+        ],
+    )
+
+
+def _add(total: dict[str, Any], counts: dict[str, Any]) -> None:
+    """Add stored counts to a total in the same form (as plain numbers: a `Counts.add` per
+    row would cost more than reading it)."""
+    for name, value in counts.items():
+        if name == "by_kind":
+            kinds = total.setdefault("by_kind", {})
+            for kind, number in value.items():
+                kinds[kind] = kinds.get(kind, 0) + number
+        elif name == "alerts":
+            was = total.get("alerts", [0, 0, 0])
+            total["alerts"] = [x + y for x, y in zip(was, value, strict=True)]
+        else:
+            total[name] = total.get(name, 0) + value
 
 
 # ----- reading -----
@@ -270,50 +392,75 @@ async def counts_over(
     overdue_after: timedelta,
     now: datetime,
     at: time = DEFAULT_AT,
+    fresh: timedelta | None = FRESH,
 ) -> dict[str, list[Counts]]:
-    """As `services.counts.counts_over`: the days stored (over, and counted the same way) are
-    summed from their rows, the others (today, a day not stored yet) counted live."""
+    """As `services.counts.counts_over`: the days stored (over, and counted the same way, or
+    today's snapshot younger than `fresh`; None: never) read from their rows, the others
+    counted live."""
+    counted, _ = await figures_over(
+        session,
+        area,
+        first,
+        last,
+        keyed,
+        zone=zone,
+        overdue_after=overdue_after,
+        now=now,
+        at=at,
+        fresh=fresh,
+    )
+    return counted
+
+
+async def figures_over(
+    session: AsyncSession,
+    area: Area,
+    first: date,
+    last: date,
+    keyed: dict[str, Area],
+    *,
+    zone: ZoneInfo,
+    overdue_after: timedelta,
+    now: datetime,
+    at: time = DEFAULT_AT,
+    fresh: timedelta | None = FRESH,
+) -> tuple[dict[str, list[Counts]], list[datetime]]:
+    """`counts_over`, and for each day when its figures were counted (now if live)."""
     n = (last - first).days + 1
     days = [first + timedelta(days=i) for i in range(n)]
     how = _how(zone, at, overdue_after)
     done = last_over(now, zone, at)
+    as_of = [now for _ in days]
     stored: set[date] = set()
-    if first <= done and keyed:
-        marks = await session.execute(
-            select(
-                CountedDay.day, CountedDay.report_at, CountedDay.zone, CountedDay.overdue_seconds
-            ).where(CountedDay.day >= first, CountedDay.day <= min(last, done))
+    if keyed:
+        marks = await session.scalars(
+            select(CountedDay).where(CountedDay.day >= first, CountedDay.day <= last)
         )
-        stored = {day for day, *rest in marks.all() if tuple(rest) == how}
+        for mark in marks:
+            if _how_of(mark) != how:
+                continue
+            if mark.day <= done and _over_when_counted(mark, zone, at):
+                when = mark.checked_at
+            # Either way round: the job's host and the API's may keep slightly different
+            # time.
+            elif mark.day > done and fresh is not None and abs(now - mark.counted_at) <= fresh:
+                when = mark.counted_at
+            else:
+                continue
+            stored.add(mark.day)
+            as_of[(mark.day - first).days] = min(when, now)
     found = {code: [Counts() for _ in days] for code in keyed}
     if stored:
-        if area.level == Level.GRID:
-            key_of = {area.id: area.code} if area.code in keyed else {}
-            grid_filter = GridDayCounts.grid_id == area.id
-        else:
-            key_of = await grid_keys(session, area, keyed)
-            grid_filter = GridDayCounts.grid_id.in_(list(key_of))
-        query = select(GridDayCounts.day, GridDayCounts.grid_id, GridDayCounts.counts).where(
-            GridDayCounts.day >= min(stored), GridDayCounts.day <= max(stored), grid_filter
+        # One row per key area and day: the grids' sums are stored for each area above them.
+        code_of = {key.id: code for code, key in keyed.items()}
+        query = select(AreaDayCounts.day, AreaDayCounts.area_id, AreaDayCounts.counts).where(
+            AreaDayCounts.day >= min(stored),
+            AreaDayCounts.day <= max(stored),
+            AreaDayCounts.area_id.in_(list(code_of)),
         )
-        # Added up as plain numbers (a `Counts.add` per row would cost more than the query).
-        sums: dict[tuple[str, int], dict[str, Any]] = {}
-        for day, grid_id, counts in (await session.execute(query)).all():
-            key = key_of.get(grid_id)
-            if key is None or day not in stored:
-                continue
-            total = sums.setdefault((key, (day - first).days), {"by_kind": {}, "alerts": [0, 0, 0]})
-            for name, value in counts.items():
-                if name == "by_kind":
-                    kinds = total["by_kind"]
-                    for kind, number in value.items():
-                        kinds[kind] = kinds.get(kind, 0) + number
-                elif name == "alerts":
-                    total["alerts"] = [x + y for x, y in zip(total["alerts"], value, strict=True)]
-                else:
-                    total[name] = total.get(name, 0) + value
-        for (key, i), total in sums.items():
-            found[key][i] = load(total)
+        for day, area_id, counts in (await session.execute(query)).all():
+            if day in stored:
+                found[code_of[area_id]][(day - first).days] = load(counts)
     live = [day for day in days if day not in stored]
     for a, b in _runs(live):
         counted = await count_days(
@@ -321,4 +468,4 @@ async def counts_over(
         )
         for code, counts in counted.items():
             found[code][(a - first).days : (b - first).days + 1] = counts
-    return {code: [counts.ordered() for counts in found[code]] for code in keyed}
+    return {code: [counts.ordered() for counts in found[code]] for code in keyed}, as_of

@@ -5,7 +5,8 @@ audited, and the OpenAPI document is valid."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -16,14 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.app import ApiConfig
 from chat.clock import FixedClock
 from models.areas import area_by_code
+from models.checkins import CheckIn
 from models.people import Resident
 from models.staff import AuditEntry
 from services.access import revoke_token
+from services.checkins import record_answer
 from services.counts import Counts, rollup_figures
 from services.figures import daily_figures
+from services.stored import FRESH, store_today
 from tests.api.conftest import DISTRICT_A, DISTRICT_B, Issue, bearer
 from tests.handlers.test_staff import GRID_2
 from tests.services.test_alerts import COMMUNITY, ZONE
+from tests.services.test_checkins import at
 from tests.services.test_digest import DAY
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -297,3 +302,121 @@ async def test_one_persons_monitoring_as_a_valid_fhir_bundle(
     (checkin,) = [r for r in resources if r.get_resource_type() == "QuestionnaireResponse"]
     assert checkin.status == "completed"
     assert (await client.get("/api/v1/people/99999/fhir", headers=bearer(token))).status_code == 404
+
+
+async def answer_the_missed_checkin(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """The seeded day's silent person answers their missed check-in now (late)."""
+    async with sessions.begin() as session:
+        checkin = await session.scalar(
+            select(CheckIn).where(CheckIn.answered_at.is_(None), CheckIn.slot_end < clock.now())
+        )
+        assert checkin is not None
+        recorded = await record_answer(
+            session,
+            checkin.id,
+            user_id=checkin.reporter_user_id,
+            now=clock.now(),
+            temperature=36.5,
+            symptoms=[],
+            went_out=False,
+            where=None,
+            symptom_label=str,
+        )
+        assert recorded is not None and recorded.late
+
+
+async def test_a_checkin_answered_after_today_was_counted_shows_within_the_minute(
+    client: httpx.AsyncClient,
+    issue: Issue,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    config: ApiConfig,
+) -> None:
+    """Today is read from the job's recent count (`store_today`), which the answer says; an
+    answer given since shows at the job's next run, or once that count is too old to read."""
+    token = await issue(DISTRICT_A, "figures")
+
+    async def today() -> dict[str, Any]:
+        answer = await client.get(
+            f"/api/v1/areas/{GRID_2}/figures",
+            params={"from": DAY.isoformat()},
+            headers=bearer(token),
+        )
+        assert answer.status_code == 200, answer.text
+        shown: dict[str, Any] = answer.json()["items"][0]
+        return shown
+
+    async def job() -> None:
+        async with sessions.begin() as session:
+            await store_today(session, clock.now(), ZONE, overdue_after=config.overdue_after)
+
+    async def report() -> Counts:
+        async with sessions() as session:
+            grid = await area_by_code(session, GRID_2)
+            assert grid is not None
+            return Counts.of(await daily_figures(session, grid, DAY, ZONE))
+
+    at(clock, 20, 30)
+    counted_at = clock.now()
+    await job()
+    before = await today()
+    assert before["checkins_missed"] == (await report()).checkins_missed == 1
+    assert datetime.fromisoformat(before["as_of"]) == counted_at
+
+    # Ten seconds later the silent person answers the evening's missed check-in, late.
+    clock.at = counted_at + timedelta(seconds=10)
+    await answer_the_missed_checkin(sessions, clock)
+    assert (await report()).checkins_missed == 0
+    # Until the job counts again, the figures are those it counted, and say when.
+    stale = await today()
+    assert (stale["checkins_missed"], stale["as_of"]) == (1, before["as_of"])
+
+    # The job's next run, a minute on: the answer is in.
+    clock.at = counted_at + timedelta(minutes=1)
+    await job()
+    after = await today()
+    assert (after["checkins_missed"], after["checkins_answered"]) == (0, 1)
+    assert datetime.fromisoformat(after["as_of"]) == clock.now()
+    truth = await report()
+    assert (after["checkins_due"], after["checkins_missed"]) == (
+        truth.checkins_due,
+        truth.checkins_missed,
+    )
+
+    # With no run of the job for longer than FRESH, today is counted for the call.
+    clock.at = counted_at + timedelta(minutes=1) + FRESH + timedelta(seconds=1)
+    live = await today()
+    assert datetime.fromisoformat(live["as_of"]) == clock.now()
+    assert {k: v for k, v in live.items() if k != "as_of"} == {
+        k: v for k, v in after.items() if k != "as_of"
+    }
+
+
+async def test_the_figures_follow_the_daily_report_time(
+    client: httpx.AsyncClient,
+    issue: Issue,
+    sessions: async_sessionmaker[AsyncSession],
+    config: ApiConfig,
+) -> None:
+    """DAILY_REPORT_AT set to noon: a day's figures are those of the noon report (the 24 hours
+    to 12:00), as the workers' reports are — not the default 20:00 ones."""
+    config.report_at = time(12, 0)
+    token = await issue(DISTRICT_A, "figures")
+    answer = await client.get(
+        f"/api/v1/areas/{GRID_2}/figures",
+        params={"from": DAY.isoformat(), "to": DAY.isoformat()},
+        headers=bearer(token),
+    )
+    assert answer.status_code == 200, answer.text
+    [shown] = answer.json()["items"]
+    async with sessions() as session:
+        grid = await area_by_code(session, GRID_2)
+        assert grid is not None
+        at_noon = Counts.of(await daily_figures(session, grid, DAY, ZONE, at=time(12, 0)))
+        at_eight = Counts.of(await daily_figures(session, grid, DAY, ZONE))
+    fields = ("reports", "arrived", "expected", "monitoring", "checkins_due", "released")
+    assert [shown[f] for f in fields] == [getattr(at_noon, f) for f in fields]
+    # The day's story crosses noon, so the two reports differ (else this test shows nothing).
+    assert [getattr(at_noon, f) for f in fields] != [getattr(at_eight, f) for f in fields]

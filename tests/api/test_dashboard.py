@@ -20,9 +20,12 @@ from models.areas import area_by_code
 from models.staff import AuditEntry
 from services.figures import daily_figures
 from services.options import Options
+from services.stored import store_today
 from tests.api.conftest import DISTRICT_A, DISTRICT_B, WEB_URL
+from tests.api.test_api import answer_the_missed_checkin
 from tests.handlers.test_staff import GRID_2
 from tests.services.test_alerts import COMMUNITY, ZONE, staff_of
+from tests.services.test_checkins import at
 from tests.services.test_digest import DAY
 from tests.support import Person
 
@@ -179,3 +182,22 @@ async def test_the_page_shows_the_daily_reports_figures_and_stays_in_the_workers
         ]
     assert ("web_view", f"area:{GRID_2}") in seen
     assert seen[-1] == ("web_refused", f"area:{DISTRICT_B}")
+
+
+async def test_the_page_counts_today_as_it_stands_not_the_jobs_count(
+    core: Core,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    client: httpx.AsyncClient,
+) -> None:
+    """A worker who has just acted in the bot sees it on the page at once, even when the job
+    counted today a moment before (the API reads that count; the page does not)."""
+    worker = await district_worker(core, sessions, clock, DISTRICT_A, 6001)
+    await sign_in(client, local(await link_for(worker)))
+    at(clock, 20, 30)
+    async with sessions.begin() as session:
+        await store_today(session, clock.now(), ZONE, overdue_after=timedelta(hours=6))
+    assert read((await client.get(f"/web/area/{GRID_2}")).text).figures["missed"] == 1
+    clock.at += timedelta(seconds=10)
+    await answer_the_missed_checkin(sessions, clock)
+    assert read((await client.get(f"/web/area/{GRID_2}")).text).figures["missed"] == 0

@@ -18,10 +18,11 @@ from tests.services.test_checkins import at, home_isolated, outbox, run
 from tests.support import Person
 
 pytestmark = pytest.mark.usefixtures("areas")
-# Issue 21 aims at 4; reached: 5 — the update marked handled, the user with their
+# Issue 21 aims at 4: on PostgreSQL the update marked handled with the user and their
 # conversation (locked), the check-in with its person, the check-in and the conversation
-# written. (6 when the user was last seen more than SEEN_EVERY ago: a one-tap answer.)
-MOST = 5
+# written. SQLite marks the update in a statement of its own: 5. (One more when the user was
+# last seen more than SEEN_EVERY ago: a one-tap answer.)
+MOST = {"postgresql": 4, "sqlite": 5}
 
 
 @contextmanager
@@ -38,7 +39,7 @@ def statements(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
-async def test_the_last_answer_of_a_check_in_takes_five_statements(
+async def test_the_last_answer_of_a_check_in_takes_four_statements_on_postgresql(
     resident: Person,
     sessions: async_sessionmaker[AsyncSession],
     clock: FixedClock,
@@ -70,4 +71,4 @@ async def test_the_last_answer_of_a_check_in_takes_five_statements(
         replies = await resident.core.handle(pressed, update_id=900001)
     resident.apply(replies)
     assert "Recorded, thank you." in resident.last.text
-    assert len(seen) <= MOST, "\n".join(seen)
+    assert len(seen) <= MOST[engine.dialect.name], "\n".join(seen)

@@ -5,7 +5,8 @@ weekly chart as a real PNG."""
 from __future__ import annotations
 
 import io
-from datetime import date, time, timedelta
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from PIL import Image
@@ -22,7 +23,7 @@ from models.plans import RELEASED, MonitoringPlan
 from services.alerts import deliver_alerts
 from services.counts import rollup_figures
 from services.digest import daily_reports, render_daily
-from services.figures import daily_figures
+from services.figures import DailyFigures, Incident, daily_figures
 from tests.handlers.test_resident import _shown_from, reported
 from tests.handlers.test_staff import GRID_1, GRID_2
 from tests.services.test_alerts import COMMUNITY, STREET, ZONE, staff_of
@@ -263,3 +264,19 @@ async def test_a_yellow_or_red_code_counts_as_abnormal(
     assert (kind, name) == ("health_code", "?") and not figures.nothing
     text = render_daily(figures, Translator("en"), ZONE)
     assert "?, yellow or red health code: no action recorded yet" in text
+
+
+def test_a_long_list_shows_ten_names_and_how_many_more() -> None:
+    end = datetime.combine(DAY, time(20, 0), tzinfo=ZONE)
+    # Oldest first, as the report's figures keep them: Person 11 is the oldest.
+    still_open = tuple(
+        Incident("fever", f"Person {n:02d}", end - timedelta(days=2, minutes=n))
+        for n in reversed(range(12))
+    )
+    figures = DailyFigures("g", "Grid", "grid", DAY, end - timedelta(days=1), end)
+    text = render_daily(replace(figures, still_open=still_open), Translator("en"), ZONE)
+    assert "Still open from earlier, no action recorded: 12" in text
+    # The ten oldest are named, the two newest only counted.
+    assert all(f"Person {n:02d}" in text for n in range(2, 12))
+    assert "Person 00" not in text and "Person 01" not in text
+    assert "…and 2 more" in text

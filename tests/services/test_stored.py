@@ -17,7 +17,7 @@ from handlers.app import Core
 from models.alerts import Alert, AlertAction
 from models.areas import Area, area_by_code, children_of
 from models.checkins import CheckIn
-from models.counts import CountedDay, GridDayCounts
+from models.counts import AreaDayCounts, CountedDay
 from services import counts, stored
 from services.checkins import record_answer
 from services.counts import Counts
@@ -71,19 +71,22 @@ async def test_stored_figures_are_the_live_ones_after_late_changes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await seed_day(core, sessions, clock)
-    # The report's day is not over at 23:00: nothing of it is stored.
+    # The report's day is not over at 23:00: nothing of it is stored but today's count.
     at(clock, 23, 0)
     await store(sessions, clock)
     async with sessions() as session:
         assert await session.get(CountedDay, DAY) is None
-    # After midnight it is, for every grid; the days before too.
+    async with sessions.begin() as session:
+        assert await stored.store_today(session, clock.now(), ZONE, overdue_after=OVERDUE) > 0
+    # After midnight it is, for every grid, counted again as a whole; the days before too.
     at(clock, 0, 30, days=1)
     assert await store(sessions, clock) > 0
     async with sessions() as session:
-        assert await session.get(CountedDay, DAY) is not None
+        mark = await session.get(CountedDay, DAY)
+        assert mark is not None and mark.counted_at == clock.now()
         assert await session.get(CountedDay, FIRST) is not None
         rows = await session.scalar(
-            select(func.count()).select_from(GridDayCounts).where(GridDayCounts.day == DAY)
+            select(func.count()).select_from(AreaDayCounts).where(AreaDayCounts.day == DAY)
         )
         assert rows
     # Read back: only today and the days after are counted live.
