@@ -73,7 +73,9 @@ async def _get_json(url: str, framework: str) -> Any:
 
 async def serve(settings: Settings, *, upgrade_schema: bool = False) -> None:
     use_keys(settings.keyring())
-    engine = make_engine(settings.database_url)
+    # Every update handled at once, and the outbox worker, its lock, the poll lock and a
+    # job or two beside them (`bot.scheduler.JOBS_AT_ONCE`).
+    engine = make_engine(settings.database_url, pool_size=settings.concurrency + 6)
     try:
         try:
             state = await schema_state(engine)

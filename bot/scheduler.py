@@ -41,6 +41,10 @@ SCRUB_FIRST_AFTER = 60
 SCRUB_EVERY = 3600
 # The audit log's actions that erase personal data (services/retention.py, /forget).
 ERASURES = ("forget", "purge")
+# Jobs run at once at most: they all come due together at the start (a dozen connections
+# held at once, then kept by the pool, were too many for a PostgreSQL shared by several
+# instances), and none is in a hurry for a second.
+JOBS_AT_ONCE = 2
 Job = Callable[[AsyncSession, datetime, ZoneInfo], Awaitable[int]]
 
 
@@ -126,6 +130,7 @@ class Scheduler:
         self._idle.set()
         self._stopping = False
         self._tasks: set[asyncio.Task[object]] = set()
+        self._slots = asyncio.Semaphore(JOBS_AT_ONCE)
 
     def start(self) -> None:
         for name, job, seconds in self.jobs:
@@ -186,7 +191,8 @@ class Scheduler:
         if self._stopping:
             return False
         with self._running():
-            return await self._scrub()
+            async with self._slots:
+                return False if self._stopping else await self._scrub()
 
     async def _scrub(self) -> bool:
         engine = self.sessions.kw.get("bind")
@@ -219,7 +225,8 @@ class Scheduler:
         if self._stopping:
             return 0
         with self._running():
-            return await self._run_job(name, job)
+            async with self._slots:
+                return 0 if self._stopping else await self._run_job(name, job)
 
     async def _run_job(self, name: str, job: Job) -> int:
         try:

@@ -42,6 +42,8 @@ def make_engine(
     if parsed.get_backend_name() == "sqlite":
         # Waiting on a busy database beats failing with "database is locked".
         kwargs.setdefault("connect_args", {"timeout": 30})
+        # One writer at a time: the pool's size is PostgreSQL's concern.
+        kwargs.pop("pool_size", None)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -50,8 +52,9 @@ def make_engine(
     # SQLAlchemy's default of 5 the rest were overflow connections, closed when given back and
     # opened again for the next update: a new PostgreSQL backend (a fork, authentication, an
     # SSL offer) every few updates — 29 → 130 answers/s in the answers benchmark (issue 21).
-    # Connections are opened only when needed, never ahead.
-    kwargs.setdefault("pool_size", 20)
+    # Connections are opened only when needed, never ahead, but kept once opened: the bot
+    # sizes its pool by CONCURRENCY (bot/runtime.py); a one-off command or the API gets this.
+    kwargs.setdefault("pool_size", 10)
     engine = create_async_engine(url, **kwargs)
     _ping_when_idle(engine, ping_after_idle)
     return engine

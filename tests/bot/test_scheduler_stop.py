@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.scheduler import Scheduler
+from bot.scheduler import JOBS_AT_ONCE, Scheduler
 from chat.clock import FixedClock
 from models.db import commit_chunk
 from models.staff import AuditEntry, audit
@@ -110,3 +110,32 @@ async def test_a_job_that_does_not_end_is_cancelled_after_the_grace(
     assert running.done() and running.result() == 0
     assert await entries(sessions) == 0  # rolled back, done again after the next start
     assert "job stuck stopped by the shutdown" in caplog.text
+
+
+async def test_jobs_due_together_run_two_at_a_time(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """At the start every job is due at once; each holds a database connection while it runs,
+    and a pool keeps what it opened: two at a time keep an instance's share of a shared
+    PostgreSQL small."""
+    running, most = 0, 0
+    two_in, go_on = asyncio.Event(), asyncio.Event()
+
+    async def job(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        if running == JOBS_AT_ONCE:
+            two_in.set()
+        await go_on.wait()
+        running -= 1
+        return 0
+
+    jobs = [(f"job{i}", job, 60) for i in range(6)]
+    scheduler = Scheduler(sessions, clock, ZONE, jobs)
+    runs = [asyncio.create_task(scheduler.run_job(name, each)) for name, each, _ in jobs]
+    await two_in.wait()
+    await asyncio.sleep(0)  # the others get their turn to try
+    go_on.set()
+    await asyncio.gather(*runs)
+    assert most == JOBS_AT_ONCE == 2
