@@ -94,7 +94,7 @@ def periodic_jobs(options: Options) -> list[tuple[str, Job, int]]:
         (
             "store_today",
             partial(
-                stored.store_today,
+                stored.store_today_for_the_api,
                 overdue_after=options.alert_escalate_after,
                 at=options.daily_report_at,
             ),

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.clock import FixedClock
@@ -19,6 +19,7 @@ from models.areas import Area, area_by_code, children_of
 from models.checkins import CheckIn
 from models.counts import AreaDayCounts, CountedDay
 from services import counts, stored
+from services.access import create_token, revoke_token
 from services.checkins import record_answer
 from services.counts import Counts
 from tests.handlers.test_staff import GRID_2
@@ -153,3 +154,38 @@ async def test_stored_figures_are_the_live_ones_after_late_changes(
     at(clock, 12, 5, days=1)
     assert await store(sessions, clock) == 0
     assert await same(sessions, clock) == answered
+
+
+async def test_today_is_counted_for_the_api_only_while_a_token_can_read_it(
+    core: Core, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """The minute's count of today serves the API alone: with no live token (none made, or
+    revoked) the scheduler's job counts nothing; with one it keeps today's figures."""
+    await seed_day(core, sessions, clock)
+    at(clock, 19, 0)
+
+    async def job() -> int:
+        async with sessions.begin() as session:
+            return await stored.store_today_for_the_api(
+                session, clock.now(), ZONE, overdue_after=OVERDUE
+            )
+
+    async def counted() -> bool:
+        async with sessions() as session:
+            return await session.get(CountedDay, DAY) is not None
+
+    assert await job() == 0 and not await counted()
+    async with sessions.begin() as session:
+        issued = await create_token(
+            session,
+            area_code=COMMUNITY,
+            scope="figures",
+            expires=timedelta(days=1),
+            now=clock.now(),
+        )
+    assert await job() > 0 and await counted()
+    async with sessions.begin() as session:
+        await revoke_token(session, issued.token.id, clock.now())
+    async with sessions.begin() as session:
+        await session.execute(delete(CountedDay))
+    assert await job() == 0 and not await counted()
