@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat.buttons import read_answer, read_command
@@ -84,18 +84,15 @@ class Core:
         in the same transaction as what the update changed."""
         event = cleaned(event)
         try:
-            async with self.sessions() as session:
-                async with session.begin():
-                    first, user, conversation = await take_update(
-                        session, event.user_id, update_id, self.clock.now()
-                    )
-                    if not first:
-                        log.info("update %s was handled before: nothing to do", update_id)
-                        return []
-                    replies = compact(await self._handle(session, event, user, conversation))
-                if session.info.pop(ERASED, False):
-                    await self._scrub()
-                return replies
+            try:
+                return await self._handle_once(event, update_id)
+            except IntegrityError:
+                # Another instance took the same new user's first update at the same moment
+                # and wrote their row first (a statement cannot wait for a row that does not
+                # exist yet): this update's transaction was rolled back whole, and once more
+                # it finds the user and waits for them like any other.
+                log.info("a new user's row was written meanwhile; the update is taken again")
+                return await self._handle_once(event, update_id)
         except (OperationalError, DBAPIError, OSError) as exc:
             log.error("storage unavailable for an update of user %s: %s", event.user_id, exc)
             tr = Translator(language_from_telegram(event.language))
@@ -113,6 +110,20 @@ class Core:
                     )
                 )
             ]
+
+    async def _handle_once(self, event: Incoming, update_id: int | None) -> list[Reply]:
+        async with self.sessions() as session:
+            async with session.begin():
+                first, user, conversation = await take_update(
+                    session, event.user_id, update_id, self.clock.now()
+                )
+                if not first:
+                    log.info("update %s was handled before: nothing to do", update_id)
+                    return []
+                replies = compact(await self._handle(session, event, user, conversation))
+            if session.info.pop(ERASED, False):
+                await self._scrub()
+            return replies
 
     async def _scrub(self) -> None:
         """After /forget: on SQLite the erased rows' old copies leave the files at once

@@ -8,10 +8,12 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.chat import ChatUser, Conversation, take_update, user_for_update
+from chat.contract import Incoming, Kind, Send
+from handlers.app import Core
+from models.chat import ChatUser, Conversation, HandledUpdate, take_update, user_for_update
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 USER = 4242
@@ -72,3 +74,34 @@ async def test_the_second_update_reads_the_conversation_the_first_left(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_new_users_first_update_taken_on_two_instances_at_once_is_answered(
+    sessions: async_sessionmaker[AsyncSession], database_url: str, core: Core
+) -> None:
+    """A new user's row cannot be waited for before it exists: the instance that writes it
+    second fails on the key, and takes the update again (it is rolled back whole), instead
+    of telling the person something went wrong."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the race is between PostgreSQL transactions (SQLite has one writer)")
+    other = sessions()
+    try:
+        await other.begin()
+        # The other instance, handling this person's first message: their row written, not
+        # yet committed.
+        other.add(ChatUser(id=USER, chat_id=USER, created_at=NOW, last_seen_at=NOW))
+        await other.flush()
+        start = Incoming(USER, USER, Kind.COMMAND, language="en", text="/start", command="start")
+        handling = asyncio.create_task(core.handle(start, update_id=77))
+        await _waiting_for_a_lock(sessions)
+        await other.commit()
+        replies = await handling
+    finally:
+        await other.close()
+    texts = " ".join(r.text for r in replies if isinstance(r, Send))
+    assert texts and "went wrong" not in texts and "cannot save" not in texts
+    async with sessions() as session:
+        marked = await session.scalar(
+            select(func.count()).select_from(HandledUpdate).where(HandledUpdate.update_id == 77)
+        )
+    assert marked == 1
