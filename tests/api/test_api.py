@@ -17,11 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.app import ApiConfig
 from chat.clock import FixedClock
 from models.areas import area_by_code
-from models.checkins import CheckIn
 from models.people import Resident
 from models.staff import AuditEntry
 from services.access import revoke_token
-from services.checkins import record_answer
 from services.counts import Counts, rollup_figures
 from services.figures import daily_figures
 from services.stored import FRESH, store_today
@@ -30,6 +28,7 @@ from tests.handlers.test_staff import GRID_2
 from tests.services.test_alerts import COMMUNITY, ZONE
 from tests.services.test_checkins import at
 from tests.services.test_digest import DAY
+from tests.services.test_stored import answer_the_missed_checkin
 
 pytestmark = pytest.mark.usefixtures("seeded")
 NAMES = ("Wang Fang", "Zhao Lei", "Chen Jie", "Sun Li")
@@ -302,29 +301,6 @@ async def test_one_persons_monitoring_as_a_valid_fhir_bundle(
     (checkin,) = [r for r in resources if r.get_resource_type() == "QuestionnaireResponse"]
     assert checkin.status == "completed"
     assert (await client.get("/api/v1/people/99999/fhir", headers=bearer(token))).status_code == 404
-
-
-async def answer_the_missed_checkin(
-    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
-) -> None:
-    """The seeded day's silent person answers their missed check-in now (late)."""
-    async with sessions.begin() as session:
-        checkin = await session.scalar(
-            select(CheckIn).where(CheckIn.answered_at.is_(None), CheckIn.slot_end < clock.now())
-        )
-        assert checkin is not None
-        recorded = await record_answer(
-            session,
-            checkin.id,
-            user_id=checkin.reporter_user_id,
-            now=clock.now(),
-            temperature=36.5,
-            symptoms=[],
-            went_out=False,
-            where=None,
-            symptom_label=str,
-        )
-        assert recorded is not None and recorded.late
 
 
 async def test_a_checkin_answered_after_today_was_counted_shows_within_the_minute(

@@ -33,6 +33,29 @@ OVERDUE = timedelta(hours=6)
 FIRST, LAST = DAY - timedelta(days=2), DAY + timedelta(days=3)
 
 
+async def answer_the_missed_checkin(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """The seeded day's silent person answers their missed check-in now (late)."""
+    async with sessions.begin() as session:
+        checkin = await session.scalar(
+            select(CheckIn).where(CheckIn.answered_at.is_(None), CheckIn.slot_end < clock.now())
+        )
+        assert checkin is not None
+        recorded = await record_answer(
+            session,
+            checkin.id,
+            user_id=checkin.reporter_user_id,
+            now=clock.now(),
+            temperature=36.5,
+            symptoms=[],
+            went_out=False,
+            where=None,
+            symptom_label=str,
+        )
+        assert recorded is not None and recorded.late
+
+
 async def store(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> int:
     async with sessions.begin() as session:
         return await stored.store_figures(
@@ -124,23 +147,7 @@ async def test_stored_figures_are_the_live_ones_after_late_changes(
 
     # Then the person answers that check-in, late.
     at(clock, 10, 0, days=1)
-    async with sessions.begin() as session:
-        checkin = await session.scalar(
-            select(CheckIn).where(CheckIn.answered_at.is_(None), CheckIn.slot_end < clock.now())
-        )
-        assert checkin is not None
-        recorded = await record_answer(
-            session,
-            checkin.id,
-            user_id=checkin.reporter_user_id,
-            now=clock.now(),
-            temperature=36.5,
-            symptoms=[],
-            went_out=False,
-            where=None,
-            symptom_label=str,
-        )
-        assert recorded is not None and recorded.late
+    await answer_the_missed_checkin(sessions, clock)
     async with sessions() as session:
         settled = await session.scalar(select(Alert).where(Alert.kind == "missed_checkin"))
         assert settled is not None and settled.checkin_settled_at is not None
