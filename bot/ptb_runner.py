@@ -32,6 +32,7 @@ from telegram.error import RetryAfter as PtbRetryAfter
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.delivery import Rejected, RetryAfter, Transient, Uncertain, Unreachable
+from bot.ptb_http import LeanRequest
 from bot.service import Service
 from bot.settings import Settings
 from chat.contract import Buttons, File, Keys
@@ -213,6 +214,9 @@ def make_application(settings: Settings, service: Service, *, polling: bool) -> 
         .base_file_url(f"{settings.bot_api_url}/file/bot")
         .concurrent_updates(settings.concurrency)
         .job_queue(None)
+        # PTB's own pool sizes (256, and 1 for the long poll) on the lean request layer.
+        .request(LeanRequest(connection_pool_size=256))
+        .get_updates_request(LeanRequest(connection_pool_size=1))
     )
     if not polling:
         builder = builder.updater(None)
