@@ -17,10 +17,13 @@ reads them the same whichever path a request took.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import ssl
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -228,6 +231,40 @@ class LeanRequest(HTTPXRequest):
             raise httpx.RemoteProtocolError(f"not an HTTP answer: {exc}") from exc
         except OSError as exc:
             raise httpx.ReadError(str(exc)) from exc
+
+
+class PollRequest(LeanRequest):
+    """The long poll's request (PTB uses it for getUpdates alone). It keeps each update's JSON
+    as Telegram sent it until the update is handled: the core reads Bot API JSON, and PTB's
+    `Update.to_dict()` would build it again from PTB's objects (5 % of an answer's CPU)."""
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=1)
+        self.received: dict[int, dict[str, Any]] = {}
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        status, content = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if status == 200:
+            # Read once more here (PTB reads its own copy): a few µs an update, against
+            # ~1 ms for to_dict().
+            with contextlib.suppress(ValueError):
+                answer = json.loads(content)
+                result = answer.get("result") if isinstance(answer, dict) else None
+                for raw in result if isinstance(result, list) else ():
+                    if isinstance(raw, dict) and isinstance(raw.get("update_id"), int):
+                        self.received[raw["update_id"]] = raw
+        return status, content
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
