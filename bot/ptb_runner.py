@@ -104,7 +104,7 @@ def plain_data(parameters: dict[str, Any]) -> RequestData:
     """A request's parameters as PTB's Bot would give them to its request (the unset ones left
     out; PTB's RequestParameter makes each value JSON unless it is a string), from plain values
     instead of PTB's objects. RequestParameter is PTB's internal class: tests/bot holds the
-    bytes sent equal to PTB's own for our calls."""
+    parameters sent equal to those of PTB's Bot for each of our calls."""
     return RequestData(
         [RequestParameter(k, v, None) for k, v in parameters.items() if v is not None]
     )
