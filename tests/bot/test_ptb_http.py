@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.request import BaseRequest, RequestData
 
 from bot.delivery import Rejected, Transient, Uncertain, Unreachable
@@ -95,12 +95,14 @@ async def test_the_plain_calls_send_what_ptbs_bot_sends() -> None:
     await plain.answer_button("77", "", False)
     await plain.answer_button("78", "Too late", True)
     ours, recording.sent = recording.sent, []
+    inline_markup = markup(inline)
+    assert isinstance(inline_markup, InlineKeyboardMarkup)
 
     await bot.send_message(5, "<b>Hi</b>", parse_mode="HTML", reply_markup=markup(inline))
     await bot.send_message(5, "Share?", parse_mode="HTML", reply_markup=markup((), keys))
     await bot.send_message(5, "Gone", parse_mode="HTML", reply_markup=markup((), (), True))
     await bot.edit_message_text(
-        "Changed", chat_id=5, message_id=7, parse_mode="HTML", reply_markup=markup(inline)
+        "Changed", chat_id=5, message_id=7, parse_mode="HTML", reply_markup=inline_markup
     )
     await bot.edit_message_text("No buttons", chat_id=5, message_id=7, parse_mode="HTML")
     await bot.edit_message_reply_markup(chat_id=5, message_id=7)
@@ -168,18 +170,19 @@ async def test_a_connection_the_server_closed_while_idle_is_not_used_again(
         await writer.drain()
         writer.close()  # keep-alive promised, then dropped while idle
 
-    transport = await transport_on(await server(one_answer_then_close))
+    request = LeanRequest(connection_pool_size=4)
+    transport = await transport_on(await server(one_answer_then_close), request)
+
+    def closed_seen() -> bool:
+        return all(c.reader.at_eof() for idle in request._idle.values() for c in idle)
+
     for _ in range(3):
         assert await transport.send_message(5, "hi", (), (), False) == 3
-        await asyncio.sleep(0)  # the server's close travels
-        for _ in range(100):
-            if not transport.bot.request._idle or all(  # type: ignore[attr-defined]
-                c.reader.at_eof()
-                for cs in transport.bot.request._idle.values()
-                for c in cs  # type: ignore[attr-defined]
-            ):
-                break
-            await asyncio.sleep(0.01)
+        # Until the client's loop has read the server's close (a StreamReader has no event
+        # for its EOF): a condition waited for, not a fixed pause.
+        async with asyncio.timeout(5):
+            while not closed_seen():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
     assert connections == 3
     await transport.bot.request.shutdown()
 
