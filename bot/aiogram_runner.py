@@ -92,13 +92,15 @@ def markup(buttons: Buttons, keyboard: Keys = (), remove_keyboard: bool = False)
     return ReplyKeyboardRemove() if remove_keyboard else None
 
 
-def markup_json(buttons: Buttons, keyboard: Keys = (), remove_keyboard: bool = False) -> str | None:
-    """`markup`'s reply_markup as the form field aiogram would send (None: no field)."""
+def markup_json(
+    buttons: Buttons, keyboard: Keys = (), remove_keyboard: bool = False
+) -> dict[str, Any] | None:
+    """`markup`'s reply_markup as the JSON object aiogram would send (None: no field)."""
     if buttons:
         rows: list[list[dict[str, Any]]] = [
             [{"text": b.text, "callback_data": b.data} for b in row] for row in buttons
         ]
-        return json.dumps({"inline_keyboard": rows})
+        return {"inline_keyboard": rows}
     if keyboard:
         keys = [
             [
@@ -107,8 +109,8 @@ def markup_json(buttons: Buttons, keyboard: Keys = (), remove_keyboard: bool = F
             ]
             for row in keyboard
         ]
-        return json.dumps({"keyboard": keys, "resize_keyboard": True, "one_time_keyboard": True})
-    return json.dumps({"remove_keyboard": True}) if remove_keyboard else None
+        return {"keyboard": keys, "resize_keyboard": True, "one_time_keyboard": True}
+    return {"remove_keyboard": True} if remove_keyboard else None
 
 
 def _inline(buttons: Buttons) -> InlineKeyboardMarkup | None:
@@ -120,7 +122,8 @@ class AiogramTransport:
     """One Bot API call at a time through aiogram, with its errors made ours.
 
     The calls of every answer (send a message, edit one, answer a button) are posted on
-    aiogram's own HTTP session as the form aiogram would send, and a successful answer is read
+    aiogram's own HTTP session with the fields aiogram would send, as a JSON body (one of the
+    Bot API's ways; aiogram's form URL-encodes each field), and a successful answer is read
     as JSON: building and validating aiogram's pydantic models for the request and for the
     message Telegram sends back was most of a call's CPU. A call that fails is handed to
     aiogram's own `check_response` with its method built then, so each error is aiogram's
@@ -132,9 +135,9 @@ class AiogramTransport:
         self._timeout: ClientTimeout | None = None
 
     async def _post(
-        self, name: str, fields: dict[str, str], method: Callable[[], TelegramMethod[Any]]
+        self, name: str, fields: dict[str, Any], method: Callable[[], TelegramMethod[Any]]
     ) -> Any:
-        """The call `name` with `fields` (form values, as aiogram prepares them); its result.
+        """The call `name` with `fields` (what aiogram would send, as JSON); its result.
         `method` builds aiogram's method, only for an error."""
         session = self.bot.session
         url = self._urls.get(name)
@@ -145,7 +148,7 @@ class AiogramTransport:
         assert isinstance(session, AiohttpSession), "make_bot's session"
         http = await session.create_session()
         try:
-            async with http.post(url, data=fields, timeout=self._timeout) as response:
+            async with http.post(url, json=fields, timeout=self._timeout) as response:
                 status, content = response.status, await response.text()
         except TimeoutError as exc:
             raise TelegramNetworkError(method(), "Request timeout error") from exc
@@ -191,7 +194,7 @@ class AiogramTransport:
     async def send_message(
         self, chat_id: int, text: str, buttons: Buttons, keyboard: Keys, remove_keyboard: bool
     ) -> int:
-        fields = {"chat_id": str(chat_id), "text": text, "parse_mode": "HTML"}
+        fields: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
         reply_markup = markup_json(buttons, keyboard, remove_keyboard)
         if reply_markup is not None:
             fields["reply_markup"] = reply_markup
@@ -234,9 +237,9 @@ class AiogramTransport:
     async def edit_message(
         self, chat_id: int, message_id: int, text: str, buttons: Buttons
     ) -> None:
-        fields = {
-            "chat_id": str(chat_id),
-            "message_id": str(message_id),
+        fields: dict[str, Any] = {
+            "chat_id": chat_id,
+            "message_id": message_id,
             "text": text,
             "parse_mode": "HTML",
         }
@@ -258,7 +261,7 @@ class AiogramTransport:
         )
 
     async def edit_buttons(self, chat_id: int, message_id: int, buttons: Buttons) -> None:
-        fields = {"chat_id": str(chat_id), "message_id": str(message_id)}
+        fields: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
         inline = markup_json(buttons)
         if inline is not None:
             fields["reply_markup"] = inline
@@ -273,7 +276,7 @@ class AiogramTransport:
         )
 
     async def answer_button(self, callback_id: str, text: str, alert: bool) -> None:
-        fields = {"callback_query_id": callback_id, "show_alert": "true" if alert else "false"}
+        fields: dict[str, Any] = {"callback_query_id": callback_id, "show_alert": alert}
         if text:
             fields["text"] = text
         await self._call(
