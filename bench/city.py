@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -134,6 +134,13 @@ class City:
     # Residents that can be looked up: (name, phone) of a few.
     sample_people: list[tuple[str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+
+
+def with_grid(rows: Iterable[Row], grid_of: list[int], column: int = 1) -> Iterator[Row]:
+    """Each row with its resident's grid (the resident's id in `column`) last, as the bot
+    keeps it on check-ins, plans and arrivals."""
+    for row in rows:
+        yield (*row, grid_of[row[column] - 1])
 
 
 def local(day: date, at: time) -> datetime:
@@ -266,8 +273,9 @@ async def generate(url: str, size: CitySize, seed: int = 0) -> City:
                 "temperature",
                 "symptoms",
                 "health_code",
+                "grid_id",
             ),
-            arrivals(),
+            with_grid(arrivals(), grid_of),
         )
 
         # Plans: home isolation (14 days) or home monitoring (7) from the arrival day, for
@@ -334,8 +342,9 @@ async def generate(url: str, size: CitySize, seed: int = 0) -> City:
                 "status",
                 "created_at",
                 "ended_at",
+                "grid_id",
             ),
-            plans,
+            with_grid(plans, grid_of),
         )
 
         alerts: list[Row] = []
@@ -451,8 +460,9 @@ async def generate(url: str, size: CitySize, seed: int = 0) -> City:
                 "where",
                 "answered_by",
                 "extra",
+                "grid_id",
             ),
-            checkins(),
+            with_grid(checkins(), grid_of, column=2),
         )
 
         def alert_rows() -> Iterator[Row]:

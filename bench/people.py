@@ -101,9 +101,10 @@ async def seed(
                 "origin_text",
                 "transport",
                 "symptoms",
+                "grid_id",
             ),
             (
-                (n, n, "arrived", arrived, arrived, "广东省广州市", "train", [])
+                (n, n, "arrived", arrived, arrived, "广东省广州市", "train", [], grid[n - 1])
                 for n in range(1, count + 1)
             ),
         )
@@ -126,6 +127,7 @@ async def seed(
                 "ends_on",
                 "status",
                 "created_at",
+                "grid_id",
             ),
             (
                 (
@@ -145,6 +147,7 @@ async def seed(
                     last,
                     "active",
                     now,
+                    grid[n - 1],
                 )
                 for n in range(1, count + 1)
             ),
@@ -171,9 +174,10 @@ async def seed(
                     "late",
                     "symptoms",
                     "extra",
+                    "grid_id",
                 ),
                 (
-                    (n + 1, n + 1, n + 1, u, start, end, start, False, [], {})
+                    (n + 1, n + 1, n + 1, u, start, end, start, False, [], {}, grid[n])
                     for n, u in enumerate(users)
                 ),
             )

@@ -28,6 +28,17 @@ class Alert(Base):
         Index("ix_alerts_status_notified", "status", "notified_at"),
         # Alerts raised in the daily report's window.
         Index("ix_alerts_kind_created", "kind", "created_at"),
+        # Those still without action, counted per grid from the index alone, read in the
+        # grid's order (72,000 in the generated city of 200,000, which acts on none).
+        Index(
+            "ix_alerts_grid_open",
+            "grid_id",
+            "kind",
+            "created_at",
+            "checkin_slot_end",
+            "checkin_settled_at",
+            postgresql_include=["id"],
+        ),
         # Missed check-ins answered late or closed since the stored figures were counted.
         Index("ix_alerts_checkin_settled_at", "checkin_settled_at"),
     )

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, String, Text, case, select
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    case,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -122,7 +133,8 @@ class Arrival(Base):
 
     __tablename__ = "arrivals"
     __table_args__ = (
-        Index("ix_arrivals_status_expected", "status", "expected_at"),
+        # People expected, with the grid and the resident (read for `purged_at`) in the index.
+        Index("ix_arrivals_status_expected", "status", "expected_at", "grid_id", "resident_id"),
         # The daily report's windows (reports received, arrivals).
         Index("ix_arrivals_reported_at", "reported_at"),
         Index("ix_arrivals_arrived_at", "arrived_at"),
@@ -130,6 +142,8 @@ class Arrival(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    # The resident's grid, as on check-ins (the roll-up's counts per grid).
+    grid_id: Mapped[int | None] = mapped_column(Integer)
     # "expected" (pre-arrival report) or "arrived".
     status: Mapped[str] = mapped_column(String(16))
     expected_at: Mapped[datetime | None]

@@ -23,10 +23,15 @@ class MonitoringPlan(Base):
         Index("ix_plans_status_ends", "status", "ends_on"),
         # Releases in the daily report's window.
         Index("ix_plans_status_ended", "status", "ended_at"),
+        # People under each kind of monitoring per grid, from the index alone in the grid's
+        # order (17,000 active plans in the generated city of 200,000).
+        Index("ix_plans_status_grid", "status", "grid_id", "starts_on", "ends_on", "phases"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    # The resident's grid, as on check-ins (the roll-up's counts per grid).
+    grid_id: Mapped[int | None] = mapped_column(Integer)
     arrival_id: Mapped[int] = mapped_column(ForeignKey("arrivals.id"), index=True)
     policy: Mapped[str] = mapped_column(String(60))
     plan_key: Mapped[str] = mapped_column(String(60))

@@ -176,6 +176,7 @@ async def _open_for(
             MonitoringPlan.id,
             MonitoringPlan.phases,
             Resident.id,
+            Resident.grid_id,
             Resident.reporter_user_id,
             Arrival.status,
             Arrival.arrived_at,
@@ -218,7 +219,7 @@ async def _open_for(
     rows: list[dict[str, Any]] = []
     slot_of: dict[int, tuple[int, datetime]] = {}
     own: dict[int, list[tuple[datetime, datetime]]] = {}
-    for plan_id, phases, resident_id, reporter, status, *moments, chosen in plans:
+    for plan_id, phases, resident_id, grid_id, reporter, status, *moments, chosen in plans:
         if not _at_home(phases, day):
             continue
         if reporter not in own:
@@ -234,6 +235,7 @@ async def _open_for(
             {
                 "plan_id": plan_id,
                 "resident_id": resident_id,
+                "grid_id": grid_id,
                 "reporter_user_id": reporter,
                 "slot_start": start,
                 "slot_end": end,

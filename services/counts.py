@@ -10,6 +10,9 @@ grouped by area and by the report (day) each row falls in, so no object is built
 A row's day is found by a `CASE` over the reports' times; what holds on every later day (an
 alert still open, someone who has not come) is counted once by its first day and spread over
 the following days here.
+Each row is counted in the grid it keeps (`grid_id` on check-ins, plans and arrivals, the
+resident's), never through a look-up of its resident; only the people expected are read
+with their resident (a purged one is no longer expected).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import Label
 
 from models.alerts import Alert, AlertAction
 from models.areas import Area, Level, children_of
@@ -265,11 +269,11 @@ class _Keys:
             return query.where(grid.in_(_grids_under(self.single)))
         if self.grids:
             query = query.where(grid.in_(list(self.number)))
-            return query.add_columns(grid.label("k")).group_by("k")
+            return _by_grid_first(query.add_columns(grid.label("k")), "k", groups)
         if self.area.parent_id is not None or not self.by_time:
-            # A part of the city: from its grids' residents.
+            # A part of the city: from its grids.
             query = query.where(grid.in_(_grids_under(self.area)))
-        inner = query.add_columns(grid.label("g")).group_by("g").subquery()
+        inner = _by_grid_first(query.add_columns(grid.label("g")), "g", groups).subquery()
         columns = list(inner.c)
         grouped, counted = columns[:groups], columns[groups:-1]
         grid_area, key_area = aliased(Area), aliased(Area)
@@ -297,6 +301,20 @@ class _Keys:
         if self.single is not None:
             return 0, row
         return self.number.get(row[-1]), row[:-1]
+
+
+def _by_grid_first(query: AnySelect, grid: str, groups: int) -> AnySelect:
+    """The query grouped by the grid first, then by its first `groups` columns: SQLite then
+    reads an index that starts with the grid in its order and counts each grid's rows as they
+    come (`ix_plans_status_grid`, `ix_alerts_grid_open`), instead of sorting every row first
+    (72,000 alerts still open in the generated city: 0.48 s against 0.10 s)."""
+    grouped = [
+        # A label by its name: a `CASE` with bound values written twice would be two
+        # expressions to PostgreSQL (`$1` and `$5`), not the selected one.
+        column.name if isinstance(column, Label) else column
+        for column in list(query.selected_columns)[:groups]
+    ]
+    return query.group_by(None).group_by(grid, *grouped)
 
 
 def _grids_under(area: Area) -> AnySelect:
@@ -371,11 +389,10 @@ async def count_days(
         query: AnySelect = (
             select(bucket, func.count())
             .select_from(Arrival)
-            .join(Resident, Resident.id == Arrival.resident_id)
             .where(when >= start, when < ends[-1])
             .group_by("b")
         )
-        for k, (b, number) in await rows(query, Resident.grid_id):
+        for k, (b, number) in await rows(query, Arrival.grid_id):
             add(k, b - 1, name, number)
     # Expected: in the three days after the report; not arrived: due before its end.
     horizon = [window_of(last + timedelta(days=j), zone, at)[1] for j in range(1, 4)]
@@ -393,7 +410,7 @@ async def count_days(
         )
         .group_by("b")
     )
-    for k, (b, number) in await rows(query, Resident.grid_id):
+    for k, (b, number) in await rows(query, Arrival.grid_id):
         # Bucket b: before the end of day b, from the end of day b - 1.
         for i in range(n):
             if b <= i:
@@ -401,13 +418,8 @@ async def count_days(
             elif b <= i + EXPECTED_DAYS:
                 add(k, i, "expected", number)
     # Plans held open, whatever the day.
-    query = (
-        select(func.count())
-        .select_from(MonitoringPlan)
-        .join(Resident, Resident.id == MonitoringPlan.resident_id)
-        .where(MonitoringPlan.status == HELD)
-    )
-    for k, (number,) in await rows(query, Resident.grid_id, 0):
+    query = select(func.count()).select_from(MonitoringPlan).where(MonitoringPlan.status == HELD)
+    for k, (number,) in await rows(query, MonitoringPlan.grid_id, 0):
         for i in range(n):
             add(k, i, "held", number)
     # Under each kind of monitoring: plans alike are counted together, then each day's phase.
@@ -418,7 +430,6 @@ async def count_days(
             MonitoringPlan.phases,
             func.count(),
         )
-        .join(Resident, Resident.id == MonitoringPlan.resident_id)
         .where(
             MonitoringPlan.status == ACTIVE,
             MonitoringPlan.starts_on <= last,
@@ -426,7 +437,7 @@ async def count_days(
         )
         .group_by(MonitoringPlan.starts_on, MonitoringPlan.ends_on, MonitoringPlan.phases)
     )
-    for k, (starts, ends_on, phases, number) in await rows(query, Resident.grid_id, 3):
+    for k, (starts, ends_on, phases, number) in await rows(query, MonitoringPlan.grid_id, 3):
         for i, d in enumerate(days):
             if starts <= d <= ends_on and (phase := phase_on(phases, d)) is not None:
                 kinds = found[k][i].by_kind
@@ -436,7 +447,6 @@ async def count_days(
     query = (
         select(bucket, func.count())
         .select_from(MonitoringPlan)
-        .join(Resident, Resident.id == MonitoringPlan.resident_id)
         .where(
             MonitoringPlan.status == RELEASED,
             MonitoringPlan.ended_at >= start,
@@ -444,7 +454,7 @@ async def count_days(
         )
         .group_by("b")
     )
-    for k, (b, number) in await rows(query, Resident.grid_id):
+    for k, (b, number) in await rows(query, MonitoringPlan.grid_id):
         add(k, b - 1, "released", number)
     # Check-in slots that ended in the window (not closed): on time, late or missed.
     bucket = _bucket(CheckIn.slot_end, ends, closed_right=True).label("b")
@@ -457,11 +467,10 @@ async def count_days(
             cast(func.sum(case((~unanswered & CheckIn.late, 1), else_=0)), Integer),
         )
         .select_from(CheckIn)
-        .join(Resident, Resident.id == CheckIn.resident_id)
         .where(CheckIn.slot_end > start, CheckIn.slot_end <= ends[-1], not_(_closed()))
         .group_by("b")
     )
-    for k, (b, due, missed, late) in await rows(query, Resident.grid_id):
+    for k, (b, due, missed, late) in await rows(query, CheckIn.grid_id):
         add(k, b, "checkins_due", due)
         add(k, b, "checkins_missed", missed)
         add(k, b, "missed", missed)
@@ -477,7 +486,6 @@ async def count_days(
             missed_alert,
             missed_alert.c.dedupe_key == literal(_MISSED_PREFIX) + cast(CheckIn.id, String),
         )
-        .join(Resident, Resident.id == CheckIn.resident_id)
         .where(
             missed_alert.c.id.in_(_acted),
             CheckIn.slot_end > start,
@@ -487,7 +495,7 @@ async def count_days(
         )
         .group_by("b")
     )
-    for k, (b, number) in await rows(query, Resident.grid_id):
+    for k, (b, number) in await rows(query, CheckIn.grid_id):
         add(k, b, "missed_handled", number)
     # Abnormal reports raised in the window, and how many a person acted on.
     bucket = _bucket(Alert.created_at, windows).label("b")

@@ -50,6 +50,7 @@ def _arrival(
     expected = a["arrival_status"] == "expected"
     arrival = Arrival(
         resident=resident,
+        grid_id=resident.grid_id,
         status="expected" if expected else "arrived",
         expected_at=at if expected else None,
         arrived_at=None if expected else at,

@@ -15,8 +15,10 @@ from chat.i18n import Translator
 from models.alerts import OPEN, Alert, raise_alert
 from models.areas import Area, Level, children_of
 from models.chat import ChatUser
+from models.checkins import CheckIn
 from models.outbox import enqueue
-from models.people import Household, Resident
+from models.people import Arrival, Household, Resident
+from models.plans import MonitoringPlan
 from models.staff import staff_for_grid
 from rules.addresses import grid_of
 
@@ -48,6 +50,22 @@ async def ask_for_a_grid(
     )
 
 
+# The rows that keep their resident's grid (for the roll-up's counts per grid).
+KEEP_THE_GRID = (Arrival, MonitoringPlan, CheckIn)
+
+
+async def move_rows(session: AsyncSession, resident_ids: list[int], grid_id: int) -> None:
+    """The residents' rows that keep their grid follow them to `grid_id`: the figures of
+    every day, past ones too, count a person in the grid they are in now (as before the
+    grid was kept on the rows, when it was read from the resident)."""
+    if not resident_ids:
+        return
+    for model in KEEP_THE_GRID:
+        await session.execute(
+            update(model).where(model.resident_id.in_(resident_ids)).values(grid_id=grid_id)
+        )
+
+
 async def grids_to_choose(session: AsyncSession, alert: Alert) -> list[Area]:
     """The grids an assign-grid alert offers: those of the household's community."""
     area = await session.get(Area, alert.grid_id)
@@ -72,6 +90,7 @@ async def assign(
     for person in people:
         person.grid_id = grid.id
     ids = [p.id for p in people]
+    await move_rows(session, ids, grid.id)
     if ids:
         await session.execute(
             update(Alert)

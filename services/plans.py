@@ -116,6 +116,7 @@ async def classify(
         previous.ended_at = now
     stored = MonitoringPlan(
         resident_id=resident.id,
+        grid_id=resident.grid_id,
         arrival_id=arrival.id,
         policy=policy.name,
         plan_key=plan.key,
