@@ -2,7 +2,9 @@
 
 httpx (with httpcore and anyio under it) costs about 2 ms of CPU per Bot API call, against
 0.2 ms for the same request written on an asyncio stream: on the PTB runner that was most of
-an answer's CPU (docs/benchmarks.md, "Since: PTB's requests without httpx"). This is PTB's own
+an answer's CPU (docs/benchmarks.md, "Since: PTB's requests without httpx"). HTTP/1.1 itself
+(framing, chunks, keep-alive) is h11's, the protocol library httpcore uses under httpx; what
+is ours is the pool of asyncio connections and the time-outs around it. This is PTB's own
 extension point (a `BaseRequest`), so PTB still builds every request and reads every answer,
 and its mapping of HTTP statuses to errors (`BaseRequest._request_wrapper`) is untouched.
 
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import h11
 import httpx
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
@@ -51,6 +54,8 @@ class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     idle_since: float = field(default_factory=time.monotonic)
+    # h11's state of the connection: one request and its answer at a time, then the next.
+    protocol: h11.Connection = field(default_factory=lambda: h11.Connection(h11.CLIENT))
 
     def reusable(self) -> bool:
         return (
@@ -145,14 +150,13 @@ class LeanRequest(HTTPXRequest):
         port = parts.port or (443 if secure else 80)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         # The same body httpx sends for PTB: the parameters form-encoded, each one JSON.
-        head = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
-        head.append(f"User-Agent: {self.USER_AGENT}")
+        headers = [("Host", parts.netloc), ("User-Agent", self.USER_AGENT)]
         body = b""
         if request_data is not None or method == "POST":
             body = urlencode(request_data.json_parameters if request_data else {}).encode()
-            head.append("Content-Type: application/x-www-form-urlencoded")
-            head.append(f"Content-Length: {len(body)}")
-        message = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+            headers.append(("Content-Length", str(len(body))))
+        request = h11.Request(method=method, target=target, headers=headers)
 
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._size)
@@ -165,7 +169,7 @@ class LeanRequest(HTTPXRequest):
             key = (parts.scheme, host, port)
             connection = self._take(key) or await self._connect(host, port, secure, connect)
             try:
-                status, content, keep = await self._send(connection, message, read, write)
+                status, content, keep = await self._send(connection, request, body, read, write)
             except BaseException:
                 # Half a request or half an answer: the connection cannot be used again.
                 connection.close()
@@ -206,8 +210,18 @@ class LeanRequest(HTTPXRequest):
         return _Connection(reader, writer)
 
     async def _send(
-        self, connection: _Connection, message: bytes, read: float | None, write: float | None
+        self,
+        connection: _Connection,
+        request: h11.Request,
+        body: bytes,
+        read: float | None,
+        write: float | None,
     ) -> tuple[int, bytes, bool]:
+        protocol = connection.protocol
+        message = protocol.send(request) or b""
+        if body:
+            message += protocol.send(h11.Data(data=body)) or b""
+        message += protocol.send(h11.EndOfMessage()) or b""
         try:
             connection.writer.write(message)
             async with asyncio.timeout(write):
@@ -218,17 +232,12 @@ class LeanRequest(HTTPXRequest):
             raise httpx.WriteError(str(exc)) from exc
         try:
             async with asyncio.timeout(read):
-                return await _read_response(connection.reader)
+                return await _read_response(connection.reader, protocol)
         except TimeoutError:
             raise httpx.ReadTimeout("reading the answer timed out") from None
-        except asyncio.IncompleteReadError as exc:
-            if not exc.partial:
-                raise httpx.RemoteProtocolError(
-                    "Server disconnected without sending a response."
-                ) from exc
-            raise httpx.RemoteProtocolError("the server closed the connection mid-answer") from exc
-        except (asyncio.LimitOverrunError, ValueError) as exc:
-            raise httpx.RemoteProtocolError(f"not an HTTP answer: {exc}") from exc
+        except h11.RemoteProtocolError as exc:
+            # A connection closed before or during the answer, or bytes that are not HTTP.
+            raise httpx.RemoteProtocolError(str(exc)) from exc
         except OSError as exc:
             raise httpx.ReadError(str(exc)) from exc
 
@@ -267,30 +276,27 @@ class PollRequest(LeanRequest):
         return status, content
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+async def _read_response(
+    reader: asyncio.StreamReader, protocol: h11.Connection
+) -> tuple[int, bytes, bool]:
     """Status, body, and whether the connection may carry another request."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head[:-4].decode("latin-1").split("\r\n")
-    version, status, *_ = lines[0].split(" ", 2)
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-    code = int(status)
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        chunks = []
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
-            if size == 0:
-                while await reader.readuntil(b"\r\n") != b"\r\n":
-                    pass  # trailers
-                break
-            chunks.append(await reader.readexactly(size + 2))
-        return code, b"".join(c[:-2] for c in chunks), keep
-    if "content-length" in headers:
-        return code, await reader.readexactly(int(headers["content-length"])), keep
-    if code in (204, 304) or 100 <= code < 200:
-        return code, b"", keep
-    # Neither a length nor chunks: the body ends with the connection.
-    return code, await reader.read(), False
+    status = 0
+    body: list[bytes] = []
+    while True:
+        event = protocol.next_event()
+        if event is h11.NEED_DATA:
+            # b"" (the server closed) makes h11 raise if the answer is not complete.
+            protocol.receive_data(await reader.read(65536))
+        elif isinstance(event, h11.Response):
+            status = event.status_code
+        elif isinstance(event, h11.Data):
+            body.append(event.data)
+        elif isinstance(event, h11.EndOfMessage):
+            break
+        elif isinstance(event, h11.ConnectionClosed):
+            raise h11.RemoteProtocolError("Server disconnected without sending a response.")
+        # h11.InformationalResponse (1xx): the answer proper follows.
+    keep = protocol.our_state is h11.DONE and protocol.their_state is h11.DONE
+    if keep:
+        protocol.start_next_cycle()
+    return status, b"".join(body), keep

@@ -217,6 +217,39 @@ async def test_kept_alive_connections_carry_the_next_requests(
     await transport.bot.request.shutdown()
 
 
+async def test_an_answer_ended_by_the_close_is_read_whole_and_half_an_answer_is_uncertain(
+    server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    connections = 0
+
+    async def to_the_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # HTTP/1.0 style: no length, the body ends with the connection (not kept).
+        nonlocal connections
+        connections += 1
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + OK_BODY)
+        await writer.drain()
+        writer.close()
+
+    transport = await transport_on(await server(to_the_close))
+    for _ in range(2):
+        assert await transport.send_message(5, "hi", (), (), False) == 3
+    assert connections == 2
+    await transport.bot.request.shutdown()
+
+    async def half_an_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(OK_BODY))
+        writer.write(OK_BODY[:10])
+        await writer.drain()
+        writer.close()
+
+    transport = await transport_on(await server(half_an_answer))
+    with pytest.raises(Uncertain, match="RemoteProtocolError"):
+        await transport.send_message(5, "hi", (), (), False)
+    await transport.bot.request.shutdown()
+
+
 async def test_no_answer_is_uncertain_and_no_connection_is_transient(
     server: Callable[[Handler], Awaitable[str]],
 ) -> None:
