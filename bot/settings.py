@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from datetime import time
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 if TYPE_CHECKING:
     from models.crypto import Keyring
@@ -22,14 +31,15 @@ class SettingsError(Exception):
     """A setting is missing or wrong; the message is one line naming it."""
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        env_ignore_empty=True,
-        case_sensitive=False,
-    )
+# Read by `load_settings`, below the environment's own variables.
+ENV_FILE = ".env"
+
+
+class Settings(BaseModel):
+    # Checked as pydantic-settings would from the environment's strings ("8" is 8), but read
+    # by `from_environment` below: pydantic-settings (with argparse) cost 1.3 MB in every bot
+    # process (issue 21's memory aim) for what is a dozen lines here.
+    model_config = ConfigDict(extra="ignore")
 
     bot_token: SecretStr | None = None
     bot_api_url: str = "https://api.telegram.org"
@@ -246,10 +256,28 @@ class Settings(BaseSettings):
         return host, int(port)
 
 
-def load_settings(**overrides: Any) -> Settings:
+def from_environment(env_file: str | None = ENV_FILE) -> dict[str, str]:
+    """The settings named in the environment or in `env_file` (the environment wins), by
+    their lower-case names; unknown names and empty values are left out."""
+    names = Settings.model_fields.keys()
+    sources: list[Mapping[str, str | None]] = []
+    if env_file is not None and os.path.isfile(env_file):
+        from dotenv import dotenv_values  # only when there is a file to read
+
+        sources.append(dotenv_values(env_file, encoding="utf-8"))
+    sources.append(os.environ)
+    found: dict[str, str] = {}
+    for source in sources:
+        for name, value in source.items():
+            if value and name.lower() in names:
+                found[name.lower()] = value
+    return found
+
+
+def load_settings(*, _env_file: str | None = ENV_FILE, **overrides: Any) -> Settings:
     """Settings from the environment, `.env` and overrides, or one clear SettingsError."""
     try:
-        return Settings(**overrides)
+        return Settings(**{**from_environment(_env_file), **overrides})
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
 

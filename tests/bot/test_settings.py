@@ -151,3 +151,16 @@ def test_admin_secret_prints_a_webhook_secret_the_settings_accept(tmp_path: Path
             bot_token=TOKEN, webhook_url="https://example.org/hook", webhook_secret=secret
         )
         assert settings.webhook_secret is not None and len(secret) >= 32
+
+
+def test_names_are_read_in_any_case_and_an_empty_variable_leaves_the_file_s_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("timezone=Europe/Berlin\nConcurrency=3\nNOT_A_SETTING=x\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TIMEZONE", "")
+    monkeypatch.delenv("CONCURRENCY", raising=False)
+    settings = load_settings()
+    assert settings.timezone == "Europe/Berlin" and settings.concurrency == 3
+    with pytest.raises(SettingsError, match="^CONCURRENCY: "):
+        load_settings(concurrency="many")
