@@ -33,6 +33,7 @@ from services.figures import (
     DayPoint,
     Incident,
     daily_figures,
+    grid_figures,
     history,
 )
 from services.pushed import daily_lines
@@ -53,6 +54,9 @@ CHART_WEEKDAY = 0
 CHART_DAYS = 14
 # Workers whose report is composed per run of the job; the rest follow a minute later.
 PER_RUN = 200
+# Grids whose figures are read with one statement (the job's): more rows per statement, fewer
+# statements; measured on the generated city of 1,000 grids (docs/benchmarks.md).
+GRIDS_AT_ONCE = 100
 
 
 # ----- rendering (pure) -----
@@ -372,13 +376,26 @@ async def daily_reports(
     for staff, area in (await session.execute(query)).all():
         posts.setdefault(staff.user_id, []).append((staff, area))
     done = await _queued(session, [_report_key(user_id, day) for user_id in posts])
+    # This run's workers, and the figures of all their grids at once, a chunk of grids per
+    # statement: one grid's statement a thousand times over costs far more (issue 21).
+    chosen = [
+        (user_id, _own_areas(theirs))
+        for user_id, theirs in posts.items()
+        if _report_key(user_id, day) not in done
+    ][:PER_RUN]
+    grids = list(
+        {
+            area.id: area for _, areas in chosen for area in areas if area.level == Level.GRID
+        }.values()
+    )
+    figures: dict[int, DailyFigures] = {}
+    for i in range(0, len(grids), GRIDS_AT_ONCE):
+        figures.update(await grid_figures(session, grids[i : i + GRIDS_AT_ONCE], day, zone, at))
     queued = 0
-    for user_id, theirs in posts.items():
-        if _report_key(user_id, day) in done:
-            continue
-        if queued >= PER_RUN:
-            break
-        queued += await _report_one(session, user_id, theirs, day, now, zone, at)
+    for user_id, areas in chosen:
+        queued += await _report_one(
+            session, user_id, posts[user_id], areas, day, now, zone, at, figures
+        )
     return queued
 
 
@@ -395,26 +412,40 @@ async def _queued(session: AsyncSession, keys: list[str]) -> set[str]:
     return found
 
 
-async def _report_one(
-    session: AsyncSession,
-    user_id: int,
-    posts: list[tuple[Staff, Area]],
-    day: date,
-    now: datetime,
-    zone: ZoneInfo,
-    at: time = DEFAULT_AT,
-) -> int:
-    # A post under another of the same worker's posts is in that one's report already.
+def _own_areas(posts: list[tuple[Staff, Area]]) -> list[Area]:
+    """The areas a worker's report is about: a post under another of the same worker's posts
+    is in that one's report already."""
     areas = [
         area
         for _, area in posts
         if not any(other.id != area.id and covers(other, area) for _, other in posts)
     ]
-    areas = list({area.id: area for area in areas}.values())
+    return list({area.id: area for area in areas}.values())
+
+
+async def _report_one(
+    session: AsyncSession,
+    user_id: int,
+    posts: list[tuple[Staff, Area]],
+    areas: list[Area],
+    day: date,
+    now: datetime,
+    zone: ZoneInfo,
+    at: time = DEFAULT_AT,
+    figures: dict[int, DailyFigures] | None = None,
+) -> int:
     user = await session.get(ChatUser, user_id)
     tr = Translator(user.language if user else None)
     chat_id = posts[0][0].chat_id
-    text = "\n\n".join([await report_for(session, area, day, zone, tr, at) for area in areas])
+    known = figures or {}
+    text = "\n\n".join(
+        [
+            render_daily(known[area.id], tr, zone)
+            if area.id in known
+            else await report_for(session, area, day, zone, tr, at)
+            for area in areas
+        ]
+    )
     # Lists pushed from above, until every row in the worker's areas is done.
     pushed = await daily_lines(session, user_id, areas, now, tr)
     if pushed:
