@@ -514,7 +514,11 @@ def _grid_report(dialect: str) -> CompoundSelect[Any]:
 def _grids_report() -> CompoundSelect[Any]:
     """Several grids' reports in one (their ids as the list `grids`)."""
     grids = bindparam("grids", type_=Integer(), expanding=True)
-    return _report(lambda _resident_id: Resident.grid_id.in_(grids), Alert.grid_id.in_(grids))
+    # Each table looked up by the grids' residents (a list the subquery makes once): joined
+    # to the residents instead, SQLite read the window's check-ins of the whole city by time
+    # for every chunk (34,000 rows for 100 grids' 3,400).
+    residents = select(Resident.id).where(Resident.grid_id.in_(grids))
+    return _report(lambda resident_id: resident_id.in_(residents), Alert.grid_id.in_(grids))
 
 
 def _report(
