@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import signal
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods.base import TelegramMethod
 from aiogram.types import (
     BotCommand,
     BufferedInputFile,
@@ -31,7 +33,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
     Update,
 )
-from aiohttp import ClientConnectorError
+from aiohttp import ClientConnectorError, ClientError, ClientTimeout
 
 from bot.delivery import Rejected, RetryAfter, Transient, Uncertain, Unreachable
 from bot.service import Service
@@ -90,11 +92,82 @@ def markup(buttons: Buttons, keyboard: Keys = (), remove_keyboard: bool = False)
     return ReplyKeyboardRemove() if remove_keyboard else None
 
 
+def markup_json(
+    buttons: Buttons, keyboard: Keys = (), remove_keyboard: bool = False
+) -> dict[str, Any] | None:
+    """`markup`'s reply_markup as the JSON object aiogram would send (None: no field)."""
+    if buttons:
+        rows: list[list[dict[str, Any]]] = [
+            [{"text": b.text, "callback_data": b.data} for b in row] for row in buttons
+        ]
+        return {"inline_keyboard": rows}
+    if keyboard:
+        keys = [
+            [
+                {"text": k.text, "request_contact": True} if k.request_contact else {"text": k.text}
+                for k in row
+            ]
+            for row in keyboard
+        ]
+        return {"keyboard": keys, "resize_keyboard": True, "one_time_keyboard": True}
+    return {"remove_keyboard": True} if remove_keyboard else None
+
+
+def _inline(buttons: Buttons) -> InlineKeyboardMarkup | None:
+    inline = markup(buttons)
+    return inline if isinstance(inline, InlineKeyboardMarkup) else None
+
+
 class AiogramTransport:
-    """One Bot API call at a time through aiogram, with its errors made ours."""
+    """One Bot API call at a time through aiogram, with its errors made ours.
+
+    The calls of every answer (send a message, edit one, answer a button) are posted on
+    aiogram's own HTTP session with the fields aiogram would send, as a JSON body (one of the
+    Bot API's ways; aiogram's form URL-encodes each field), and a successful answer is read
+    as JSON: building and validating aiogram's pydantic models for the request and for the
+    message Telegram sends back was most of a call's CPU. A call that fails is handed to
+    aiogram's own `check_response` with its method built then, so each error is aiogram's
+    exception as before (and `_call` makes it ours)."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        self._urls: dict[str, str] = {}
+        self._timeout: ClientTimeout | None = None
+
+    async def _post(
+        self, name: str, fields: dict[str, Any], method: Callable[[], TelegramMethod[Any]]
+    ) -> Any:
+        """The call `name` with `fields` (what aiogram would send, as JSON); its result.
+        `method` builds aiogram's method, only for an error."""
+        session = self.bot.session
+        url = self._urls.get(name)
+        if url is None:
+            url = self._urls[name] = session.api.api_url(token=self.bot.token, method=name)
+        if self._timeout is None:
+            self._timeout = ClientTimeout(total=session.timeout)
+        assert isinstance(session, AiohttpSession), "make_bot's session"
+        http = await session.create_session()
+        try:
+            async with http.post(url, json=fields, timeout=self._timeout) as response:
+                status, content = response.status, await response.text()
+        except TimeoutError as exc:
+            raise TelegramNetworkError(method(), "Request timeout error") from exc
+        except ClientError as exc:
+            raise TelegramNetworkError(method(), f"{type(exc).__name__}: {exc}") from exc
+        try:
+            answer = json.loads(content)
+        except ValueError:
+            answer = None
+        if (
+            200 <= status <= 226
+            and isinstance(answer, dict)
+            and answer.get("ok") is True
+            and "result" in answer
+        ):
+            return answer["result"]
+        # Not a success: aiogram reads it and raises its own error, as it would have.
+        session.check_response(self.bot, method(), status, content)
+        raise TelegramAPIError(method(), f"unexpected answer to {name} (HTTP {status})")
 
     async def _call(self, request: Any) -> Any:
         try:
@@ -121,15 +194,23 @@ class AiogramTransport:
     async def send_message(
         self, chat_id: int, text: str, buttons: Buttons, keyboard: Keys, remove_keyboard: bool
     ) -> int:
+        fields: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
+        reply_markup = markup_json(buttons, keyboard, remove_keyboard)
+        if reply_markup is not None:
+            fields["reply_markup"] = reply_markup
         message = await self._call(
-            self.bot.send_message(
-                chat_id,
-                text,
-                parse_mode="HTML",
-                reply_markup=markup(buttons, keyboard, remove_keyboard),
+            self._post(
+                "sendMessage",
+                fields,
+                lambda: methods.SendMessage(
+                    chat_id=chat_id,
+                    text=text,
+                    parse_mode="HTML",
+                    reply_markup=markup(buttons, keyboard, remove_keyboard),
+                ),
             )
         )
-        return int(message.message_id)
+        return int(message["message_id"])
 
     async def send_file(self, chat_id: int, file: File, caption: str, buttons: Buttons) -> int:
         upload = BufferedInputFile(file.content, filename=file.filename)
@@ -156,30 +237,56 @@ class AiogramTransport:
     async def edit_message(
         self, chat_id: int, message_id: int, text: str, buttons: Buttons
     ) -> None:
-        inline = markup(buttons)
+        fields: dict[str, Any] = {
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "text": text,
+            "parse_mode": "HTML",
+        }
+        inline = markup_json(buttons)
+        if inline is not None:
+            fields["reply_markup"] = inline
         await self._call(
-            self.bot.edit_message_text(
-                text=text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode="HTML",
-                reply_markup=inline if isinstance(inline, InlineKeyboardMarkup) else None,
+            self._post(
+                "editMessageText",
+                fields,
+                lambda: methods.EditMessageText(
+                    text=text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode="HTML",
+                    reply_markup=_inline(buttons),
+                ),
             )
         )
 
     async def edit_buttons(self, chat_id: int, message_id: int, buttons: Buttons) -> None:
-        inline = markup(buttons)
+        fields: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
+        inline = markup_json(buttons)
+        if inline is not None:
+            fields["reply_markup"] = inline
         await self._call(
-            self.bot.edit_message_reply_markup(
-                chat_id=chat_id,
-                message_id=message_id,
-                reply_markup=inline if isinstance(inline, InlineKeyboardMarkup) else None,
+            self._post(
+                "editMessageReplyMarkup",
+                fields,
+                lambda: methods.EditMessageReplyMarkup(
+                    chat_id=chat_id, message_id=message_id, reply_markup=_inline(buttons)
+                ),
             )
         )
 
     async def answer_button(self, callback_id: str, text: str, alert: bool) -> None:
+        fields: dict[str, Any] = {"callback_query_id": callback_id, "show_alert": alert}
+        if text:
+            fields["text"] = text
         await self._call(
-            self.bot.answer_callback_query(callback_id, text=text or None, show_alert=alert)
+            self._post(
+                "answerCallbackQuery",
+                fields,
+                lambda: methods.AnswerCallbackQuery(
+                    callback_query_id=callback_id, text=text or None, show_alert=alert
+                ),
+            )
         )
 
     async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None:

@@ -8,7 +8,6 @@ transaction as the data the event changed.
 
 from __future__ import annotations
 
-import copy
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +31,7 @@ from handlers.report import COMPANION, PLACE_VISITED, REPORT
 from handlers.resident import ARRIVED, EDIT, FORGET, HELP
 from handlers.staff import ACTION_NOTE
 from handlers.welcome import LANGUAGE, WELCOME
-from models.chat import ChatUser, Conversation, take_update
+from models.chat import ChatUser, Talk, save_talk, set_live_message, take_update
 from models.db import ERASED, is_sqlite, scrub_files
 from services.options import Options
 
@@ -141,7 +140,7 @@ class Core:
         session: AsyncSession,
         event: Incoming,
         user: ChatUser | None,
-        conversation: Conversation | None,
+        talk: Talk | None,
     ) -> list[Reply]:
         now = self.clock.now()
         if user is None:
@@ -156,8 +155,8 @@ class Core:
         turn = Turn(
             event=event,
             tr=Translator(user.language or language_from_telegram(event.language)),
-            # A deep copy: nested answers are changed in place, and the stored value must not be.
-            answers=copy.deepcopy(conversation.answers) if conversation else {},
+            # Read for this update alone (no ORM object holds them): changed in place freely.
+            answers=talk.answers if talk else {},
             now=now,
             zone=self.options.zone,
             session=session,
@@ -167,35 +166,36 @@ class Core:
             checkin_times=self.options.checkin_times,
             bot_username=self.options.bot_username,
         )
-        asked = conversation.step if conversation else None
+        asked = talk.step if talk else None
         chat = Chat(turn, self.flows, asked, event.args)
         replies = await self._route(chat)
-        if chat.saved is not None:
-            _store(session, user, conversation, chat.saved.step, chat.saved.answers, now)
-        live = conversation.live_message_id if conversation else None
+        live = talk.live_message_id if talk else None
+        shown = live
         moved_on = chat.saved is not None and chat.saved.step != asked
         if (
-            conversation is not None
+            talk is not None
             and live is not None
             and live != event.message_id
             and (moved_on or any(asks(r) for r in replies))
         ):
             # The question shown before is answered, closed or asked again in a newer copy:
             # its buttons go, so only the newest question can be pressed.
-            conversation.live_message_id = None
+            shown = None
             replies = [EditButtons(live), *replies]
-        elif conversation is not None and any(
+        elif talk is not None and any(
             isinstance(r, Edit) and r.message_id == live and not r.buttons for r in replies
         ):
-            conversation.live_message_id = None  # answered on it: its buttons are gone already
+            shown = None  # answered on it: its buttons are gone already
+        if chat.saved is not None:
+            await _store(session, user, talk, chat.saved.step, chat.saved.answers, now, shown)
+        elif talk is not None and shown != live:
+            await set_live_message(session, user.id, shown)
         return replies
 
     async def remember_live(self, user_id: int, message_id: int) -> None:
         """The message now showing the user's open question (sent by the runner)."""
         async with self.sessions.begin() as session:
-            conversation = await session.get(Conversation, user_id)
-            if conversation is not None:
-                conversation.live_message_id = message_id
+            await set_live_message(session, user_id, message_id)
 
     async def _route(self, chat: Chat[Turn]) -> list[Reply]:
         event = chat.turn.event
@@ -226,21 +226,18 @@ def asks(reply: Reply) -> bool:
     )
 
 
-def _store(
+async def _store(
     session: AsyncSession,
     user: ChatUser,
-    conversation: Conversation | None,
+    talk: Talk | None,
     step: str | None,
     answers: dict[str, Any],
     now: datetime,
+    live: int | None,
 ) -> None:
     """The conversation's state, in the event's transaction (no row for someone who never
     had a question open and has no answers)."""
-    if conversation is None:
-        if step is None and not answers:
-            return
-        conversation = Conversation(user_id=user.id, step=PAUSED, answers={}, updated_at=now)
-        session.add(conversation)
-    conversation.step = step or PAUSED
-    conversation.answers = answers
-    conversation.updated_at = now
+    if talk is None and step is None and not answers:
+        return
+    saved = Talk(step=step or PAUSED, answers=answers, live_message_id=live)
+    await save_talk(session, user.id, saved, new=talk is None, now=now)

@@ -130,6 +130,7 @@ async def _record(turn: Turn, checkin_id: int | None) -> Recorded | None:
         antipyretic=None if medicine is None else medicine == "yes",
         onset=date.fromisoformat(onset) if onset and onset != "none" else None,
         medicine_label=tr(MEDICINE_TAKEN),
+        kept=turn.kept,
     )
 
 

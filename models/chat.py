@@ -6,6 +6,7 @@ continues a half-finished report from the last answer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +18,11 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     literal_column,
     select,
     true,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -72,17 +75,87 @@ async def chat_user(session: AsyncSession, user_id: int) -> ChatUser | None:
     return await session.get(ChatUser, user_id)
 
 
+@dataclass
+class Talk:
+    """A user's conversation as read for one update, no ORM object: the core changes it and
+    writes it back with one statement (`save_talk`), so an update builds, tracks and flushes
+    nothing for it."""
+
+    step: str
+    answers: dict[str, Any]
+    live_message_id: int | None
+
+
+def _talk(user_id: object, step: Any, answers: Any, live: Any) -> Talk | None:
+    """The conversation's columns as read with the user (None: the user has none)."""
+    if user_id is None:
+        return None
+    return Talk(step=step, answers=answers if answers is not None else {}, live_message_id=live)
+
+
 async def user_for_update(
     session: AsyncSession, user_id: int
-) -> tuple[ChatUser | None, Conversation | None]:
+) -> tuple[ChatUser | None, Talk | None]:
     """The user and their conversation in one statement, both locked so a second instance
     handling the same user waits instead of racing, and then reads what the first wrote."""
     if session.get_bind().dialect.name == "postgresql":
         locked = (await session.execute(_TAKE_USER, {"user_id": user_id})).one()
-        return locked[0], locked[1]
+        return locked[0], _talk(*locked[1:])
     # SQLite: one writer at a time, so nothing to lock.
     row = (await session.execute(_USER_AND_CONVERSATION, {"user_id": user_id})).first()
-    return (row[0], row[1]) if row is not None else (None, None)
+    return (row[0], _talk(*row[1:])) if row is not None else (None, None)
+
+
+_CONVERSATIONS = Base.metadata.tables[Conversation.__tablename__]
+# The conversation written back, built once. A user who had none gets a row (their own row is
+# flushed first when it is new: the conversation's key refers to it).
+_UPDATE_TALK = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.user_id == bindparam("b_user_id"))
+    .values(
+        step=bindparam("b_step"),
+        answers=bindparam("b_answers", type_=_CONVERSATIONS.c.answers.type),
+        updated_at=bindparam("b_now", type_=_CONVERSATIONS.c.updated_at.type),
+        live_message_id=bindparam("b_live", type_=_CONVERSATIONS.c.live_message_id.type),
+    )
+)
+_INSERT_TALK = insert(_CONVERSATIONS).values(
+    user_id=bindparam("b_user_id"),
+    step=bindparam("b_step"),
+    answers=bindparam("b_answers", type_=_CONVERSATIONS.c.answers.type),
+    updated_at=bindparam("b_now", type_=_CONVERSATIONS.c.updated_at.type),
+    live_message_id=bindparam("b_live", type_=_CONVERSATIONS.c.live_message_id.type),
+)
+_SET_LIVE = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.user_id == bindparam("b_user_id"))
+    .values(live_message_id=bindparam("b_live", type_=_CONVERSATIONS.c.live_message_id.type))
+)
+
+
+async def save_talk(
+    session: AsyncSession, user_id: int, talk: Talk, *, new: bool, now: datetime
+) -> None:
+    """The conversation as `talk` has it now, in the caller's transaction (`new`: the user
+    had no row yet)."""
+    params = {
+        "b_user_id": user_id,
+        "b_step": talk.step,
+        "b_answers": talk.answers,
+        "b_now": now,
+        "b_live": talk.live_message_id,
+    }
+    if new:
+        if session.new:
+            await session.flush()  # the user's own row, which the conversation refers to
+        await session.execute(_INSERT_TALK, params)
+    else:
+        await session.execute(_UPDATE_TALK, params)
+
+
+async def set_live_message(session: AsyncSession, user_id: int, message_id: int | None) -> None:
+    """The message showing the user's open question (None: none shows buttons now)."""
+    await session.execute(_SET_LIVE, {"b_user_id": user_id, "b_live": message_id})
 
 
 class HandledUpdate(Base):
@@ -98,8 +171,14 @@ class HandledUpdate(Base):
 # Built once: each update runs them, and building a statement costs more Python than
 # running it once built.
 _USER_AND_CONVERSATION = (
-    select(ChatUser, Conversation)
-    .outerjoin(Conversation, Conversation.user_id == ChatUser.id)
+    select(
+        ChatUser,
+        _CONVERSATIONS.c.user_id,
+        _CONVERSATIONS.c.step,
+        _CONVERSATIONS.c.answers,
+        _CONVERSATIONS.c.live_message_id,
+    )
+    .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.user_id == ChatUser.id)
     .where(ChatUser.id == bindparam("user_id"))
 )
 # On the table, not the entity: an ORM insert with parameters is a bulk insert, whose result
@@ -114,7 +193,7 @@ _FIRST_HANDLING = {
 
 async def take_update(
     session: AsyncSession, user_id: int, update_id: int | None, now: datetime
-) -> tuple[bool, ChatUser | None, Conversation | None]:
+) -> tuple[bool, ChatUser | None, Talk | None]:
     """The update marked handled (`first_handling`) and the user with their conversation,
     locked (`user_for_update`): whether it is the update's first handling, then the user and
     the conversation. On PostgreSQL one statement does both (a round trip less for every
@@ -127,7 +206,7 @@ async def take_update(
                 _TAKE_UPDATE, {"update_id": update_id, "now": now, "user_id": user_id}
             )
         ).one()
-        return bool(row[0]), row[1], row[2]
+        return bool(row[0]), row[1], _talk(*row[2:])
     if not await first_handling(session, update_id, now):
         return False, None, None
     return (True, *await user_for_update(session, user_id))
@@ -153,24 +232,30 @@ _LOCKED = (
 )
 _LOCKED_USER = aliased(ChatUser, _LOCKED, name="locked_user")
 _LOCKED_TALK = (
-    select(Conversation)
-    .where(Conversation.user_id == bindparam("user_id"))
+    select(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.user_id == bindparam("user_id"))
     .with_for_update()
     .cte("locked_talk")
 )
-_LOCKED_CONVERSATION = aliased(Conversation, _LOCKED_TALK, name="locked_conversation")
+# The conversation's columns, read as they are: no ORM object (`Talk`).
+_TALK_COLUMNS = (
+    _LOCKED_TALK.c.user_id,
+    _LOCKED_TALK.c.step,
+    _LOCKED_TALK.c.answers,
+    _LOCKED_TALK.c.live_message_id,
+)
 _ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
 _TAKE_USER = (
-    select(_LOCKED_USER, _LOCKED_CONVERSATION)
+    select(_LOCKED_USER, *_TALK_COLUMNS)
     .select_from(_ONE_ROW)
     .outerjoin(_LOCKED_USER, true())
-    .outerjoin(_LOCKED_CONVERSATION, _LOCKED_CONVERSATION.user_id == _LOCKED_USER.id)
+    .outerjoin(_LOCKED_TALK, _LOCKED_TALK.c.user_id == _LOCKED_USER.id)
 )
 _TAKE_UPDATE = (
-    select(exists(select(_MARKED.c.update_id)).label("first"), _LOCKED_USER, _LOCKED_CONVERSATION)
+    select(exists(select(_MARKED.c.update_id)).label("first"), _LOCKED_USER, *_TALK_COLUMNS)
     .select_from(_ONE_ROW)
     .outerjoin(_LOCKED_USER, true())
-    .outerjoin(_LOCKED_CONVERSATION, _LOCKED_CONVERSATION.user_id == _LOCKED_USER.id)
+    .outerjoin(_LOCKED_TALK, _LOCKED_TALK.c.user_id == _LOCKED_USER.id)
 )
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, bindparam, cast, or_, select, update
+from sqlalchemy import Row, String, bindparam, cast, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -464,27 +464,43 @@ async def due_for(session: AsyncSession, user_id: int, now: datetime) -> list[Ch
     return list(newest.values())
 
 
-# Built once (each check-in answer runs it).
+_CHECKINS = Base.metadata.tables[CheckIn.__tablename__]
+_RESIDENTS = Base.metadata.tables[Resident.__tablename__]
+# Built once (each check-in answer runs it): the columns an answer needs, no ORM objects.
 _CHECKIN_PERSON = (
-    select(CheckIn, Resident)
-    .join(Resident, Resident.id == CheckIn.resident_id)
-    .where(CheckIn.id == bindparam("checkin_id"))
+    select(
+        _CHECKINS.c.id,
+        _CHECKINS.c.reporter_user_id,
+        _CHECKINS.c.resident_id,
+        _CHECKINS.c.slot_start,
+        _CHECKINS.c.slot_end,
+        _CHECKINS.c.answered_at,
+        _CHECKINS.c.extra,
+        _RESIDENTS.c.name,
+        _RESIDENTS.c.grid_id,
+    )
+    .join(_RESIDENTS, _RESIDENTS.c.id == _CHECKINS.c.resident_id)
+    .where(_CHECKINS.c.id == bindparam("checkin_id"))
 )
+
+
+async def _checkin_and_person(
+    session: AsyncSession, checkin_id: int, kept: dict[object, object]
+) -> Row[Any] | None:
+    """The check-in with its person (`_CHECKIN_PERSON`), read once per unit of work."""
+    key = (CheckIn, checkin_id)
+    if key not in kept:
+        kept[key] = (await session.execute(_CHECKIN_PERSON, {"checkin_id": checkin_id})).first()
+    found = kept[key]
+    return found if isinstance(found, Row) else None
 
 
 async def checkin_person(session: AsyncSession, checkin_id: int, kept: dict[object, object]) -> str:
     """The name of the person a check-in is about. The check-in and the person are read with
     one statement and kept (in `kept`, the caller's for its unit of work), so answering it
-    (`record_answer`, `needs_reading`) reads neither again."""
-    key = (CheckIn, checkin_id)
-    if key not in kept:
-        row = (await session.execute(_CHECKIN_PERSON, {"checkin_id": checkin_id})).first()
-        kept[key] = tuple(row) if row is not None else None
-    found = kept[key]
-    if not isinstance(found, tuple):
-        return ""
-    resident = found[1]
-    return resident.name or "" if isinstance(resident, Resident) else ""
+    (`record_answer`) reads neither again."""
+    found = await _checkin_and_person(session, checkin_id, kept)
+    return (found.name or "") if found is not None else ""
 
 
 @dataclass(frozen=True)
@@ -532,42 +548,57 @@ async def record_answer(
     antipyretic: bool | None = None,
     onset: date | None = None,
     medicine_label: str = "",
+    kept: dict[object, object] | None = None,
 ) -> Recorded | None:
     """Save the answer to a check-in the user answers for; None if it is not theirs to answer
     (any more). A fever, a symptom or fever-reducing medicine (`antipyretic`: the reading
     cannot be trusted) raises an alert for the grid's workers. `onset`: the day the symptoms
     began, when asked."""
-    checkin = await session.get(CheckIn, checkin_id) if checkin_id is not None else None
-    if checkin is None or checkin.reporter_user_id != user_id or checkin.answered_at:
+    found = (
+        await _checkin_and_person(session, checkin_id, {} if kept is None else kept)
+        if checkin_id is not None
+        else None
+    )
+    if found is None or found.reporter_user_id != user_id or found.answered_at:
         return None
     symptoms = real_symptoms(symptoms)
-    checkin.temperature, checkin.symptoms = temperature, symptoms
-    checkin.went_out, checkin.where = went_out, where if went_out else None
-    checkin.answered_at, checkin.answered_by = now, user_id
-    checkin.late = now >= checkin.slot_end
-    if checkin.late:
+    late = now >= found.slot_end
+    if late:
         # Its missed check-in's alert is no longer open (the report counts it by this).
         await session.execute(
             update(Alert)
-            .where(Alert.dedupe_key == f"missed_checkin:{checkin.id}")
+            .where(Alert.dedupe_key == f"missed_checkin:{found.id}")
             .values(checkin_settled_at=now)
         )
-    extra = dict(checkin.extra or {})
+    extra = dict(found.extra or {})
     if antipyretic is not None:
         extra["antipyretic"] = antipyretic
     if onset is not None:
         extra["onset"] = onset.isoformat()
-    checkin.extra = extra
-    resident = await session.get(Resident, checkin.resident_id)
+    # One UPDATE built once, not an ORM object changed and flushed.
+    await session.execute(
+        _ANSWER,
+        {
+            "b_id": found.id,
+            "b_temperature": temperature,
+            "b_symptoms": symptoms,
+            "b_went_out": went_out,
+            "b_where": where if went_out else None,
+            "b_now": now,
+            "b_by": user_id,
+            "b_late": late,
+            "b_extra": extra,
+        },
+    )
     worrying = abnormal(temperature, symptoms, antipyretic=bool(antipyretic))
-    if resident is not None and worrying:
+    if worrying:
         said = [f"{temperature} °C" if temperature is not None else ""]
         said += [medicine_label] if antipyretic else []
         said += [", ".join(symptom_label(s) for s in symptoms)]
         await raise_alert(
             session,
-            grid_id=resident.grid_id,
-            resident_id=resident.id,
+            grid_id=found.grid_id,
+            resident_id=found.resident_id,
             kind=alert_kind(temperature, antipyretic=bool(antipyretic)),
             now=now,
             details={
@@ -575,9 +606,29 @@ async def record_answer(
                 "temperature": temperature,
                 "symptoms": list(symptoms),
                 "antipyretic": bool(antipyretic),
-                "slot_at": checkin.slot_start.isoformat(),
-                "checkin": checkin.id,
+                "slot_at": found.slot_start.isoformat(),
+                "checkin": found.id,
             },
-            dedupe_key=f"checkin-abnormal:{checkin.id}",
+            dedupe_key=f"checkin-abnormal:{found.id}",
         )
-    return Recorded(late=checkin.late, abnormal=resident is not None and worrying)
+    return Recorded(late=late, abnormal=worrying)
+
+
+def _typed(name: str, column: str) -> Any:
+    return bindparam(name, type_=_CHECKINS.c[column].type)
+
+
+_ANSWER = (
+    update(_CHECKINS)
+    .where(_CHECKINS.c.id == bindparam("b_id"))
+    .values(
+        temperature=_typed("b_temperature", "temperature"),
+        symptoms=_typed("b_symptoms", "symptoms"),
+        went_out=_typed("b_went_out", "went_out"),
+        where=_typed("b_where", "where"),
+        answered_at=_typed("b_now", "answered_at"),
+        answered_by=_typed("b_by", "answered_by"),
+        late=_typed("b_late", "late"),
+        extra=_typed("b_extra", "extra"),
+    )
+)

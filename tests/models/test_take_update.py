@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.contract import Incoming, Kind, Send
 from handlers.app import Core
-from models.chat import ChatUser, Conversation, HandledUpdate, take_update, user_for_update
+from models.chat import (
+    ChatUser,
+    Conversation,
+    HandledUpdate,
+    Talk,
+    save_talk,
+    take_update,
+    user_for_update,
+)
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 USER = 4242
@@ -45,7 +53,7 @@ async def test_the_second_update_reads_the_conversation_the_first_left(
         await session.flush()
         session.add(Conversation(user_id=USER, step="ask_name", answers={}, updated_at=NOW))
 
-    async def take(session: AsyncSession, update_id: int) -> Conversation | None:
+    async def take(session: AsyncSession, update_id: int) -> Talk | None:
         if with_update_id:
             first, _, conversation = await take_update(session, USER, update_id, NOW)
             assert first
@@ -59,7 +67,7 @@ async def test_the_second_update_reads_the_conversation_the_first_left(
         conversation = await take(first, 1)
         assert conversation is not None and conversation.step == "ask_name"
         conversation.step, conversation.answers = "ask_phone", {"name": "Li Na"}
-        await first.flush()
+        await save_talk(first, USER, conversation, new=False, now=NOW)
 
         await second.begin()
         taking = asyncio.create_task(take(second, 2))
