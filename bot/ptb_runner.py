@@ -30,8 +30,11 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.error import RetryAfter as PtbRetryAfter
 from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot.delivery import Rejected, RetryAfter, Transient, Uncertain, Unreachable
+from bot.ptb_http import LeanRequest, PollRequest
 from bot.service import Service
 from bot.settings import Settings
 from chat.contract import Buttons, File, Keys
@@ -67,6 +70,44 @@ def markup(buttons: Buttons, keyboard: Keys = (), remove_keyboard: bool = False)
             one_time_keyboard=True,
         )
     return ReplyKeyboardRemove() if remove_keyboard else None
+
+
+def markup_json(
+    buttons: Buttons, keyboard: Keys = (), remove_keyboard: bool = False
+) -> dict[str, Any] | None:
+    """`markup(...).to_dict()` without the PTB objects: the Bot API's JSON (a test holds the
+    two equal)."""
+    if buttons:
+        return {
+            "inline_keyboard": [
+                [{"text": b.text, "callback_data": b.data} for b in row] for row in buttons
+            ]
+        }
+    if keyboard:
+        return {
+            "keyboard": [
+                [
+                    {"text": k.text, "request_contact": True}
+                    if k.request_contact
+                    else {"text": k.text}
+                    for k in row
+                ]
+                for row in keyboard
+            ],
+            "resize_keyboard": True,
+            "one_time_keyboard": True,
+        }
+    return {"remove_keyboard": True} if remove_keyboard else None
+
+
+def plain_data(parameters: dict[str, Any]) -> RequestData:
+    """A request's parameters as PTB's Bot would give them to its request (the unset ones left
+    out; PTB's RequestParameter makes each value JSON unless it is a string), from plain values
+    instead of PTB's objects. RequestParameter is PTB's internal class: tests/bot holds the
+    parameters sent equal to those of PTB's Bot for each of our calls."""
+    return RequestData(
+        [RequestParameter(k, v, None) for k, v in parameters.items() if v is not None]
+    )
 
 
 def retry_seconds(exc: PtbRetryAfter) -> float:
@@ -125,18 +166,26 @@ class PtbTransport:
         found = await self._call(self.bot.get_file(file_id))
         return bytes(await self._call(found.download_as_bytearray()))
 
+    async def _post(self, method: str, parameters: dict[str, Any]) -> Any:
+        """A Bot API call as plain parameters through PTB's request: no PTB objects built for
+        the request or its answer (a Message read from JSON and thrown away), and PTB's own
+        mapping of statuses to errors, made ours by `_call`."""
+        url = f"{self.bot.base_url}/{method}"
+        return await self._call(self.bot.request.post(url, request_data=plain_data(parameters)))
+
     async def send_message(
         self, chat_id: int, text: str, buttons: Buttons, keyboard: Keys, remove_keyboard: bool
     ) -> int:
-        message = await self._call(
-            self.bot.send_message(
-                chat_id,
-                text,
-                parse_mode="HTML",
-                reply_markup=markup(buttons, keyboard, remove_keyboard),
-            )
+        sent = await self._post(
+            "sendMessage",
+            {
+                "chat_id": chat_id,
+                "text": text,
+                "parse_mode": "HTML",
+                "reply_markup": markup_json(buttons, keyboard, remove_keyboard),
+            },
         )
-        return int(message.message_id)
+        return int(sent["message_id"])
 
     async def send_file(self, chat_id: int, file: File, caption: str, buttons: Buttons) -> int:
         upload = InputFile(file.content, filename=file.filename)
@@ -163,30 +212,31 @@ class PtbTransport:
     async def edit_message(
         self, chat_id: int, message_id: int, text: str, buttons: Buttons
     ) -> None:
-        inline = markup(buttons)
-        await self._call(
-            self.bot.edit_message_text(
-                text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode="HTML",
-                reply_markup=inline if isinstance(inline, InlineKeyboardMarkup) else None,
-            )
+        await self._post(
+            "editMessageText",
+            {
+                "chat_id": chat_id,
+                "message_id": message_id,
+                "text": text,
+                "parse_mode": "HTML",
+                "reply_markup": markup_json(buttons) if buttons else None,
+            },
         )
 
     async def edit_buttons(self, chat_id: int, message_id: int, buttons: Buttons) -> None:
-        inline = markup(buttons)
-        await self._call(
-            self.bot.edit_message_reply_markup(
-                chat_id=chat_id,
-                message_id=message_id,
-                reply_markup=inline if isinstance(inline, InlineKeyboardMarkup) else None,
-            )
+        await self._post(
+            "editMessageReplyMarkup",
+            {
+                "chat_id": chat_id,
+                "message_id": message_id,
+                "reply_markup": markup_json(buttons) if buttons else None,
+            },
         )
 
     async def answer_button(self, callback_id: str, text: str, alert: bool) -> None:
-        await self._call(
-            self.bot.answer_callback_query(callback_id, text=text or None, show_alert=alert)
+        await self._post(
+            "answerCallbackQuery",
+            {"callback_query_id": callback_id, "text": text or None, "show_alert": alert},
         )
 
     async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None:
@@ -206,6 +256,7 @@ def make_application(settings: Settings, service: Service, *, polling: bool) -> 
     No AIORateLimiter and no PTB retries: the Sender keeps Telegram's limits and retries. No
     JobQueue either: our scheduler does the periodic work. A webhook has no Updater (the
     endpoint is ours, see `webhook_app`)."""
+    polling_request = PollRequest()
     builder = (
         Application.builder()
         .token(settings.token())
@@ -213,14 +264,19 @@ def make_application(settings: Settings, service: Service, *, polling: bool) -> 
         .base_file_url(f"{settings.bot_api_url}/file/bot")
         .concurrent_updates(settings.concurrency)
         .job_queue(None)
+        # PTB's own pool sizes (256, and 1 for the long poll) on the lean request layer.
+        .request(LeanRequest(connection_pool_size=256))
+        .get_updates_request(polling_request)
     )
     if not polling:
         builder = builder.updater(None)
     application: PtbApplication = builder.build()
 
     async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        # The core reads updates as Bot API JSON, the same whichever library received them.
-        await service.handle_update(update.to_dict())
+        # The core reads updates as Bot API JSON, the same whichever library received them:
+        # the long poll's JSON as it came, or (a webhook's) PTB's Update as JSON again.
+        raw = polling_request.received.pop(update.update_id, None)
+        await service.handle_update(raw if raw is not None else update.to_dict())
 
     async def on_error(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         failures = _failures.get()
