@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -21,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat.i18n import N_, Translator
 from models.areas import Area, Level
 from models.chat import ChatUser
-from models.outbox import Outgoing, enqueue
+from models.outbox import Message, Outgoing, enqueue, enqueue_many
+from models.pushed import PushedRow
 from models.staff import Staff, covers
 from services.chart import cjk_font, render_chart
 from services.counts import Rollup, Summary, rollup_figures
@@ -33,6 +35,7 @@ from services.figures import (
     DayPoint,
     Incident,
     daily_figures,
+    grid_figures,
     history,
 )
 from services.pushed import daily_lines
@@ -53,6 +56,9 @@ CHART_WEEKDAY = 0
 CHART_DAYS = 14
 # Workers whose report is composed per run of the job; the rest follow a minute later.
 PER_RUN = 200
+# Grids whose figures are read with one statement (the job's): more rows per statement, fewer
+# statements; measured on the generated city of 1,000 grids (docs/benchmarks.md).
+GRIDS_AT_ONCE = 100
 
 
 # ----- rendering (pure) -----
@@ -372,14 +378,58 @@ async def daily_reports(
     for staff, area in (await session.execute(query)).all():
         posts.setdefault(staff.user_id, []).append((staff, area))
     done = await _queued(session, [_report_key(user_id, day) for user_id in posts])
-    queued = 0
-    for user_id, theirs in posts.items():
-        if _report_key(user_id, day) in done:
-            continue
-        if queued >= PER_RUN:
-            break
-        queued += await _report_one(session, user_id, theirs, day, now, zone, at)
+    # This run's workers, and the figures of all their grids at once, a chunk of grids per
+    # statement: one grid's statement a thousand times over costs far more (issue 21).
+    chosen = [
+        (user_id, _own_areas(theirs))
+        for user_id, theirs in posts.items()
+        if _report_key(user_id, day) not in done
+    ][:PER_RUN]
+    grids = list(
+        {
+            area.id: area for _, areas in chosen for area in areas if area.level == Level.GRID
+        }.values()
+    )
+    figures: dict[int, DailyFigures] = {}
+    for i in range(0, len(grids), GRIDS_AT_ONCE):
+        figures.update(await grid_figures(session, grids[i : i + GRIDS_AT_ONCE], day, zone, at))
+    # The workers' languages in one statement, not one look-up per report.
+    users = {
+        user.id: user
+        for user in await session.scalars(
+            select(ChatUser).where(ChatUser.id.in_([user_id for user_id, _ in chosen]))
+        )
+    }
+    # No pushed list with a row still open anywhere: no report has lines on one (asked once
+    # per run rather than once per worker).
+    lists_open = (
+        await session.scalar(select(PushedRow.id).where(PushedRow.outcome.is_(None)).limit(1))
+        is not None
+    )
+    known = _Known(figures, lists_open)
+    # The reports queued with one statement (`enqueue_many`), in the workers' order.
+    messages: list[Message] = []
+    charts: list[tuple[int, list[Area], Translator]] = []
+    for user_id, areas in chosen:
+        user = users.get(user_id)
+        tr = Translator(user.language if user else None)
+        text = await _report_text(session, user_id, areas, day, now, zone, at, tr, known)
+        chat_id = posts[user_id][0][0].chat_id
+        messages.append(Message(chat_id, _fit(text, tr), "daily_report", _report_key(user_id, day)))
+        charts.append((user_id, areas, tr))
+    queued = await enqueue_many(session, messages, now=now)
+    if day.weekday() == CHART_WEEKDAY:
+        for user_id, areas, tr in charts:
+            await _chart(session, user_id, posts[user_id][0][0].chat_id, areas, day, now, zone, tr)
     return queued
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the job read for all of a run's reports at once."""
+
+    figures: dict[int, DailyFigures]
+    lists_open: bool
 
 
 def _report_key(user_id: int, day: date) -> str:
@@ -395,63 +445,73 @@ async def _queued(session: AsyncSession, keys: list[str]) -> set[str]:
     return found
 
 
-async def _report_one(
-    session: AsyncSession,
-    user_id: int,
-    posts: list[tuple[Staff, Area]],
-    day: date,
-    now: datetime,
-    zone: ZoneInfo,
-    at: time = DEFAULT_AT,
-) -> int:
-    # A post under another of the same worker's posts is in that one's report already.
+def _own_areas(posts: list[tuple[Staff, Area]]) -> list[Area]:
+    """The areas a worker's report is about: a post under another of the same worker's posts
+    is in that one's report already."""
     areas = [
         area
         for _, area in posts
         if not any(other.id != area.id and covers(other, area) for _, other in posts)
     ]
-    areas = list({area.id: area for area in areas}.values())
-    user = await session.get(ChatUser, user_id)
-    tr = Translator(user.language if user else None)
-    chat_id = posts[0][0].chat_id
-    text = "\n\n".join([await report_for(session, area, day, zone, tr, at) for area in areas])
-    # Lists pushed from above, until every row in the worker's areas is done.
-    pushed = await daily_lines(session, user_id, areas, now, tr)
-    if pushed:
-        text = f"{text}\n\n{pushed}"
-    queued = int(
-        await enqueue(
-            session,
-            chat_id=chat_id,
-            text=_fit(text, tr),
-            purpose="daily_report",
-            dedupe_key=_report_key(user_id, day),
-            now=now,
-        )
+    return list({area.id: area for area in areas}.values())
+
+
+async def _report_text(
+    session: AsyncSession,
+    user_id: int,
+    areas: list[Area],
+    day: date,
+    now: datetime,
+    zone: ZoneInfo,
+    at: time,
+    tr: Translator,
+    known: _Known,
+) -> str:
+    """A worker's report: each of their areas', then the lists pushed to them still open."""
+    text = "\n\n".join(
+        [
+            render_daily(known.figures[area.id], tr, zone)
+            if area.id in known.figures
+            else await report_for(session, area, day, zone, tr, at)
+            for area in areas
+        ]
     )
-    if day.weekday() == CHART_WEEKDAY:
-        points = await _history(session, areas, day, zone)
-        name = ", ".join(area.name for area in areas)
-        await enqueue(
-            session,
-            chat_id=chat_id,
-            text=tr(
-                "📈 The last {days} days in {area}: arrivals, people under monitoring and abnormal reports.",
-                days=CHART_DAYS,
-                area=html.escape(name),
-            ),
-            purpose="daily_chart",
-            dedupe_key=f"daily-chart:{user_id}:{day.isoformat()}",
-            now=now,
-            # After the report it belongs to, which goes out first.
-            due_at=now + timedelta(seconds=5),
-            file=(
-                f"report-{day.isoformat()}.png",
-                "photo",
-                await drawn(chart_png, points, name, tr),
-            ),
-        )
-    return queued
+    # Lists pushed from above, until every row in the worker's areas is done.
+    pushed = await daily_lines(session, user_id, areas, now, tr) if known.lists_open else ""
+    return f"{text}\n\n{pushed}" if pushed else text
+
+
+async def _chart(
+    session: AsyncSession,
+    user_id: int,
+    chat_id: int,
+    areas: list[Area],
+    day: date,
+    now: datetime,
+    zone: ZoneInfo,
+    tr: Translator,
+) -> None:
+    points = await _history(session, areas, day, zone)
+    name = ", ".join(area.name for area in areas)
+    await enqueue(
+        session,
+        chat_id=chat_id,
+        text=tr(
+            "📈 The last {days} days in {area}: arrivals, people under monitoring and abnormal reports.",
+            days=CHART_DAYS,
+            area=html.escape(name),
+        ),
+        purpose="daily_chart",
+        dedupe_key=f"daily-chart:{user_id}:{day.isoformat()}",
+        now=now,
+        # After the report it belongs to, which goes out first.
+        due_at=now + timedelta(seconds=5),
+        file=(
+            f"report-{day.isoformat()}.png",
+            "photo",
+            await drawn(chart_png, points, name, tr),
+        ),
+    )
 
 
 async def _history(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chat.clock import FixedClock
 from chat.i18n import Translator
 from handlers.app import Core
+from models.alerts import Alert
 from models.areas import area_by_code
 from models.outbox import Outgoing
 from models.people import Resident
@@ -23,7 +24,7 @@ from models.plans import RELEASED, MonitoringPlan
 from services.alerts import deliver_alerts
 from services.counts import rollup_figures
 from services.digest import daily_reports, render_daily
-from services.figures import DailyFigures, Incident, daily_figures
+from services.figures import DailyFigures, Incident, daily_figures, grid_figures
 from tests.handlers.test_resident import _shown_from, reported
 from tests.handlers.test_staff import GRID_1, GRID_2
 from tests.services.test_alerts import COMMUNITY, STREET, ZONE, staff_of
@@ -280,3 +281,40 @@ def test_a_long_list_shows_ten_names_and_how_many_more() -> None:
     assert all(f"Person {n:02d}" in text for n in range(2, 12))
     assert "Person 00" not in text and "Person 01" not in text
     assert "…and 2 more" in text
+
+
+async def test_the_jobs_grids_read_together_are_each_grids_own_report(
+    core: Core, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """The job reads the figures of many grids with one statement: each grid's are what its
+    own report shows, even for someone moved to another grid after their missed check-in's
+    alert was raised in the first (the check-in is listed in the new grid, the alert stays
+    open in the old one)."""
+    await seed_day(core, sessions, clock)  # Zhao Lei's miss recorded at 20:00: an hour earlier
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Alert)
+            .where(Alert.kind == "missed_checkin")
+            .values(created_at=clock.now() - timedelta(hours=1))
+        )
+    await staff_of(Person(core, 1), sessions, clock, GRID_1, 5004)
+    async with sessions.begin() as session:
+        grid_1, grid_2 = await area_by_code(session, GRID_1), await area_by_code(session, GRID_2)
+        assert grid_1 is not None and grid_2 is not None
+        await session.execute(
+            update(Resident).where(Resident.name == "Zhao Lei").values(grid_id=grid_1.id)
+        )
+    async with sessions() as session:
+        together = await grid_figures(session, [grid_1, grid_2], DAY, ZONE)
+        alone = {
+            grid.id: await daily_figures(session, grid, DAY, ZONE) for grid in (grid_1, grid_2)
+        }
+    assert together == alone
+    assert [i.name for i in alone[grid_1.id].missed] == ["Zhao Lei"]
+    assert [i.name for i in alone[grid_2.id].still_open] == ["Zhao Lei"]
+    # The job's texts are the reports each grid's figures make.
+    assert await reports(sessions, clock) == 2
+    texts = {r.chat_id: r.text for r in await queued(sessions, "daily_report")}
+    tr = Translator("en")
+    assert texts[5004] == render_daily(alone[grid_1.id], tr, ZONE)
+    assert texts[5001] == render_daily(alone[grid_2.id], tr, ZONE)
