@@ -217,7 +217,7 @@ async def test_kept_alive_connections_carry_the_next_requests(
     await transport.bot.request.shutdown()
 
 
-async def test_an_answer_ended_by_the_close_is_read_whole_and_half_an_answer_is_uncertain(
+async def test_an_answer_ended_by_the_close_is_read_whole_and_half_or_no_answer_is_uncertain(
     server: Callable[[Handler], Awaitable[str]],
 ) -> None:
     connections = 0
@@ -246,6 +246,16 @@ async def test_an_answer_ended_by_the_close_is_read_whole_and_half_an_answer_is_
 
     transport = await transport_on(await server(half_an_answer))
     with pytest.raises(Uncertain, match="RemoteProtocolError"):
+        await transport.send_message(5, "hi", (), (), False)
+    await transport.bot.request.shutdown()
+
+    async def not_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+        await writer.drain()
+
+    transport = await transport_on(await server(not_http))
+    with pytest.raises(Uncertain, match="not an HTTP answer"):
         await transport.send_message(5, "hi", (), (), False)
     await transport.bot.request.shutdown()
 

@@ -162,5 +162,5 @@ def test_names_are_read_in_any_case_and_an_empty_variable_leaves_the_file_s_valu
     monkeypatch.delenv("CONCURRENCY", raising=False)
     settings = load_settings()
     assert settings.timezone == "Europe/Berlin" and settings.concurrency == 3
-    with pytest.raises(SettingsError, match="^CONCURRENCY: "):
+    with pytest.raises(SettingsError, match=r"^CONCURRENCY: "):
         load_settings(concurrency="many")
