@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 from bench.city import SHORT, ZONE, CitySize, generate
 from bench.common import Figure, database_name
 from chat.clock import SystemClock
+from models.alerts import Alert
 from models.areas import Area
 from models.db import make_engine, make_sessions
 from models.people import Resident
@@ -118,7 +119,14 @@ async def measure(run: PushedRun) -> list[Figure]:
     try:
         sessions = make_sessions(engine)
         async with sessions.begin() as session:
-            # A fresh list each run (the same file twice would change nothing).
+            # A fresh list each run (the same file twice would change nothing). Its tasks go
+            # too: SQLite gives the next list's rows the deleted rows' ids again, and a task's
+            # alert is keyed by its row.
+            await session.execute(
+                delete(Alert).where(
+                    Alert.dedupe_key.like("pushed-task:%") | Alert.dedupe_key.like("pushed-match:%")
+                )
+            )
             await session.execute(delete(PushedRow))
             await session.execute(delete(PushedList))
             city = await session.scalar(select(Area).where(Area.level == "city"))
