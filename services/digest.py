@@ -357,9 +357,9 @@ async def report_for(
 ) -> str:
     """The report a worker posted at `area` reads: detailed for a grid, rolled up above."""
     if area.level == Level.GRID:
-        # Only the alerts still open that the report lists are read, the rest counted.
-        figures = await daily_figures(session, area, day, zone, at, listed=LIST_CAP)
-        return render_daily(figures, tr, zone)
+        # Every alert still open is read: for one grid (some 60 in the generated city) that is
+        # no slower than ranking them in SQL to read ten (the report job's way, below).
+        return render_daily(await daily_figures(session, area, day, zone, at), tr, zone)
     return render_rollup(await rollup_figures(session, area, day, zone, at), tr, zone)
 
 
@@ -396,6 +396,8 @@ async def daily_reports(
     )
     figures: dict[int, DailyFigures] = {}
     for i in range(0, len(grids), GRIDS_AT_ONCE):
+        # Only the alerts still open that each report lists are read, the rest counted: the
+        # 72,480 of the generated city were a third of the job's time.
         chunk = grids[i : i + GRIDS_AT_ONCE]
         figures.update(await grid_figures(session, chunk, day, zone, at, listed=LIST_CAP))
     # The workers' languages in one statement, not one look-up per report.
