@@ -696,9 +696,7 @@ def _report(
     else:
         alerts = union_all(
             _row(_ALERT, with_person, **alert_slots, flag=raised).where(in_grids, raised),
-            _first_still_open(
-                with_person, alert_slots, in_grids, raised, still_open, dialect, listed
-            ),
+            _first_still_open(alert_slots, in_grids, raised, still_open, dialect, listed),
         )
     # What was done about the alerts above and the missed check-ins' (read once each: CTEs).
     checkin_rows = checkins.cte("report_checkins")
@@ -738,7 +736,6 @@ def _closed_mark(checkin: Any) -> ColumnElement[Any]:
 
 
 def _first_still_open(
-    with_person: Any,
     slots: dict[str, Any],
     in_grids: ColumnElement[bool],
     raised: ColumnElement[bool],
@@ -768,20 +765,16 @@ def _first_still_open(
         )
         .exists()
     )
-    name: ColumnElement[Any] = func.coalesce(func.nullif(Resident.name, ""), "?")
-    if dialect == "postgresql":
-        # Python's order of strings (by code point) is the bytes' order in UTF-8: "C";
-        # SQLite's own (BINARY) is that already.
-        name = name.collate("C")
-    ranked = (
+    # The person's name looked up per alert (by its key): joined instead, PostgreSQL hashed
+    # a scan of every resident of the city for a chunk's 7,000 alerts (43 of its 100 ms).
+    found = (
         select(
-            *(column.label(slot) for slot, column in slots.items()),
-            func.row_number()
-            .over(partition_by=Alert.grid_id, order_by=(Alert.created_at, name, Alert.id))
-            .label("place"),
-            func.count().over(partition_by=Alert.grid_id).label("n2"),
+            *(column.label(slot) for slot, column in slots.items() if slot != "name"),
+            select(Resident.name)
+            .where(Resident.id == Alert.resident_id)
+            .scalar_subquery()
+            .label("name"),
         )
-        .select_from(with_person)
         .where(
             in_grids,
             still_open,
@@ -791,6 +784,18 @@ def _first_still_open(
         )
         .subquery("still_open")
     )
+    name: ColumnElement[Any] = func.coalesce(func.nullif(found.c.name, ""), "?")
+    if dialect == "postgresql":
+        # Python's order of strings (by code point) is the bytes' order in UTF-8: "C";
+        # SQLite's own (BINARY) is that already.
+        name = name.collate("C")
+    ranked = select(
+        found,
+        func.row_number()
+        .over(partition_by=found.c.grid_id, order_by=(found.c.t1, name, found.c.n1))
+        .label("place"),
+        func.count().over(partition_by=found.c.grid_id).label("n2"),
+    ).subquery("ranked")
     columns = {slot: ranked.c[slot] for slot in slots}
     return _row(_ALERT, ranked, **columns, n2=ranked.c.n2).where(
         ranked.c.place <= literal(listed, Integer)
