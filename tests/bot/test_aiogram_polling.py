@@ -110,12 +110,23 @@ async def test_a_failed_poll_is_logged_and_tried_again(
 ) -> None:
     await emulator.set_faults(error_rate=1.0, methods=["getUpdates"])
     sent = await emulator.send(6, "/start", language_code="en")
-    with caplog.at_level(logging.INFO, logger="aiogram.dispatcher"):
-        async with polling(core, emulator) as service:
-            while "Failed to fetch updates" not in caplog.text:
-                await asyncio.sleep(0.05)
-            await emulator.set_faults()
-            await handled(service, 1)
+    failed = asyncio.Event()
+
+    class Failures(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("Failed to fetch updates"):
+                failed.set()
+
+    watch = Failures()
+    logging.getLogger("aiogram.dispatcher").addHandler(watch)
+    try:
+        with caplog.at_level(logging.INFO, logger="aiogram.dispatcher"):
+            async with polling(core, emulator) as service:
+                await asyncio.wait_for(failed.wait(), timeout=30)
+                await emulator.set_faults()
+                await handled(service, 1)
+    finally:
+        logging.getLogger("aiogram.dispatcher").removeHandler(watch)
     assert [u["update_id"] for u in service.updates] == [sent["update_id"]]
     assert "TelegramServerError" in caplog.text
     assert "Connection established" in caplog.text
