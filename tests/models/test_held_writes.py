@@ -94,3 +94,18 @@ async def test_the_conversation_carries_a_held_write_in_its_own_statement(
         conversation = await session.get(Conversation, 10)
     assert conversation is not None
     assert (conversation.step, conversation.answers) == ("ask_name", {"name": "A"})
+
+
+async def test_a_held_write_goes_before_a_flush_of_new_objects(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _user(sessions, 11)
+    async with sessions.begin() as session:
+        await _write(session, 11, "en")
+        session.add(ChatUser(id=12, chat_id=12, created_at=NOW, last_seen_at=NOW))
+        await session.flush()
+        read = await session.scalar(select(_USERS.c.language).where(_USERS.c.id == 11))
+    assert read == "en"
+    assert await _language(sessions, 11) == "en"
+    async with sessions() as session:
+        assert await session.get(ChatUser, 12) is not None
