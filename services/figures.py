@@ -351,9 +351,7 @@ async def collect(
     else:
         grid_key = await grid_keys(session, area, keyed)
         grids = grids_under(area)
-        statement = _report(
-            lambda _: Resident.grid_id.in_(grids), Alert.grid_id.in_(grids), connection.dialect.name
-        )
+        statement = _report(lambda _: Resident.grid_id.in_(grids), Alert.grid_id.in_(grids))
     rows = (await connection.execute(statement, values)).all()
     _tally_rows(rows, lambda grid_id: tallies.get(grid_key.get(grid_id, "")), window, day)
     return tallies
@@ -549,9 +547,7 @@ def _grid_report(dialect: str, listed: int | None = None) -> CompoundSelect[Any]
     """One grid's report (the grid's id as `grid`)."""
     grid = bindparam("grid", type_=Integer())
     if dialect != "postgresql":
-        return _report(
-            lambda _resident_id: Resident.grid_id == grid, Alert.grid_id == grid, dialect, listed
-        )
+        return _report(lambda _resident_id: Resident.grid_id == grid, Alert.grid_id == grid, listed)
     # The grid's residents as an array, read first (an InitPlan): PostgreSQL's generic plan
     # (asyncpg prepares statements) then looks up each table by `resident_id = ANY(…)`,
     # estimated at a handful of people, rather than reading the whole city's rows of the
@@ -561,7 +557,7 @@ def _grid_report(dialect: str, listed: int | None = None) -> CompoundSelect[Any]
         ARRAY(Integer()),
     )
     return _report(
-        lambda resident_id: resident_id == any_(residents), Alert.grid_id == grid, dialect, listed
+        lambda resident_id: resident_id == any_(residents), Alert.grid_id == grid, listed
     )
 
 
@@ -576,22 +572,18 @@ def _grids_report(dialect: str, listed: int | None = None) -> CompoundSelect[Any
         return _report(
             lambda _resident_id: Resident.grid_id.in_(grids),
             Alert.grid_id.in_(grids),
-            dialect,
             listed,
         )
     # Each table looked up by the grids' residents (a list the subquery makes once): joined
     # to the residents instead, SQLite read the window's check-ins of the whole city by time
     # for every chunk (34,000 rows for 100 grids' 3,400).
     residents = select(Resident.id).where(Resident.grid_id.in_(grids))
-    return _report(
-        lambda resident_id: resident_id.in_(residents), Alert.grid_id.in_(grids), dialect, listed
-    )
+    return _report(lambda resident_id: resident_id.in_(residents), Alert.grid_id.in_(grids), listed)
 
 
 def _report(
     people: Callable[[Any], ColumnElement[bool]],
     in_grids: ColumnElement[bool],
-    dialect: str,
     listed: int | None = None,
 ) -> CompoundSelect[Any]:
     """The report's statement for the residents `people` (a condition on a resident's id)
@@ -696,7 +688,7 @@ def _report(
     else:
         alerts = union_all(
             _row(_ALERT, with_person, **alert_slots, flag=raised).where(in_grids, raised),
-            _first_still_open(alert_slots, in_grids, raised, still_open, dialect, listed),
+            _first_still_open(alert_slots, in_grids, raised, still_open, listed),
         )
     # What was done about the alerts above and the missed check-ins' (read once each: CTEs).
     checkin_rows = checkins.cte("report_checkins")
@@ -740,13 +732,15 @@ def _first_still_open(
     in_grids: ColumnElement[bool],
     raised: ColumnElement[bool],
     still_open: ColumnElement[bool],
-    dialect: str,
     listed: int,
 ) -> Select[Any]:
-    """The alerts still open from earlier that a grid's report lists: the first `listed` of
-    each grid in the report's order (when, then the name; "?" for none), each with the count of
-    them all (`n2`). The generated city's grids have some 70 each, read and turned into
-    objects only to be counted (72,480 rows in all, a third of the report job's time).
+    """The alerts still open from earlier that a grid's report lists: those of each grid
+    with fewer than `listed` older ones (so with any tied at the last time: the tally orders
+    them by name, as it would all of them), each with the count of them all (`n2`). The
+    generated city's grids have some 70 each, read and turned into objects only to be
+    counted (72,480 rows in all, a third of the report job's time). Names are looked up only
+    for the alerts read (looked up for all, the statement's estimated cost made PostgreSQL
+    compile it (JIT) at each execution: 65 ms a chunk).
 
     Left out as the tally leaves them out (`_tally_rows`): a missed check-in's alert whose
     check-in was answered late, and one whose check-in is listed as missed in the window in
@@ -765,15 +759,12 @@ def _first_still_open(
         )
         .exists()
     )
-    # The person's name looked up per alert (by its key): joined instead, PostgreSQL hashed
-    # a scan of every resident of the city for a chunk's 7,000 alerts (43 of its 100 ms).
     found = (
         select(
             *(column.label(slot) for slot, column in slots.items() if slot != "name"),
-            select(Resident.name)
-            .where(Resident.id == Alert.resident_id)
-            .scalar_subquery()
-            .label("name"),
+            Alert.resident_id.label("resident_id"),
+            func.rank().over(partition_by=Alert.grid_id, order_by=Alert.created_at).label("place"),
+            func.count().over(partition_by=Alert.grid_id).label("n2"),
         )
         .where(
             in_grids,
@@ -784,22 +775,15 @@ def _first_still_open(
         )
         .subquery("still_open")
     )
-    name: ColumnElement[Any] = func.coalesce(func.nullif(found.c.name, ""), "?")
-    if dialect == "postgresql":
-        # Python's order of strings (by code point) is the bytes' order in UTF-8: "C";
-        # SQLite's own (BINARY) is that already.
-        name = name.collate("C")
-    ranked = select(
-        found,
-        func.row_number()
-        .over(partition_by=found.c.grid_id, order_by=(found.c.t1, name, found.c.n1))
-        .label("place"),
-        func.count().over(partition_by=found.c.grid_id).label("n2"),
-    ).subquery("ranked")
-    columns = {slot: ranked.c[slot] for slot in slots}
-    return _row(_ALERT, ranked, **columns, n2=ranked.c.n2).where(
-        ranked.c.place <= literal(listed, Integer)
-    )
+    named = aliased(Resident)
+    columns = {slot: found.c[slot] for slot in slots if slot != "name"}
+    return _row(
+        _ALERT,
+        join(found, named, named.id == found.c.resident_id, isouter=True),
+        **columns,
+        name=named.name,
+        n2=found.c.n2,
+    ).where(found.c.place <= literal(listed, Integer))
 
 
 def kind_in(kinds: tuple[str, ...]) -> ColumnElement[bool]:

@@ -323,9 +323,10 @@ async def test_the_jobs_grids_read_together_are_each_grids_own_report(
 async def test_the_report_reads_only_the_alerts_still_open_it_lists(
     core: Core, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
-    """A grid's report reads only the first ten alerts still open from earlier and counts the
-    rest: its text is the one all of them make, in the same order (ties at the same minute by
-    name), leaving out the missed check-in listed today and one answered late."""
+    """A grid's report reads only the first ten alerts still open from earlier (and any tied
+    with the tenth) and counts the rest: its text is the one all of them make, in the same
+    order (ties at the same minute by name), leaving out the missed check-in listed today and
+    one answered late."""
     from models.alerts import AlertAction, raise_alert
 
     await seed_day(core, sessions, clock)  # Zhao Lei's miss today: listed as missed, not open
@@ -378,8 +379,9 @@ async def test_the_report_reads_only_the_alerts_still_open_it_lists(
         listed = await daily_figures(session, grid, DAY, ZONE, listed=10)
         together = await grid_figures(session, [grid], DAY, ZONE, listed=10)
     assert every.still_open_count == listed.still_open_count == 13
-    assert (len(every.still_open), len(listed.still_open)) == (13, 10)
-    assert listed.still_open == every.still_open[:10] and together[grid.id] == listed
+    # Read: the ten oldest, and the two tied with the tenth at its minute.
+    assert (len(every.still_open), len(listed.still_open)) == (13, 12)
+    assert listed.still_open == every.still_open[:12] and together[grid.id] == listed
     assert [i.name for i in every.missed] == ["Zhao Lei"]
     tr = Translator("en")
     text = render_daily(every, tr, ZONE)
