@@ -62,3 +62,14 @@ async def test_a_connection_given_back_just_now_is_taken_without_a_ping(
             assert await connection.scalar(text("SELECT 1")) == 1
     finally:
         await engine.dispose()
+
+
+async def test_postgresql_compiles_no_statement_with_its_jit(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's JIT (TEST_DATABASE_URL)")
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SHOW jit")) == "off"
+    finally:
+        await engine.dispose()
