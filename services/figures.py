@@ -401,6 +401,8 @@ def _tally_rows(
     alerts only when the check-in is in that alert's grid)."""
     start, end = window
     horizon = end + timedelta(days=EXPECTED_DAYS)
+    # Each row's values taken by place (the tag, then `_SLOTS` in order), not by name: a
+    # look-up by name per value was a third of a grid's tally.
     rows: dict[int, list[Any]] = defaultdict(list)
     for row in result:
         rows[row[0]].append(row)
@@ -423,30 +425,31 @@ def _tally_rows(
             (t.expected if expected_at >= end else t.no_shows).append(item)
     # Plans: under monitoring on the report's day (with the day of their present phase),
     # held open, and released in the window.
-    for row in rows[_PLAN]:
-        if (t := tally(row.grid_id)) is None:
+    for _, grid_id, name, *_, status, _, _, _, _, _, _, _, _, phases in rows[_PLAN]:
+        if (t := tally(grid_id)) is None:
             continue
-        status, name = row.s1, row.name
         if status == HELD:
             t.held += 1
         elif status == RELEASED:
             t.releases.append(name or "?")
-        elif (phase := phase_on(row.j, day)) is not None:
+        elif (phase := phase_on(phases, day)) is not None:
             kind, n, total = phase
             t.monitoring.append(Monitored(name or "?", kind, n, total))
     # Check-in slots that ended in the window: on time, late or missed, as they stand now;
     # a missed one with its alert (if it was raised yet).
     missed: list[tuple[_Tally, str, datetime, int | None]] = []
     missed_grids: list[int] = []
-    for row in rows[_CHECKIN]:
-        if (t := tally(row.grid_id)) is None or row.s1 is not None:
+    for _, grid_id, name, slot, answered, _, _, closed_mark, *_, alert_id, _, _, late, _ in rows[
+        _CHECKIN
+    ]:
+        if (t := tally(grid_id)) is None or closed_mark is not None:
             continue
         t.checkins_due += 1
-        if row.t2 is None:
+        if answered is None:
             t.checkins_missed += 1
-            missed.append((t, row.name or "?", row.t1, row.n1))
-            missed_grids.append(row.grid_id)
-        elif row.flag:
+            missed.append((t, name or "?", slot, alert_id))
+            missed_grids.append(grid_id)
+        elif late:
             t.checkins_late += 1
         else:
             t.checkins_answered += 1
@@ -462,21 +465,25 @@ def _tally_rows(
     # it was about was answered late after all (kept on the alert), or is listed above.
     found = []
     for row in rows[_ALERT]:
-        alert_id, kind, is_raised = row.n1, row.s1, bool(row.flag)
-        if (row.grid_id if per_grid else 0, alert_id) in listed:
+        _, grid_id, name, created, settled, _, _, kind, *_, alert_id, total, _, flag, _ = row
+        is_raised = bool(flag)
+        if (grid_id if per_grid else 0, alert_id) in listed:
             continue
-        if (t := tally(row.grid_id)) is None:
+        if (t := tally(grid_id)) is None:
             continue
-        if not is_raised and kind == MISSED_KIND and row.t2 is not None:
+        if not is_raised and kind == MISSED_KIND and settled is not None:
             continue
-        if row.n2 is not None:
+        if total is not None:
             # Only the first still-open alerts were read: the grid's count of them all.
-            t.still_open_total = row.n2
-        found.append((t, alert_id, kind, row.t1, row.name or "?", is_raised))
+            t.still_open_total = total
+        found.append((t, alert_id, kind, created, name or "?", is_raised))
     # What was done about them, by whom, in order.
+    actions = []
+    for _, _, _, at, _, _, _, kind, by, note, _, _, alert_id, actor, step_id, _, _ in rows[_ACTION]:
+        actions.append((at, step_id, alert_id, Done(kind, by, note, at, actor is not None)))
     done: dict[int, list[Done]] = defaultdict(list)
-    for row in sorted(rows[_ACTION], key=lambda row: (row.t1, row.n3)):
-        done[row.n1].append(Done(row.s1, row.s2, row.s3, row.t1, row.n2 is not None))
+    for _, _, alert_id, step in sorted(actions, key=lambda item: (item[0], item[1])):
+        done[alert_id].append(step)
     for t, name, slot, alert_id in missed:
         steps = tuple(done.get(alert_id, ())) if alert_id is not None else ()
         t.missed.append(Incident(MISSED_KIND, name, slot, steps))
