@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -508,7 +508,23 @@ class _SlotTime(UTCDateTime):
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         if dialect.driver == "asyncpg":
             return None
-        return super().result_processor(dialect, coltype)
+        chained = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or chained is None:
+            return chained
+        # SQLite's text parsed and made UTC in one call, not through the three layers of
+        # processors each value otherwise passes (four slots a row, most of them NULL:
+        # some 340,000 values in the report job of a city of 200,000).
+        parse = datetime.fromisoformat
+
+        def process(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, str):
+                return chained(value)
+            moment = parse(value)
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+        return process
 
 
 _SLOTS: dict[str, TypeEngine[Any]] = {
