@@ -66,7 +66,14 @@ async def repeat(
     results = []
     for n in range(1, runs + 1):
         say(f"{name}: run {n} of {runs}")
-        results.append(await once(n))
+        try:
+            results.append(await once(n))
+        except Exception as exc:
+            # One scenario's failure leaves the others' figures standing; its traceback is in
+            # the log, and its runs so far are not shown (a median of fewer runs would mislead).
+            logging.getLogger("bench").exception("%s: run %d failed", name, n)
+            say(f"{name}: run {n} FAILED ({type(exc).__name__}: {exc}); see the log")
+            return []
     return summarise(results)
 
 

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from typing import Any
 
 FRAMEWORKS = {"aiogram": "aiogram", "ptb": "telegram.ext"}
 RUNNERS = {"aiogram": "bot.aiogram_runner", "ptb": "bot.ptb_runner"}
@@ -127,7 +128,7 @@ print(json.dumps({"drawing": asyncio.run(main())}))
 ENVIRONMENT = dict(os.environ)
 
 
-def run(code: str, *args: str) -> object:
+def run(code: str, *args: str) -> Any:  # the child's JSON line
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *args],
         capture_output=True,

@@ -122,13 +122,13 @@ async def measure(run: PushedRun) -> list[Figure]:
             # A fresh list each run (the same file twice would change nothing). Its tasks go
             # too: SQLite gives the next list's rows the deleted rows' ids again, and a task's
             # alert is keyed by its row.
+            await session.execute(delete(PushedRow))
+            await session.execute(delete(PushedList))
             await session.execute(
                 delete(Alert).where(
                     Alert.dedupe_key.like("pushed-task:%") | Alert.dedupe_key.like("pushed-match:%")
                 )
             )
-            await session.execute(delete(PushedRow))
-            await session.execute(delete(PushedList))
             city = await session.scalar(select(Area).where(Area.level == "city"))
             assert city is not None
             started = time.perf_counter()
