@@ -22,6 +22,7 @@ The full round is 20,000 people at 30/s (at least 667 s); the short one scales t
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import time
@@ -112,10 +113,14 @@ async def measure(size: RoundSize, url: str, emulator: Emulator) -> list[Figure]
         job = partial(slot_round, times=(slot,))
         scheduler = Scheduler(sessions, clock, ZONE, [("slot_round", job, 30)], worker.nudge)
         settle_memory()  # as the bot does once started (bot/service.py)
+        if os.environ.get("BENCH_GC"):
+            # An experiment's collector thresholds (BENCH_GC=700,10,10 is Python's default).
+            gc.set_threshold(*(int(n) for n in os.environ["BENCH_GC"].split(",")))
         meter = StallMeter()
         meter.start()
-        # BENCH_TRACE=1: what held the loop (bench/trace.py), printed after the run.
-        trace = LoopTrace() if os.environ.get("BENCH_TRACE") else None
+        # BENCH_TRACE=1 (or =census): what held the loop (bench/trace.py), printed after the run.
+        traced = os.environ.get("BENCH_TRACE", "")
+        trace = LoopTrace(census=traced == "census") if traced else None
         if trace is not None:
             trace.start()
         delivering = asyncio.create_task(worker.run(), name="outbox")

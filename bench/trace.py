@@ -36,8 +36,13 @@ class Slow:
 
 
 class LoopTrace:
-    def __init__(self, slow: float = 0.02, sample_every: float = 0.004) -> None:
+    def __init__(
+        self, slow: float = 0.02, sample_every: float = 0.004, census: bool = False
+    ) -> None:
         self.slow = slow
+        # What the heap holds, counted before a few full collections mid-round: this holds the
+        # loop itself (~20 ms), so it is asked for apart (BENCH_TRACE=census).
+        self.census = census
         self.sample_every = sample_every
         # ended, seconds, generation, freed, CPU seconds of this thread (less than the seconds:
         # the process waited for a CPU meanwhile)
@@ -61,7 +66,12 @@ class LoopTrace:
         now = time.perf_counter()
         cpu = time.thread_time()
         if phase == "start":
-            if info["generation"] == 2 and len(self.censuses) < 3 and self._running is not None:
+            if (
+                self.census
+                and info["generation"] == 2
+                and len(self.censuses) < 3
+                and self._running is not None
+            ):
                 # What a full collection walks, mid-round (a few samples: this is slow).
                 self._gc_sampled += 1
                 if self._gc_sampled % 15 == 0:
