@@ -117,7 +117,7 @@ async def main(args: argparse.Namespace) -> list[Summary]:
 
                 summaries += await repeat(f"test-day slot on {kind}", args.runs, one_slot)
         if "answers" in only:
-            count = 5_000 if args.long else 300
+            count = 5_000 if args.long else answers.SHORT
             frameworks = ["aiogram", "ptb"]
 
             async def one_answers(_: int) -> list[Figure]:

@@ -131,6 +131,10 @@ class Scheduler:
         self._stopping = False
         self._tasks: set[asyncio.Task[object]] = set()
         self._slots = asyncio.Semaphore(JOBS_AT_ONCE)
+        # Set once every job has had its first run (they all come due at the start): what a
+        # restart does before the bot is only answering users.
+        self.started_up = asyncio.Event()
+        self._not_run_yet = {name for name, _, _ in jobs}
 
     def start(self) -> None:
         for name, job, seconds in self.jobs:
@@ -224,9 +228,14 @@ class Scheduler:
     async def run_job(self, name: str, job: Job) -> int:
         if self._stopping:
             return 0
-        with self._running():
-            async with self._slots:
-                return 0 if self._stopping else await self._run_job(name, job)
+        try:
+            with self._running():
+                async with self._slots:
+                    return 0 if self._stopping else await self._run_job(name, job)
+        finally:
+            self._not_run_yet.discard(name)
+            if not self._not_run_yet:
+                self.started_up.set()
 
     async def _run_job(self, name: str, job: Job) -> int:
         try:

@@ -29,9 +29,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.dml import UpdateBase
 
 from models.base import Base, Json
 from models.crypto import EncryptedJson
+from models.db import take_held
 
 
 class ChatUser(Base):
@@ -111,25 +114,25 @@ _CONVERSATIONS = Base.metadata.tables[Conversation.__tablename__]
 # flushed first when it is new: the conversation's key refers to it).
 _UPDATE_TALK = (
     update(_CONVERSATIONS)
-    .where(_CONVERSATIONS.c.user_id == bindparam("b_user_id"))
+    .where(_CONVERSATIONS.c.user_id == bindparam("talk_user_id"))
     .values(
-        step=bindparam("b_step"),
-        answers=bindparam("b_answers", type_=_CONVERSATIONS.c.answers.type),
-        updated_at=bindparam("b_now", type_=_CONVERSATIONS.c.updated_at.type),
-        live_message_id=bindparam("b_live", type_=_CONVERSATIONS.c.live_message_id.type),
+        step=bindparam("talk_step"),
+        answers=bindparam("talk_answers", type_=_CONVERSATIONS.c.answers.type),
+        updated_at=bindparam("talk_now", type_=_CONVERSATIONS.c.updated_at.type),
+        live_message_id=bindparam("talk_live", type_=_CONVERSATIONS.c.live_message_id.type),
     )
 )
 _INSERT_TALK = insert(_CONVERSATIONS).values(
-    user_id=bindparam("b_user_id"),
-    step=bindparam("b_step"),
-    answers=bindparam("b_answers", type_=_CONVERSATIONS.c.answers.type),
-    updated_at=bindparam("b_now", type_=_CONVERSATIONS.c.updated_at.type),
-    live_message_id=bindparam("b_live", type_=_CONVERSATIONS.c.live_message_id.type),
+    user_id=bindparam("talk_user_id"),
+    step=bindparam("talk_step"),
+    answers=bindparam("talk_answers", type_=_CONVERSATIONS.c.answers.type),
+    updated_at=bindparam("talk_now", type_=_CONVERSATIONS.c.updated_at.type),
+    live_message_id=bindparam("talk_live", type_=_CONVERSATIONS.c.live_message_id.type),
 )
 _SET_LIVE = (
     update(_CONVERSATIONS)
-    .where(_CONVERSATIONS.c.user_id == bindparam("b_user_id"))
-    .values(live_message_id=bindparam("b_live", type_=_CONVERSATIONS.c.live_message_id.type))
+    .where(_CONVERSATIONS.c.user_id == bindparam("talk_user_id"))
+    .values(live_message_id=bindparam("talk_live", type_=_CONVERSATIONS.c.live_message_id.type))
 )
 
 
@@ -138,24 +141,42 @@ async def save_talk(
 ) -> None:
     """The conversation as `talk` has it now, in the caller's transaction (`new`: the user
     had no row yet)."""
+    # Named apart from a held write's parameters (`take_held`), which go in the same statement.
     params = {
-        "b_user_id": user_id,
-        "b_step": talk.step,
-        "b_answers": talk.answers,
-        "b_now": now,
-        "b_live": talk.live_message_id,
+        "talk_user_id": user_id,
+        "talk_step": talk.step,
+        "talk_answers": talk.answers,
+        "talk_now": now,
+        "talk_live": talk.live_message_id,
     }
-    if new:
-        if session.new:
-            await session.flush()  # the user's own row, which the conversation refers to
-        await session.execute(_INSERT_TALK, params)
-    else:
-        await session.execute(_UPDATE_TALK, params)
+    if new and session.new:
+        await session.flush()  # the user's own row, which the conversation refers to
+    statement: Executable = _INSERT_TALK if new else _UPDATE_TALK
+    held = take_held(session)
+    if held is not None:
+        # A write held back for this statement (the check-in's answer): both in one.
+        write, values = held
+        statement = _carrying(write, new)
+        params = {**values, **params}
+    await session.execute(statement, params)
+
+
+# The conversation's write with a held one before it, in a CTE (PostgreSQL runs a
+# data-modifying CTE once, whether or not the statement reads it); built once for each.
+_CARRIED: dict[tuple[UpdateBase, bool], Executable] = {}
+
+
+def _carrying(write: UpdateBase, new: bool) -> Executable:
+    carried = _CARRIED.get((write, new))
+    if carried is None:
+        talk = _INSERT_TALK if new else _UPDATE_TALK
+        carried = _CARRIED[(write, new)] = talk.add_cte(write.cte("held_write"))
+    return carried
 
 
 async def set_live_message(session: AsyncSession, user_id: int, message_id: int | None) -> None:
     """The message showing the user's open question (None: none shows buttons now)."""
-    await session.execute(_SET_LIVE, {"b_user_id": user_id, "b_live": message_id})
+    await session.execute(_SET_LIVE, {"talk_user_id": user_id, "talk_live": message_id})
 
 
 class HandledUpdate(Base):

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.dml import UpdateBase
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -139,6 +141,56 @@ async def commit_chunk(session: AsyncSession) -> None:
     if committed is not None:
         await session.commit()
         committed()
+
+
+# A write held back on PostgreSQL to ride with the unit of work's next statement (`defer_write`).
+_HELD = "held_write"
+
+
+def defer_write(session: AsyncSession, statement: UpdateBase, params: dict[str, Any]) -> bool:
+    """On PostgreSQL, `statement` (an INSERT, UPDATE or DELETE whose result nobody reads) is
+    held back to go with the unit of work's next statement: in the same round trip when that
+    statement can carry it (`take_held`, as a data-modifying CTE: the check-in's answer with
+    the conversation, one round trip of an answer's six), else run just before it, before a
+    flush or before the commit, so nothing in the unit of work can tell it was held. False
+    on SQLite (no round trip to save): the caller runs it now."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    _run_held(session.sync_session)  # one at a time, in order
+    session.info[_HELD] = (statement, params)
+    return True
+
+
+def take_held(session: AsyncSession) -> tuple[UpdateBase, dict[str, Any]] | None:
+    """The write held back (`defer_write`), now the caller's to run within its own statement."""
+    held: tuple[UpdateBase, dict[str, Any]] | None = session.info.pop(_HELD, None)
+    return held
+
+
+def _run_held(session: Session) -> None:
+    held = session.info.pop(_HELD, None)
+    if held is not None:
+        session.execute(*held)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _held_before_a_statement(state: ORMExecuteState) -> None:
+    _run_held(state.session)
+
+
+@event.listens_for(Session, "before_flush")
+def _held_before_a_flush(session: Session, *_: Any) -> None:
+    _run_held(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _held_before_the_commit(session: Session) -> None:
+    _run_held(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _held_rolled_back(session: Session, *_: Any) -> None:
+    session.info.pop(_HELD, None)
 
 
 def mark_erased(session: AsyncSession) -> None:

@@ -25,7 +25,7 @@ from models.alerts import Alert, raise_alert
 from models.base import Base
 from models.chat import ChatUser
 from models.checkins import CheckIn
-from models.db import commit_chunk
+from models.db import commit_chunk, defer_write
 from models.outbox import Message, enqueue_many
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, MonitoringPlan
@@ -575,21 +575,21 @@ async def record_answer(
         extra["antipyretic"] = antipyretic
     if onset is not None:
         extra["onset"] = onset.isoformat()
-    # One UPDATE built once, not an ORM object changed and flushed.
-    await session.execute(
-        _ANSWER,
-        {
-            "b_id": found.id,
-            "b_temperature": temperature,
-            "b_symptoms": symptoms,
-            "b_went_out": went_out,
-            "b_where": where if went_out else None,
-            "b_now": now,
-            "b_by": user_id,
-            "b_late": late,
-            "b_extra": extra,
-        },
-    )
+    # One UPDATE built once, not an ORM object changed and flushed; on PostgreSQL it goes with
+    # the unit of work's next statement (the conversation's, for a check-in's last answer).
+    answer = {
+        "b_id": found.id,
+        "b_temperature": temperature,
+        "b_symptoms": symptoms,
+        "b_went_out": went_out,
+        "b_where": where if went_out else None,
+        "b_now": now,
+        "b_by": user_id,
+        "b_late": late,
+        "b_extra": extra,
+    }
+    if not defer_write(session, _ANSWER, answer):
+        await session.execute(_ANSWER, answer)
     worrying = abnormal(temperature, symptoms, antipyretic=bool(antipyretic))
     if worrying:
         said = [f"{temperature} °C" if temperature is not None else ""]

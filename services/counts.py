@@ -133,7 +133,7 @@ class Counts:
             missed=len(figures.missed),
             missed_handled=sum(i.handled for i in figures.missed),
             released=len(figures.releases),
-            still_open=len(figures.still_open),
+            still_open=figures.still_open_count,
             no_shows=len(figures.no_shows),
             alerts=alerts or AlertCounts(),
         )

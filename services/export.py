@@ -250,7 +250,7 @@ def summary_row(area_name: str, figures: DailyFigures) -> list[Cell]:
         sum(i.handled for i in figures.abnormal),
         sum(i.handled for i in figures.missed),
         len(figures.releases),
-        len(figures.still_open),
+        figures.still_open_count,
     ]
 
 

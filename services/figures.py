@@ -29,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Date,
+    Dialect,
     Integer,
     Select,
     String,
@@ -42,10 +43,12 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.types import TypeEngine
 
 from models.alerts import Alert, AlertAction
@@ -71,6 +74,8 @@ EXPECTED_DAYS = 3
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 # The order kinds of monitoring are listed in.
 PHASE_ORDER = ("centralised", "home_isolation", "home_monitoring", "self_monitoring")
+# Each list in a grid's report shows this many names; the rest are counted.
+LIST_CAP = 10
 
 
 @dataclass(frozen=True)
@@ -146,10 +151,18 @@ class DailyFigures:
     abnormal: tuple[Incident, ...] = ()
     missed: tuple[Incident, ...] = ()
     releases: tuple[str, ...] = ()
-    # Alerts raised before the window that no person has acted on yet, oldest first.
+    # Alerts raised before the window that no person has acted on yet, oldest first: all of
+    # them, or only the first ones when read for the report (`listed`), the rest counted in
+    # `still_open_more`.
     still_open: tuple[Incident, ...] = ()
     # People expected before the end of the window who have not arrived.
     no_shows: tuple[Expected, ...] = ()
+    still_open_more: int = 0
+
+    @property
+    def still_open_count(self) -> int:
+        """Alerts still open from before the window, listed or not."""
+        return len(self.still_open) + self.still_open_more
 
     @property
     def by_kind(self) -> dict[str, int]:
@@ -207,6 +220,8 @@ class _Tally:
     releases: list[str] = field(default_factory=list)
     still_open: list[Incident] = field(default_factory=list)
     no_shows: list[Expected] = field(default_factory=list)
+    # How many alerts are still open when only the first are read (None: all are read).
+    still_open_total: int | None = None
 
     def freeze(self, area: Area, day: date, window: tuple[datetime, datetime]) -> DailyFigures:
         return DailyFigures(
@@ -232,6 +247,11 @@ class _Tally:
             releases=tuple(sorted(self.releases)),
             still_open=tuple(sorted(self.still_open, key=lambda i: (i.at, i.name))),
             no_shows=tuple(sorted(self.no_shows, key=lambda e: (e.at, e.name))),
+            still_open_more=(
+                0
+                if self.still_open_total is None
+                else max(self.still_open_total - len(self.still_open), 0)
+            ),
         )
 
 
@@ -270,11 +290,14 @@ async def daily_figures(
     day: date,
     zone: ZoneInfo = DEFAULT_ZONE,
     at: time = DEFAULT_AT,
+    *,
+    listed: int | None = None,
 ) -> DailyFigures:
     """The report's figures for everything at or under `area` (one grid, or all of a
-    district): the 24 hours ending at `at` on `day`."""
+    district): the 24 hours ending at `at` on `day`. `listed`: for a grid, only the first so
+    many alerts still open from earlier are read (what its report lists), the rest counted."""
     window = window_of(day, zone, at)
-    tallies = await collect(session, area, day, zone, {area.code: area}, window)
+    tallies = await collect(session, area, day, zone, {area.code: area}, window, listed=listed)
     return tallies[area.code].freeze(area, day, window)
 
 
@@ -306,9 +329,12 @@ async def collect(
     zone: ZoneInfo,
     keyed: dict[str, Area],
     window: tuple[datetime, datetime],
+    *,
+    listed: int | None = None,
 ) -> dict[str, _Tally]:
     """A tally per key area (the area itself, or each child), with the names behind each
-    figure: one statement (arrivals, plans, check-ins, alerts, what was done about them)."""
+    figure: one statement (arrivals, plans, check-ins, alerts, what was done about them).
+    `listed` (a grid only): the alerts still open from earlier read only so many."""
     start, end = window
     tallies = {code: _Tally() for code in keyed}
     # Plain rows from the connection: no ORM result machinery for a read-only statement
@@ -320,7 +346,7 @@ async def collect(
     if area.level == Level.GRID:
         grid_key = {area.id: area.code} if area.code in keyed else {}
         # Built and compiled once: a grid's report is the one made a thousand times a day.
-        statement = _grid_report(connection.dialect.name)
+        statement = _grid_report(connection.dialect.name, listed)
         values["grid"] = area.id
     else:
         grid_key = await grid_keys(session, area, keyed)
@@ -337,10 +363,12 @@ async def grid_figures(
     day: date,
     zone: ZoneInfo = DEFAULT_ZONE,
     at: time = DEFAULT_AT,
+    *,
+    listed: int | None = None,
 ) -> dict[int, DailyFigures]:
     """Each grid's report figures (by the grid's id), the same as `daily_figures` of each
-    grid, from one statement for all of them: the report job's way (`services.digest`), which
-    would otherwise run a thousand grids' statements one by one."""
+    grid (with the same `listed`), from one statement for all of them: the report job's way
+    (`services.digest`), which would otherwise run a thousand grids' statements one by one."""
     window = window_of(day, zone, at)
     start, end = window
     await session.flush()
@@ -352,7 +380,8 @@ async def grid_figures(
         "day": day,
         "grids": [grid.id for grid in grids],
     }
-    rows = (await connection.execute(_grids_report(), values)).all()
+    statement = _grids_report(connection.dialect.name, listed)
+    rows = (await connection.execute(statement, values)).all()
     tallies = {grid.id: _Tally() for grid in grids}
     _tally_rows(rows, tallies.get, window, day, per_grid=True)
     return {grid.id: tallies[grid.id].freeze(grid, day, window) for grid in grids}
@@ -410,7 +439,7 @@ def _tally_rows(
     missed: list[tuple[_Tally, str, datetime, int | None]] = []
     missed_grids: list[int] = []
     for row in rows[_CHECKIN]:
-        if (t := tally(row.grid_id)) is None or (row.j or {}).get("closed"):
+        if (t := tally(row.grid_id)) is None or row.s1 is not None:
             continue
         t.checkins_due += 1
         if row.t2 is None:
@@ -440,6 +469,9 @@ def _tally_rows(
             continue
         if not is_raised and kind == MISSED_KIND and row.t2 is not None:
             continue
+        if row.n2 is not None:
+            # Only the first still-open alerts were read: the grid's count of them all.
+            t.still_open_total = row.n2
         found.append((t, alert_id, kind, row.t1, row.name or "?", is_raised))
     # What was done about them, by whom, in order.
     done: dict[int, list[Done]] = defaultdict(list)
@@ -457,13 +489,28 @@ def _tally_rows(
 # which it comes from (its first column) and puts its values in shared columns of one type
 # each (`_SLOTS`), NULL where it has none.
 _ARRIVAL, _PLAN, _CHECKIN, _ALERT, _ACTION = range(5)
+
+
+class _SlotTime(UTCDateTime):
+    """A time slot of the report's rows: asyncpg returns `timestamp with time zone` values as
+    aware UTC datetimes already, so they are taken as they come, not converted again one by
+    one (four slots a row: some 350,000 calls in the report job)."""
+
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
+
 _SLOTS: dict[str, TypeEngine[Any]] = {
     "grid_id": Integer(),
     "name": String(),
-    "t1": UTCDateTime(),
-    "t2": UTCDateTime(),
-    "t3": UTCDateTime(),
-    "t4": UTCDateTime(),
+    "t1": _SlotTime(),
+    "t2": _SlotTime(),
+    "t3": _SlotTime(),
+    "t4": _SlotTime(),
     "s1": String(),
     "s2": String(),
     "s3": String(),
@@ -479,11 +526,13 @@ _SLOTS: dict[str, TypeEngine[Any]] = {
 
 def _row(tag: int, table: Any, **values: Any) -> Select[Any]:
     """A select of the report's statement: its tag, then every slot (NULL of the slot's type
-    where `values` has none), from `table`."""
+    where `values` has none), from `table`. Each value is read as its slot's type (the rows
+    are read by the first select's types)."""
     columns: list[Any] = [literal(tag, Integer).label("tag")]
     for slot, type_ in _SLOTS.items():
         value = values.get(slot)
-        columns.append((cast(null(), type_) if value is None else value).label(slot))
+        column = cast(null(), type_) if value is None else type_coerce(value, type_)
+        columns.append(column.label(slot))
     return select(*columns).select_from(table)
 
 
@@ -494,11 +543,11 @@ _DAY = bindparam("day", type_=Date())
 
 
 @cache
-def _grid_report(dialect: str) -> CompoundSelect[Any]:
+def _grid_report(dialect: str, listed: int | None = None) -> CompoundSelect[Any]:
     """One grid's report (the grid's id as `grid`)."""
     grid = bindparam("grid", type_=Integer())
     if dialect != "postgresql":
-        return _report(lambda _resident_id: Resident.grid_id == grid, Alert.grid_id == grid)
+        return _report(lambda _resident_id: Resident.grid_id == grid, Alert.grid_id == grid, listed)
     # The grid's residents as an array, read first (an InitPlan): PostgreSQL's generic plan
     # (asyncpg prepares statements) then looks up each table by `resident_id = ANY(…)`,
     # estimated at a handful of people, rather than reading the whole city's rows of the
@@ -507,26 +556,41 @@ def _grid_report(dialect: str) -> CompoundSelect[Any]:
         select(func.array_agg(Resident.id)).where(Resident.grid_id == grid).scalar_subquery(),
         ARRAY(Integer()),
     )
-    return _report(lambda resident_id: resident_id == any_(residents), Alert.grid_id == grid)
+    return _report(
+        lambda resident_id: resident_id == any_(residents), Alert.grid_id == grid, listed
+    )
 
 
 @cache
-def _grids_report() -> CompoundSelect[Any]:
+def _grids_report(dialect: str, listed: int | None = None) -> CompoundSelect[Any]:
     """Several grids' reports in one (their ids as the list `grids`)."""
     grids = bindparam("grids", type_=Integer(), expanding=True)
+    if dialect == "postgresql":
+        # Each table joined to the residents found by their grids: with the list of the
+        # residents' ids below, PostgreSQL hashed a scan of every resident of the city to
+        # join the check-ins to their names (70 of a chunk's 150 ms).
+        return _report(
+            lambda _resident_id: Resident.grid_id.in_(grids),
+            Alert.grid_id.in_(grids),
+            listed,
+        )
     # Each table looked up by the grids' residents (a list the subquery makes once): joined
     # to the residents instead, SQLite read the window's check-ins of the whole city by time
     # for every chunk (34,000 rows for 100 grids' 3,400).
     residents = select(Resident.id).where(Resident.grid_id.in_(grids))
-    return _report(lambda resident_id: resident_id.in_(residents), Alert.grid_id.in_(grids))
+    return _report(lambda resident_id: resident_id.in_(residents), Alert.grid_id.in_(grids), listed)
 
 
 def _report(
-    people: Callable[[Any], ColumnElement[bool]], in_grids: ColumnElement[bool]
+    people: Callable[[Any], ColumnElement[bool]],
+    in_grids: ColumnElement[bool],
+    listed: int | None = None,
 ) -> CompoundSelect[Any]:
     """The report's statement for the residents `people` (a condition on a resident's id)
     and the alerts `in_grids`, with the window as `start`, `end`, the expected arrivals'
-    `horizon` and the report's `day`."""
+    `horizon` and the report's `day`. `listed`: of the alerts still open from earlier, only
+    the first so many of each grid (in the report's order), each with the grid's count of
+    them (`n2`)."""
     start, end = _START, _END
     # Arrivals: reported or arrived in the window, or expected before the horizon.
     arrivals = _row(
@@ -587,7 +651,8 @@ def _report(
         t2=CheckIn.answered_at,
         n1=case((CheckIn.answered_at.is_(None), missed_alert), else_=None),
         flag=CheckIn.late,
-        j=CheckIn.extra,
+        # The closed mark alone, as text (not the JSON, decoded for every row).
+        s1=_closed_mark(CheckIn),
     ).where(people(CheckIn.resident_id), CheckIn.slot_end > start, CheckIn.slot_end <= end)
     # Alerts: abnormal ones raised in the window, and the others still without a person's
     # action (from before the window, or a missed check-in's).
@@ -600,26 +665,31 @@ def _report(
         .exists()
     )
     raised = kind_in(ABNORMAL_KINDS) & (Alert.created_at >= start) & (Alert.created_at < end)
-    alerts = _row(
-        _ALERT,
-        join(Alert, Resident, Resident.id == Alert.resident_id, isouter=True),
-        grid_id=Alert.grid_id,
-        name=Resident.name,
-        t1=Alert.created_at,
-        t2=Alert.checkin_settled_at,
-        s1=Alert.kind,
-        n1=Alert.id,
-        flag=raised,
-    ).where(
-        in_grids,
-        or_(
-            raised,
-            kind_in(kinds)
-            & (Alert.created_at < end)
-            & ~acted
-            & or_(Alert.created_at < start, Alert.kind == MISSED_KIND),
-        ),
+    still_open = (
+        kind_in(kinds)
+        & (Alert.created_at < end)
+        & ~acted
+        & or_(Alert.created_at < start, Alert.kind == MISSED_KIND)
     )
+    with_person = join(Alert, Resident, Resident.id == Alert.resident_id, isouter=True)
+    alert_slots = {
+        "grid_id": Alert.grid_id,
+        "name": Resident.name,
+        "t1": Alert.created_at,
+        "t2": Alert.checkin_settled_at,
+        "s1": Alert.kind,
+        "n1": Alert.id,
+    }
+    alerts: Select[Any] | CompoundSelect[Any]
+    if listed is None:
+        alerts = _row(_ALERT, with_person, **alert_slots, flag=raised).where(
+            in_grids, or_(raised, still_open)
+        )
+    else:
+        alerts = union_all(
+            _row(_ALERT, with_person, **alert_slots, flag=raised).where(in_grids, raised),
+            _first_still_open(alert_slots, in_grids, raised, still_open, listed),
+        )
     # What was done about the alerts above and the missed check-ins' (read once each: CTEs).
     checkin_rows = checkins.cte("report_checkins")
     alert_rows = alerts.cte("report_alerts")
@@ -650,6 +720,70 @@ def _report(
         select(alert_rows),
         actions,
     )
+
+
+def _closed_mark(checkin: Any) -> ColumnElement[Any]:
+    """A check-in's closed mark (its plan superseded while the slot was open), NULL if none."""
+    return checkin.extra["closed"].as_string()  # type: ignore[no-any-return]
+
+
+def _first_still_open(
+    slots: dict[str, Any],
+    in_grids: ColumnElement[bool],
+    raised: ColumnElement[bool],
+    still_open: ColumnElement[bool],
+    listed: int,
+) -> Select[Any]:
+    """The alerts still open from earlier that a grid's report lists: those of each grid
+    with fewer than `listed` older ones (so with any tied at the last time: the tally orders
+    them by name, as it would all of them), each with the count of them all (`n2`). The
+    generated city's grids have some 70 each, read and turned into objects only to be
+    counted (72,480 rows in all, a third of the report job's time). Names are looked up only
+    for the alerts read (looked up for all, the statement's estimated cost made PostgreSQL
+    compile it (JIT) at each execution: 65 ms a chunk).
+
+    Left out as the tally leaves them out (`_tally_rows`): a missed check-in's alert whose
+    check-in was answered late, and one whose check-in is listed as missed in the window in
+    the alert's grid (unanswered, not closed, of a resident of that grid)."""
+    checkin, person = aliased(CheckIn), aliased(Resident)
+    listed_as_missed = (
+        select(checkin.id)
+        .join(person, person.id == checkin.resident_id)
+        .where(
+            checkin.id == missed_checkin_id(),
+            checkin.slot_end > _START,
+            checkin.slot_end <= _END,
+            checkin.answered_at.is_(None),
+            _closed_mark(checkin).is_(None),
+            person.grid_id == Alert.grid_id,
+        )
+        .exists()
+    )
+    found = (
+        select(
+            *(column.label(slot) for slot, column in slots.items() if slot != "name"),
+            Alert.resident_id.label("resident_id"),
+            func.rank().over(partition_by=Alert.grid_id, order_by=Alert.created_at).label("place"),
+            func.count().over(partition_by=Alert.grid_id).label("n2"),
+        )
+        .where(
+            in_grids,
+            still_open,
+            ~raised,
+            ~((Alert.kind == MISSED_KIND) & Alert.checkin_settled_at.is_not(None)),
+            ~listed_as_missed,
+        )
+        .subquery("still_open")
+    )
+    named = aliased(Resident)
+    columns = {slot: found.c[slot] for slot in slots if slot != "name"}
+    return _row(
+        _ALERT,
+        join(found, named, named.id == found.c.resident_id, isouter=True),
+        **columns,
+        name=named.name,
+        n2=found.c.n2,
+    ).where(found.c.place <= literal(listed, Integer))
 
 
 def kind_in(kinds: tuple[str, ...]) -> ColumnElement[bool]:

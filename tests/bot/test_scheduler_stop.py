@@ -139,3 +139,27 @@ async def test_jobs_due_together_run_two_at_a_time(
     go_on.set()
     await asyncio.gather(*runs)
     assert most == JOBS_AT_ONCE == 2
+
+
+async def test_started_up_once_every_job_has_had_its_first_run(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    release = asyncio.Event()
+
+    async def quick(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
+        return 0
+
+    async def slow(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
+        await release.wait()
+        return 0
+
+    scheduler = Scheduler(sessions, clock, ZONE, [("quick", quick, 60), ("slow", slow, 60)])
+    await scheduler.run_job("quick", quick)
+    await scheduler.run_job("quick", quick)
+    assert not scheduler.started_up.is_set()  # the slow one has not run yet
+    running = asyncio.create_task(scheduler.run_job("slow", slow))
+    await asyncio.sleep(0)
+    assert not scheduler.started_up.is_set()  # running, not done
+    release.set()
+    await running
+    assert scheduler.started_up.is_set()

@@ -318,3 +318,76 @@ async def test_the_jobs_grids_read_together_are_each_grids_own_report(
     tr = Translator("en")
     assert texts[5004] == render_daily(alone[grid_1.id], tr, ZONE)
     assert texts[5001] == render_daily(alone[grid_2.id], tr, ZONE)
+
+
+async def test_the_report_reads_only_the_alerts_still_open_it_lists(
+    core: Core, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """A grid's report reads only the first ten alerts still open from earlier (and any tied
+    with the tenth) and counts the rest: its text is the one all of them make, in the same
+    order (ties at the same minute by name), leaving out the missed check-in listed today and
+    one answered late."""
+    from models.alerts import AlertAction, raise_alert
+
+    await seed_day(core, sessions, clock)  # Zhao Lei's miss today: listed as missed, not open
+    async with sessions.begin() as session:
+        # Raised within the window (at 20:00 it is the window's end).
+        await session.execute(
+            update(Alert)
+            .where(Alert.kind == "missed_checkin")
+            .values(created_at=clock.now() - timedelta(hours=1))
+        )
+        grid = await area_by_code(session, GRID_2)
+        assert grid is not None
+        residents = {r.name: r.id for r in await session.scalars(select(Resident))}
+        earlier = clock.now() - timedelta(days=2)
+        # Thirteen open from two days ago: several at the same minute, named or not.
+        for n, (kind, name) in enumerate(
+            [("fever", "Wang Fang"), ("symptoms", None), ("fever", "Chen Jie")] * 4
+            + [("missed_checkin", "Sun Li")]
+        ):
+            await raise_alert(
+                session,
+                grid_id=grid.id,
+                kind=kind,
+                now=earlier + timedelta(minutes=n // 3),
+                resident_id=residents[name] if name else None,
+                dedupe_key=f"missed_checkin:{10_000 + n}" if kind == "missed_checkin" else None,
+            )
+        # A missed check-in answered late after its alert: no longer open.
+        await raise_alert(
+            session,
+            grid_id=grid.id,
+            kind="missed_checkin",
+            now=earlier,
+            resident_id=residents["Sun Li"],
+            dedupe_key="missed_checkin:20000",
+        )
+        await session.execute(
+            update(Alert)
+            .where(Alert.dedupe_key == "missed_checkin:20000")
+            .values(checkin_settled_at=earlier + timedelta(hours=1))
+        )
+        # The bot escalated the first: not a person's action, still open, shown with it.
+        first = await session.scalar(
+            select(Alert.id).where(Alert.created_at == earlier).order_by(Alert.id).limit(1)
+        )
+        assert first is not None
+        session.add(AlertAction(alert_id=first, kind="escalated", at=earlier, level="community"))
+    async with sessions() as session:
+        every = await daily_figures(session, grid, DAY, ZONE)
+        listed = await daily_figures(session, grid, DAY, ZONE, listed=10)
+        together = await grid_figures(session, [grid], DAY, ZONE, listed=10)
+    assert every.still_open_count == listed.still_open_count == 13
+    # Read: the ten oldest, and the two tied with the tenth at its minute.
+    assert (len(every.still_open), len(listed.still_open)) == (13, 12)
+    assert listed.still_open == every.still_open[:12] and together[grid.id] == listed
+    assert [i.name for i in every.missed] == ["Zhao Lei"]
+    tr = Translator("en")
+    text = render_daily(every, tr, ZONE)
+    assert render_daily(listed, tr, ZONE) == text
+    assert "Still open from earlier, no action recorded: 13" in text and "…and 3 more" in text
+    # The report job's text and the one report_for makes are that text.
+    assert await reports(sessions, clock) == 1
+    (report,) = await queued(sessions, "daily_report")
+    assert report.text == text
