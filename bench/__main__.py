@@ -99,7 +99,7 @@ async def main(args: argparse.Namespace) -> list[Summary]:
                     lambda _: latency.measure(reply_size, emulator),
                 )
         if "round" in only:
-            size = check_in_round.FULL if args.long else check_in_round.SHORT
+            size = check_in_round.sized(check_in_round.FULL if args.long else check_in_round.SHORT)
             for kind in kinds:
 
                 async def one_round(_: int, kind: str = kind) -> list[Figure]:

@@ -169,6 +169,11 @@ class StallMeter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    @property
+    def stalls(self) -> list[tuple[float, float]]:
+        """(when it ended, how long) of every stall over a millisecond."""
+        return self._stalls
+
     def longest(self, start: float = 0.0, end: float = float("inf")) -> float:
         """Seconds; a stall counts if it overlaps [start, end]."""
         return max(

@@ -22,6 +22,9 @@ The full round is 20,000 people at 30/s (at least 667 s); the short one scales t
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +39,7 @@ from sqlalchemy import func, select
 
 from bench import people
 from bench.common import TOKEN, Emulator, Figure, StallMeter, database_name, engine_for, percentile
+from bench.trace import LoopTrace
 from bot.aiogram_runner import AiogramTransport
 from bot.delivery import Limits, Sender
 from bot.outbox_worker import OutboxWorker
@@ -62,6 +66,16 @@ class RoundSize:
 
 FULL = RoundSize(20_000, 30.0)
 SHORT = RoundSize(3_000, 300.0)
+
+
+def sized(default: RoundSize) -> RoundSize:
+    """`BENCH_ROUND=PEOPLE@LIMIT` (e.g. 20000@300: the long round's people in about 70 s)
+    instead of the default size, for looking into what grows with the round."""
+    given = os.environ.get("BENCH_ROUND")
+    if not given:
+        return default
+    people_count, limit = given.split("@")
+    return RoundSize(int(people_count), float(limit))
 
 
 class TimedTransport(AiogramTransport):
@@ -99,8 +113,16 @@ async def measure(size: RoundSize, url: str, emulator: Emulator) -> list[Figure]
         job = partial(slot_round, times=(slot,))
         scheduler = Scheduler(sessions, clock, ZONE, [("slot_round", job, 30)], worker.nudge)
         settle_memory()  # as the bot does once started (bot/service.py)
+        if os.environ.get("BENCH_GC"):
+            # An experiment's collector thresholds (BENCH_GC=700,10,10 is Python's default).
+            gc.set_threshold(*(int(n) for n in os.environ["BENCH_GC"].split(",")))
         meter = StallMeter()
         meter.start()
+        # BENCH_TRACE=1 (or =census): what held the loop (bench/trace.py), printed after the run.
+        traced = os.environ.get("BENCH_TRACE", "")
+        trace = LoopTrace(census=traced == "census") if traced else None
+        if trace is not None:
+            trace.start()
         delivering = asyncio.create_task(worker.run(), name="outbox")
         try:
             await asyncio.sleep(0.5)  # the worker's first (empty) look, as in a running bot
@@ -117,7 +139,14 @@ async def measure(size: RoundSize, url: str, emulator: Emulator) -> list[Figure]
             delivering.cancel()
             await asyncio.gather(delivering, return_exceptions=True)
             await meter.stop()
+            if trace is not None:
+                trace.stop()
             await bot.session.close()
+        if trace is not None:
+            print(f"trace, queueing ({queued_at - opened:.2f} s):", file=sys.stderr)
+            print(trace.report(opened, queued_at, meter.stalls), file=sys.stderr)
+            print(f"trace, after queueing ({finished - queued_at:.2f} s):", file=sys.stderr)
+            print(trace.report(queued_at, finished, meter.stalls), file=sys.stderr)
         async with sessions() as session:
             sent = await session.scalar(
                 select(func.count()).select_from(Outgoing).where(Outgoing.status == SENT)
