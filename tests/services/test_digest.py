@@ -25,6 +25,7 @@ from services.alerts import deliver_alerts
 from services.counts import rollup_figures
 from services.digest import daily_reports, render_daily
 from services.figures import DailyFigures, Incident, daily_figures, grid_figures
+from services.placement import move_rows
 from tests.handlers.test_resident import _shown_from, reported
 from tests.handlers.test_staff import GRID_1, GRID_2
 from tests.services.test_alerts import COMMUNITY, STREET, ZONE, staff_of
@@ -301,15 +302,25 @@ async def test_the_jobs_grids_read_together_are_each_grids_own_report(
     async with sessions.begin() as session:
         grid_1, grid_2 = await area_by_code(session, GRID_1), await area_by_code(session, GRID_2)
         assert grid_1 is not None and grid_2 is not None
+        # Moved as a worker's placement moves someone: their rows that keep the grid follow.
+        moved = await session.scalar(select(Resident.id).where(Resident.name == "Zhao Lei"))
+        assert moved is not None
         await session.execute(
-            update(Resident).where(Resident.name == "Zhao Lei").values(grid_id=grid_1.id)
+            update(Resident).where(Resident.id == moved).values(grid_id=grid_1.id)
         )
+        await move_rows(session, [moved], grid_1.id)
     async with sessions() as session:
         together = await grid_figures(session, [grid_1, grid_2], DAY, ZONE)
+        # Each grid in a chunk of its own too (the chunk's rows are found by their grid).
+        each = {
+            grid.id: (await grid_figures(session, [grid], DAY, ZONE))[grid.id]
+            for grid in (grid_1, grid_2)
+        }
         alone = {
             grid.id: await daily_figures(session, grid, DAY, ZONE) for grid in (grid_1, grid_2)
         }
     assert together == alone
+    assert each == alone
     assert [i.name for i in alone[grid_1.id].missed] == ["Zhao Lei"]
     assert [i.name for i in alone[grid_2.id].still_open] == ["Zhao Lei"]
     # The job's texts are the reports each grid's figures make.
