@@ -54,6 +54,7 @@ from services.figures import (
     PHASE_ORDER,
     AlertCounts,
     DailyFigures,
+    closed_mark,
     day_bounds,
     phase_on,
     under,
@@ -333,8 +334,8 @@ def _bucket(
 
 
 def _closed() -> ColumnElement[bool]:
-    """A check-in closed with its superseded plan (`figures.closed`)."""
-    closed: ColumnElement[bool] = CheckIn.extra["closed"].as_string().is_not(None)
+    """A check-in closed with its superseded plan (`figures.closed_mark`)."""
+    closed: ColumnElement[bool] = closed_mark(CheckIn).is_not(None)
     return closed
 
 

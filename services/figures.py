@@ -694,7 +694,7 @@ def _report(
         n1=case((CheckIn.answered_at.is_(None), missed_alert), else_=None),
         flag=CheckIn.late,
         # The closed mark alone, as text (not the JSON, decoded for every row).
-        s1=_closed_mark(CheckIn),
+        s1=closed_mark(CheckIn),
     ).where(people(CheckIn.resident_id), CheckIn.slot_end > start, CheckIn.slot_end <= end)
     if rows_in is not None:
         checkins = checkins.where(rows_in(CheckIn.grid_id))
@@ -766,8 +766,9 @@ def _report(
     )
 
 
-def _closed_mark(checkin: Any) -> ColumnElement[Any]:
-    """A check-in's closed mark (its plan superseded while the slot was open), NULL if none."""
+def closed_mark(checkin: Any) -> ColumnElement[Any]:
+    """A check-in's closed mark (its plan superseded while the slot was open), NULL if none:
+    read as text, its JSON not decoded per row (the reports here, the counts above a grid)."""
     return checkin.extra["closed"].as_string()  # type: ignore[no-any-return]
 
 
@@ -798,7 +799,7 @@ def _first_still_open(
             checkin.slot_end > _START,
             checkin.slot_end <= _END,
             checkin.answered_at.is_(None),
-            _closed_mark(checkin).is_(None),
+            closed_mark(checkin).is_(None),
             person.grid_id == Alert.grid_id,
         )
         .exists()
