@@ -17,11 +17,9 @@ import time
 from dataclasses import dataclass
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from bench.common import TOKEN, Emulator, Figure, percentile
-from bot.aiogram_runner import AiogramTransport
+from bot.aiogram_runner import AiogramTransport, make_session
 from bot.delivery import Limits, Sender
 from chat.contract import Send
 
@@ -57,8 +55,7 @@ async def measure(size: Size, emulator: Emulator) -> list[Figure]:
     round_chats = range(1, size.round + 1)
     await emulator.create_users([*round_chats, *range(REPLY_CHATS, REPLY_CHATS + 2 * size.replies)])
     await emulator.client.set_limits(True, strict=True, global_rate=size.limit, chat_rate=1)
-    api = TelegramAPIServer.from_base(emulator.url)
-    bot = Bot(TOKEN, session=AiohttpSession(api=api, limit=64))
+    bot = Bot(TOKEN, session=make_session(emulator.url, limit=64))
     sender = Sender(AiogramTransport(bot), Limits(overall_per_second=size.limit))
     try:
         calm = await _replies(sender, REPLY_CHATS, size)

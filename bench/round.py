@@ -33,14 +33,12 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select
 
 from bench import people
 from bench.common import TOKEN, Emulator, Figure, StallMeter, database_name, engine_for, percentile
 from bench.trace import LoopTrace
-from bot.aiogram_runner import AiogramTransport
+from bot.aiogram_runner import AiogramTransport, make_session
 from bot.delivery import Limits, Sender
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler
@@ -105,7 +103,7 @@ async def measure(size: RoundSize, url: str, emulator: Emulator) -> list[Figure]
 
     async with engine_for(url) as engine:
         sessions = make_sessions(engine)
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.url)))
+        bot = Bot(TOKEN, session=make_session(emulator.url))
         transport = TimedTransport(bot)
         sender = Sender(transport, Limits(overall_per_second=size.limit))
         clock = SystemClock()

@@ -12,11 +12,9 @@ import asyncio
 import time
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from bench.common import TOKEN, Emulator, Figure
-from bot.aiogram_runner import AiogramTransport
+from bot.aiogram_runner import AiogramTransport, make_session
 from bot.delivery import Limits, Sender
 from chat.contract import Send
 
@@ -27,8 +25,7 @@ async def measure(
     await emulator.client.reset()
     await emulator.limit(None)
     await emulator.create_users(range(1, chats + 1))
-    api = TelegramAPIServer.from_base(emulator.url)
-    bot = Bot(TOKEN, session=AiohttpSession(api=api, limit=parallel))
+    bot = Bot(TOKEN, session=make_session(emulator.url, limit=parallel))
     sender = Sender(
         AiogramTransport(bot),
         Limits(overall_per_second=1e9, per_chat_per_second=1e9, per_chat_burst=1_000_000),

@@ -24,12 +24,10 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from bench import people
 from bench.common import TOKEN, Emulator, Figure, database_name, engine_for
-from bot.aiogram_runner import AiogramTransport
+from bot.aiogram_runner import AiogramTransport, make_session
 from bot.delivery import Limits, Sender
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler
@@ -57,7 +55,7 @@ async def measure(url: str, emulator: Emulator, count: int = PEOPLE) -> list[Fig
     db = database_name(url)
     async with engine_for(url) as engine:
         sessions = make_sessions(engine)
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.url)))
+        bot = Bot(TOKEN, session=make_session(emulator.url))
         transport = AiogramTransport(bot)
         sender = Sender(transport, Limits(overall_per_second=LIMIT))
         clock = SystemClock()

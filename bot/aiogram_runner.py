@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator, Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aiogram import Bot, Dispatcher, loggers, methods
+from aiogram import Bot, Dispatcher, __version__, loggers, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.dispatcher import DEFAULT_BACKOFF_CONFIG
@@ -35,8 +35,9 @@ from aiogram.types import (
     Update,
 )
 from aiogram.utils.backoff import Backoff, BackoffConfig
-from aiohttp import ClientConnectorError, ClientError, ClientTimeout
+from aiohttp import ClientConnectorError
 
+from bot import lean_http
 from bot.delivery import Rejected, RetryAfter, Transient, Uncertain, Unreachable
 from bot.service import Service
 from bot.settings import Settings
@@ -120,28 +121,52 @@ def _inline(buttons: Buttons) -> InlineKeyboardMarkup | None:
     return inline if isinstance(inline, InlineKeyboardMarkup) else None
 
 
+class LeanSession(AiohttpSession):
+    """aiogram's session with our lean HTTP client beside it (`bot/lean_http.py`): the calls
+    of every answer and the long poll go through the client (`post_json`); uploads, downloads
+    and the calls made once go through aiohttp's, as aiogram makes them."""
+
+    def __init__(self, api: TelegramAPIServer, limit: int = 100) -> None:
+        super().__init__(api=api, limit=limit)
+        ssl_context = self._connector_init["ssl"]  # aiogram's: certifi's authorities
+        self.lean = lean_http.LeanClient(limit, f"aiogram/{__version__}", lambda: ssl_context)
+
+    async def close(self) -> None:
+        self.lean.close()
+        await super().close()
+
+
+def make_session(bot_api_url: str, limit: int = 100) -> LeanSession:
+    """The session for a Bot API at `bot_api_url` (Telegram's, or the emulator's)."""
+    return LeanSession(api=TelegramAPIServer.from_base(bot_api_url), limit=limit)
+
+
 async def post_json(
     bot: Bot,
     name: str,
     url: str,
     fields: dict[str, Any],
-    timeout: ClientTimeout,
+    timeout: float,
     method: Callable[[], TelegramMethod[Any]],
 ) -> Any:
-    """A Bot API call posted on aiogram's own HTTP session with `fields` as a JSON body; its
-    result, read as JSON. A failure is handed to aiogram's `check_response` with `method`
-    (aiogram's method, built only then), so it raises aiogram's own error, as aiogram's call
-    would have."""
+    """A Bot API call posted with `fields` as a JSON body (one of the Bot API's ways; aiogram
+    form-encodes each field) within `timeout` seconds for each stage; its result, read as JSON.
+    A failure is handed to aiogram's `check_response` with `method` (aiogram's method, built
+    only then), so it raises aiogram's own error, as aiogram's call would have; one without an
+    answer is aiogram's `TelegramNetworkError`, caused by our client's `NotSent` when the
+    request never left."""
     session = bot.session
-    assert isinstance(session, AiohttpSession), "make_bot's session"
-    http = await session.create_session()
+    assert isinstance(session, LeanSession), "make_session's session"
+    stages = lean_http.Timeouts(connect=timeout, write=timeout, read=timeout, pool=timeout)
+    body = json.dumps(fields).encode()
     try:
-        async with http.post(url, json=fields, timeout=timeout) as response:
-            status, content = response.status, await response.text()
-    except TimeoutError as exc:
-        raise TelegramNetworkError(method(), "Request timeout error") from exc
-    except ClientError as exc:
-        raise TelegramNetworkError(method(), f"{type(exc).__name__}: {exc}") from exc
+        status, raw = await session.lean.request("POST", url, body, "application/json", stages)
+    except lean_http.HttpFailure as exc:
+        # aiogram's words for a time-out (its aiohttp session's), the failure's for the rest.
+        timed_out = isinstance(exc, lean_http.ReadTimedOut | lean_http.WriteTimedOut)
+        text = "Request timeout error" if timed_out else f"{type(exc).__name__}: {exc}"
+        raise TelegramNetworkError(method(), text) from exc
+    content = raw.decode("utf-8", "replace")
     try:
         answer = json.loads(content)
     except ValueError:
@@ -161,9 +186,9 @@ async def post_json(
 class AiogramTransport:
     """One Bot API call at a time through aiogram, with its errors made ours.
 
-    The calls of every answer (send a message, edit one, answer a button) are posted on
-    aiogram's own HTTP session with the fields aiogram would send, as a JSON body (one of the
-    Bot API's ways; aiogram's form URL-encodes each field), and a successful answer is read
+    The calls of every answer (send a message, edit one, answer a button) are posted on our
+    lean HTTP client (`post_json`) with the fields aiogram would send, as a JSON body (one of
+    the Bot API's ways; aiogram's form URL-encodes each field), and a successful answer is read
     as JSON: building and validating aiogram's pydantic models for the request and for the
     message Telegram sends back was most of a call's CPU. A call that fails is handed to
     aiogram's own `check_response` with its method built then, so each error is aiogram's
@@ -172,7 +197,6 @@ class AiogramTransport:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
         self._urls: dict[str, str] = {}
-        self._timeout: ClientTimeout | None = None
 
     async def _post(
         self, name: str, fields: dict[str, Any], method: Callable[[], TelegramMethod[Any]]
@@ -182,9 +206,7 @@ class AiogramTransport:
         url = self._urls.get(name)
         if url is None:
             url = self._urls[name] = self.bot.session.api.api_url(token=self.bot.token, method=name)
-        if self._timeout is None:
-            self._timeout = ClientTimeout(total=self.bot.session.timeout)
-        return await post_json(self.bot, name, url, fields, self._timeout, method)
+        return await post_json(self.bot, name, url, fields, self.bot.session.timeout, method)
 
     async def _call(self, request: Any) -> Any:
         try:
@@ -200,7 +222,7 @@ class AiogramTransport:
         except TelegramNetworkError as exc:
             # Could not connect: nothing was sent. Otherwise the request may have been carried
             # out with its answer lost (a dropped connection, a read time-out).
-            if isinstance(exc.__cause__, ClientConnectorError):
+            if isinstance(exc.__cause__, ClientConnectorError | lean_http.NotSent):
                 raise Transient(str(exc)) from exc
             raise Uncertain(str(exc)) from exc
         except (TelegramServerError, TimeoutError) as exc:
@@ -324,8 +346,7 @@ class AiogramTransport:
 
 
 def make_bot(settings: Settings) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
-    return Bot(settings.token(), session=session)
+    return Bot(settings.token(), session=make_session(settings.bot_api_url))
 
 
 class PolledDispatcher(Dispatcher):
@@ -360,7 +381,7 @@ class PolledDispatcher(Dispatcher):
             fields["allowed_updates"] = allowed_updates
         url = bot.session.api.api_url(token=bot.token, method="getUpdates")
         # As aiogram: the request waits longer than the poll, or a quiet poll would time out.
-        timeout = ClientTimeout(total=bot.session.timeout + polling_timeout)
+        timeout = bot.session.timeout + polling_timeout
         failed = False
         while True:
             try:

@@ -9,10 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
-from bot.aiogram_runner import AiogramTransport
+from bot.aiogram_runner import AiogramTransport, make_session
 from bot.delivery import Limits, Sender
 from chat.contract import Send
 from emulator import EmulatorClient
@@ -21,7 +19,7 @@ from tests.bot.test_outbox_worker import TOKEN
 
 @pytest.fixture
 async def bot(emulator: EmulatorClient) -> AsyncIterator[Bot]:
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+    bot = Bot(TOKEN, session=make_session(emulator.base_url))
     yield bot
     await bot.session.close()
 

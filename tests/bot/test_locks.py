@@ -15,12 +15,10 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.aiogram_runner import AiogramTransport
+from bot.aiogram_runner import AiogramTransport, make_session
 from bot.delivery import Limits, Sender
 from bot.locks import InstanceLock
 from bot.outbox_worker import OutboxWorker
@@ -80,7 +78,7 @@ async def test_the_outbox_is_sent_by_one_instance_and_taken_over_when_it_dies(
     answered = {"first": 0, "second": 0}
 
     def instance(name: str, on: AsyncEngine) -> OutboxWorker:
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+        bot = Bot(TOKEN, session=make_session(emulator.base_url))
         bots.append(bot)
         transport = AiogramTransport(bot)
         send = transport.send_message
@@ -241,10 +239,7 @@ async def test_three_instances_keep_telegrams_limit_together(
     await chats_exist(emulator, chats)
     await emulator.set_limits(True, strict=True, global_rate=LIMIT, chat_rate=1)
     engines = [make_engine(database_url) for _ in range(3)]
-    bots = [
-        Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
-        for _ in engines
-    ]
+    bots = [Bot(TOKEN, session=make_session(emulator.base_url)) for _ in engines]
     answers: list[float] = []
     workers = [
         OutboxWorker(

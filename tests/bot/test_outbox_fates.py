@@ -12,13 +12,11 @@ from datetime import timedelta
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.aiogram_runner import AiogramTransport
+from bot.aiogram_runner import AiogramTransport, make_session
 from bot.delivery import Limits, Sender, Transport
 from bot.outbox_worker import OutboxWorker
 from chat.clock import FixedClock
@@ -34,7 +32,7 @@ FAST = Limits(overall_per_second=1000, per_chat_per_second=100, backoff_seconds=
 
 @pytest.fixture
 async def bot(emulator: EmulatorClient) -> AsyncIterator[Bot]:
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+    bot = Bot(TOKEN, session=make_session(emulator.base_url))
     yield bot
     await bot.session.close()
 

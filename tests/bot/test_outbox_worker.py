@@ -7,12 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.aiogram_runner import AiogramTransport
+from bot.aiogram_runner import AiogramTransport, make_session
 from bot.delivery import Limits, Sender
 from bot.outbox_worker import OutboxWorker
 from chat.clock import FixedClock
@@ -36,7 +34,7 @@ TOKEN = "6666666666:outbox-test-token-not-a-secret-00"
 
 @pytest.fixture
 async def bot(emulator: EmulatorClient) -> AsyncIterator[Bot]:
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+    bot = Bot(TOKEN, session=make_session(emulator.base_url))
     yield bot
     await bot.session.close()
 

@@ -10,12 +10,10 @@ from functools import partial
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.aiogram_runner import AiogramTransport
+from bot.aiogram_runner import AiogramTransport, make_session
 from bot.delivery import Limits, Sender
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler
@@ -52,7 +50,7 @@ async def second_instance(database_url: str) -> AsyncIterator[async_sessionmaker
 async def instance_worker(
     sessions: async_sessionmaker[AsyncSession], clock: FixedClock, emulator: EmulatorClient
 ) -> tuple[OutboxWorker, Bot]:
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+    bot = Bot(TOKEN, session=make_session(emulator.base_url))
     sender = Sender(AiogramTransport(bot), Limits(overall_per_second=1000, per_chat_burst=10))
     # Small batches so the two workers take turns over the same rows.
     return OutboxWorker(sessions, sender, clock, batch=3, idle_wait=0.05), bot
