@@ -72,24 +72,35 @@ class LogCounter(logging.Handler):
 
 
 class Progress:
-    """When the first update came in and when the last one was done."""
+    """When the first update came in and when the last one was done, and the CPU this process
+    spent between them (the bot's: the emulator and PostgreSQL run in processes of their own)."""
 
     def __init__(self, expected: int) -> None:
         self.expected = expected
         self.first: float | None = None
         self.last = 0.0
+        self.cpu_first = 0.0
+        self.cpu_last = 0.0
         self.done = 0
         self.finished = asyncio.Event()
 
     def started(self) -> None:
         if self.first is None:
             self.first = time.perf_counter()
+            self.cpu_first = time.process_time()
 
     def ended(self) -> None:
         self.done += 1
         self.last = time.perf_counter()
+        self.cpu_last = time.process_time()
         if self.done >= self.expected:
             self.finished.set()
+
+    @property
+    def cpu_ms(self) -> float:
+        """The bot's CPU per update, in ms. Where the emulator cannot keep up with the bare
+        bot (a slow machine), the rates' ratio is squeezed towards 1 and this tells more."""
+        return (self.cpu_last - self.cpu_first) * 1000 / self.done if self.done else 0.0
 
     @property
     def per_second(self) -> float:
@@ -290,6 +301,13 @@ async def measure(
             same_calls.per_second,
             "/s",
         ),
+        Figure(
+            "answers.bare3.cpu",
+            f"answers ({count:,}): bare aiogram bot making our three calls, CPU per update",
+            same_calls.cpu_ms,
+            "ms",
+            digits=2,
+        ),
     ]
     log = LogCounter()
     root = logging.getLogger()
@@ -326,6 +344,19 @@ async def measure(
                         ratio,
                         aim="≥ 0.5" if held else "(≥ 0.5 on PostgreSQL)",
                         meets=(lambda v: v >= 0.5) if held else None,
+                        digits=2,
+                    ),
+                    Figure(
+                        f"answers.cpu.{framework}.{db}",
+                        f"answers ({count:,}, {tag}): CPU per update (the bot's process)",
+                        progress.cpu_ms,
+                        "ms",
+                        digits=2,
+                    ),
+                    Figure(
+                        f"answers.cpuratio.{framework}.{db}",
+                        f"answers ({count:,}, {tag}): bare bot's CPU per update ÷ ours",
+                        same_calls.cpu_ms / progress.cpu_ms if progress.cpu_ms else 0.0,
                         digits=2,
                     ),
                     Figure(
