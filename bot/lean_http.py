@@ -246,6 +246,16 @@ class _Answer:
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
     """Status, body, and whether the connection may carry another request."""
     answer = _Answer()
+    try:
+        return await _read_into(answer, reader)
+    finally:
+        # The parser holds the answer's callbacks and the answer the parser: a cycle per
+        # request that only the garbage collector would free (and its collections are the
+        # event loop's longest stalls during a round); broken here, both go at once.
+        del answer.parser
+
+
+async def _read_into(answer: _Answer, reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
     while not answer.complete:
         data = await reader.read(65536)
         if data:

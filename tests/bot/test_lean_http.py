@@ -6,6 +6,7 @@ left is `Transient` (sent again), Telegram's refusals keep Telegram's words."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -343,3 +344,31 @@ async def test_aiograms_plain_calls_send_what_aiograms_bot_sends(server: Server)
     finally:
         await made.close()
     assert ours == sent
+
+
+async def test_an_answer_read_leaves_nothing_for_the_garbage_collector(
+    server: Server, transport_on: MakeTransport
+) -> None:
+    """Each answer's parser and its callbacks go when the answer is read, not at the next
+    garbage collection: a round sends thousands, and full collections are its longest stalls."""
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(OK_BODY) + OK_BODY)
+            await writer.drain()
+        writer.close()
+
+    made = await transport_on(await server(keep_alive))
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            assert await made.transport.send_message(5, "hi", (), (), False) == 3
+        left = [o for o in gc.get_objects() if isinstance(o, lean_http._Answer)]
+    finally:
+        gc.enable()
+    assert left == []
