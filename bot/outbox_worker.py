@@ -68,10 +68,13 @@ class OutboxWorker:
         self.lock = lock
         self.sender = sender
         self.clock = clock
-        # About two seconds of sending at the sender's rate (60 at Telegram's 30/s): the next
-        # is claimed while the last half of one goes out, and a process that dies leaves at
-        # most one and a half to wait for the lease.
-        self.batch = batch or max(60, round(2 * sender.limits.overall_per_second))
+        # About a second of sending at the sender's rate, never fewer than 60 (two seconds at
+        # Telegram's 30/s): the next is claimed while the last half of one goes out, and a
+        # process that dies leaves at most one and a half to wait for the lease. Each row in
+        # flight is a task waiting for its turn, and a full garbage collection walks every
+        # one: two seconds at 300/s (900 tasks) made collections of 35-49 ms, the round's
+        # longest stalls on a slow machine; one second halves them (docs/benchmarks.md).
+        self.batch = batch or max(60, round(sender.limits.overall_per_second))
         self.lease = lease
         self.idle_wait = idle_wait
         self._nudged = asyncio.Event()
