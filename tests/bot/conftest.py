@@ -42,3 +42,25 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
         0,
     )
     return head + await reader.readexactly(length)
+
+
+def answering(answer: Callable[[bytes], bytes]) -> Handler:
+    """A keep-alive server's handler: each request read whole and answered with
+    `answer(request)`'s bytes, until the client closes the connection."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                request = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            writer.write(answer(request))
+            await writer.drain()
+        writer.close()
+
+    return handle
+
+
+def ok(body: bytes = OK_BODY, status: int = 200) -> bytes:
+    """An HTTP answer with a length."""
+    return b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%s" % (status, len(body), body)

@@ -24,7 +24,7 @@ from bot.delivery import Rejected, Transient, Uncertain, Unreachable
 from bot.ptb_http import LeanRequest
 from bot.ptb_runner import PtbTransport
 from chat.contract import Button, KeyButton
-from tests.bot.conftest import OK_BODY, TOKEN, Server, read_request
+from tests.bot.conftest import OK_BODY, TOKEN, Server, answering, ok, read_request
 
 Transport = PtbTransport | AiogramTransport
 
@@ -128,23 +128,20 @@ async def test_kept_alive_connections_carry_the_next_requests(
 ) -> None:
     connections = 0
 
+    def chunked(_request: bytes) -> bytes:
+        # One answer in chunks, as a proxy in front of Telegram may send it.
+        half = len(OK_BODY) // 2
+        return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + (
+            b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n"
+            % (half, OK_BODY[:half], len(OK_BODY) - half, OK_BODY[half:])
+        )
+
+    kept_alive = answering(chunked)
+
     async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal connections
         connections += 1
-        while not reader.at_eof():
-            try:
-                await read_request(reader)
-            except asyncio.IncompleteReadError:
-                break
-            # One answer in chunks, as a proxy in front of Telegram may send it.
-            half = len(OK_BODY) // 2
-            writer.write(
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n"
-                % (half, OK_BODY[:half], len(OK_BODY) - half, OK_BODY[half:])
-            )
-            await writer.drain()
-        writer.close()
+        await kept_alive(reader, writer)
 
     made = await transport_on(await server(keep_alive))
     for _ in range(5):
@@ -254,21 +251,11 @@ async def test_errors_keep_telegrams_wording(server: Server, transport_on: MakeT
         ]
     )
 
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                await read_request(reader)
-            except asyncio.IncompleteReadError:
-                break
-            status, body = next(answers)
-            data = json.dumps(body).encode()
-            writer.write(
-                b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%s" % (status, len(data), data)
-            )
-            await writer.drain()
-        writer.close()
+    def refusal(_request: bytes) -> bytes:
+        status, body = next(answers)
+        return ok(json.dumps(body).encode(), status)
 
-    made = await transport_on(await server(answer))
+    made = await transport_on(await server(answering(refusal)))
     with pytest.raises(Unreachable, match=r"^Bad Request: chat not found$"):
         await made.transport.send_message(5, "hi", (), (), False)
     with pytest.raises(Unreachable, match=r"^Forbidden: bot was blocked by the user$"):
@@ -297,19 +284,15 @@ def request_fields(raw: bytes) -> tuple[str, dict[str, Any]]:
 async def test_aiograms_plain_calls_send_what_aiograms_bot_sends(server: Server) -> None:
     sent: list[tuple[str, dict[str, Any]]] = []
 
-    async def recording(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                sent.append(request_fields(await read_request(reader)))
-            except asyncio.IncompleteReadError:
-                break
-            body = OK_BODY if sent[-1][0] in ("sendMessage", "editMessageText") else None
-            data = body or b'{"ok":true,"result":true}'
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(data), data))
-            await writer.drain()
-        writer.close()
+    def recording(request: bytes) -> bytes:
+        sent.append(request_fields(request))
+        return ok(
+            OK_BODY
+            if sent[-1][0] in ("sendMessage", "editMessageText")
+            else b'{"ok":true,"result":true}'
+        )
 
-    made = made_for_aiogram(await server(recording))
+    made = made_for_aiogram(await server(answering(recording)))
     plain = made.transport
     bot = plain.bot
     assert isinstance(bot, AiogramBot)
@@ -352,17 +335,7 @@ async def test_an_answer_read_leaves_nothing_for_the_garbage_collector(
     """Each answer's parser and its callbacks go when the answer is read, not at the next
     garbage collection: a round sends thousands, and full collections are its longest stalls."""
 
-    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                await read_request(reader)
-            except asyncio.IncompleteReadError:
-                break
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(OK_BODY) + OK_BODY)
-            await writer.drain()
-        writer.close()
-
-    made = await transport_on(await server(keep_alive))
+    made = await transport_on(await server(answering(lambda _request: ok())))
     gc.collect()
     gc.disable()
     try:
