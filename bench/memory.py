@@ -44,7 +44,26 @@ importlib.import_module(sys.argv[1])
 framework = rss()
 for name in ("bot.cli", "bot.runtime", sys.argv[2]):
     importlib.import_module(name)
-print(json.dumps({"python": base, "framework": framework, "runner": rss()}))
+runner = rss()
+engines = {}
+if len(sys.argv) > 3:
+    # Then what the engine loads when the bot starts (the dialect and its driver) and a
+    # first statement: the database's own code, in the bot's process too.
+    import asyncio
+    from sqlalchemy import text
+    from models.db import make_engine
+    async def connect(url):
+        engine = make_engine(url)
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        await engine.dispose()
+    for url in sys.argv[3:]:
+        try:
+            asyncio.run(connect(url))
+        except Exception:  # no such server here: left out of the table
+            continue
+        engines[url] = rss()
+print(json.dumps({"python": base, "framework": framework, "runner": runner, "engines": engines}))
 """
 
 # Who costs what: each module's own growth of RSS while it is executed, less the modules it
@@ -126,6 +145,8 @@ print(json.dumps({"drawing": asyncio.run(main())}))
 
 
 ENVIRONMENT = dict(os.environ)
+SQLITE = "sqlite+aiosqlite://"
+POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
 def run(code: str, *args: str) -> Any:  # the child's JSON line
@@ -159,18 +180,34 @@ def main() -> None:
         measure(args)
 
 
+def _beyond(runs: list[Any], url: str) -> str:
+    """Beyond the framework once the engine on `url` has run a statement (median), or — ."""
+    if not all(url in r["engines"] for r in runs):
+        return "—"
+    return f"{statistics.median(r['engines'][url] - r['framework'] for r in runs):.1f} MB"
+
+
 def measure(args: argparse.Namespace) -> None:
-    print("| runner | Python | framework | runner's process | beyond the framework |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| runner | Python | framework | runner's process | beyond the framework "
+        "| … with its engine started: SQLite | … PostgreSQL |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    postgres = os.environ.get("BENCH_POSTGRES", POSTGRES)
     for name, framework in FRAMEWORKS.items():
+        # Each database in its own interpreter: the other's dialect and driver not loaded.
         runs = [run(_MEASURE, framework, RUNNERS[name]) for _ in range(args.runs)]
-        assert all(isinstance(r, dict) for r in runs)
+        engines = {
+            label: (url, [run(_MEASURE, framework, RUNNERS[name], url) for _ in range(args.runs)])
+            for label, url in (("sqlite", SQLITE), ("postgresql", postgres))
+        }
         median = {k: statistics.median(r[k] for r in runs) for k in ("python", "framework")}
         runner = statistics.median(r["runner"] for r in runs)
         beyond = statistics.median(r["runner"] - r["framework"] for r in runs)
+        started = {label: _beyond(measured, url) for label, (url, measured) in engines.items()}
         print(
             f"| {name} | {median['python']:.0f} MB | {median['framework']:.0f} MB "
-            f"| {runner:.0f} MB | {beyond:.1f} MB |"
+            f"| {runner:.0f} MB | {beyond:.1f} MB | {started['sqlite']} | {started['postgresql']} |"
         )
     drawing = statistics.median(run(_DRAWING)["drawing"] for _ in range(args.runs))
     print(f"\ndrawing process, peak after a chart, a workbook and a paper: {drawing:.0f} MB")

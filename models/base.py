@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, MetaData, TypeDecorator
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeEngine
 
 # Named constraints keep Alembic's batch mode on SQLite and plain ALTERs on PostgreSQL in step.
 NAMING = {
@@ -39,7 +40,33 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-Json = JSON().with_variant(JSONB(), "postgresql")
+def from_postgresql(name: str) -> Any:
+    """A name of SQLAlchemy's PostgreSQL dialect (`JSONB`, `ARRAY`, `insert`), imported when
+    it is used, on PostgreSQL: the dialect's package is 4 MB of memory, which a bot on SQLite
+    never needs (on PostgreSQL the engine loads it at the start anyway)."""
+    from sqlalchemy.dialects import postgresql
+
+    return getattr(postgresql, name)
+
+
+def insert_for(dialect: str) -> Any:
+    """The dialect's `insert`, the one with ON CONFLICT (`on_conflict_do_nothing`, …)."""
+    return from_postgresql("insert") if dialect == "postgresql" else sqlite_insert
+
+
+class Json(TypeDecorator[Any]):
+    """JSON; JSONB on PostgreSQL (as `JSON().with_variant(JSONB(), "postgresql")`, without
+    importing the PostgreSQL dialect where there is none). Python's None is stored as JSON's
+    `null`, as JSON does."""
+
+    impl = JSON
+    cache_ok = True
+    should_evaluate_none = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(from_postgresql("JSONB")())
+        return dialect.type_descriptor(JSON())
 
 
 class Base(DeclarativeBase):

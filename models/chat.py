@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
+    Select,
     String,
     bindparam,
     delete,
@@ -24,15 +26,13 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import UpdateBase
 
-from models.base import Base, Json
+from models.base import Base, Json, insert_for
 from models.crypto import EncryptedJson
 from models.db import take_held
 
@@ -202,14 +202,17 @@ _USER_AND_CONVERSATION = (
     .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.user_id == ChatUser.id)
     .where(ChatUser.id == bindparam("user_id"))
 )
+
+
 # On the table, not the entity: an ORM insert with parameters is a bulk insert, whose result
 # does not say whether the row went in.
-_FIRST_HANDLING = {
-    dialect: insert(Base.metadata.tables[HandledUpdate.__tablename__])
-    .values(update_id=bindparam("update_id"), handled_at=bindparam("now"))
-    .on_conflict_do_nothing(index_elements=["update_id"])
-    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+@cache
+def _first_handling(dialect: str) -> Any:
+    return (
+        insert_for(dialect)(Base.metadata.tables[HandledUpdate.__tablename__])
+        .values(update_id=bindparam("update_id"), handled_at=bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
 
 
 async def take_update(
@@ -224,7 +227,7 @@ async def take_update(
     if session.get_bind().dialect.name == "postgresql":
         row = (
             await session.execute(
-                _TAKE_UPDATE, {"update_id": update_id, "now": now, "user_id": user_id}
+                _take_update(), {"update_id": update_id, "now": now, "user_id": user_id}
             )
         ).one()
         return bool(row[0]), row[1], _talk(*row[2:])
@@ -243,11 +246,6 @@ async def take_update(
 # another instance handling the same user's previous update would otherwise get the
 # conversation from before that update and write its answer over it. A row locked after a
 # wait is read as the other transaction committed it.
-_MARKED = (
-    _FIRST_HANDLING["postgresql"]
-    .returning(Base.metadata.tables[HandledUpdate.__tablename__].c.update_id)
-    .cte("marked")
-)
 _LOCKED = (
     select(ChatUser).where(ChatUser.id == bindparam("user_id")).with_for_update().cte("locked")
 )
@@ -272,18 +270,28 @@ _TAKE_USER = (
     .outerjoin(_LOCKED_USER, true())
     .outerjoin(_LOCKED_TALK, _LOCKED_TALK.c.user_id == _LOCKED_USER.id)
 )
-_TAKE_UPDATE = (
-    select(exists(select(_MARKED.c.update_id)).label("first"), _LOCKED_USER, *_TALK_COLUMNS)
-    .select_from(_ONE_ROW)
-    .outerjoin(_LOCKED_USER, true())
-    .outerjoin(_LOCKED_TALK, _LOCKED_TALK.c.user_id == _LOCKED_USER.id)
-)
+
+
+@cache
+def _take_update() -> Select[Any]:
+    """PostgreSQL's one statement (built at its first use: PostgreSQL's `insert`)."""
+    marked = (
+        _first_handling("postgresql")
+        .returning(Base.metadata.tables[HandledUpdate.__tablename__].c.update_id)
+        .cte("marked")
+    )
+    return (
+        select(exists(select(marked.c.update_id)).label("first"), _LOCKED_USER, *_TALK_COLUMNS)
+        .select_from(_ONE_ROW)
+        .outerjoin(_LOCKED_USER, true())
+        .outerjoin(_LOCKED_TALK, _LOCKED_TALK.c.user_id == _LOCKED_USER.id)
+    )
 
 
 async def first_handling(session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Marks the update handled in the caller's transaction; False if it was already. A second
     transaction marking the same update waits for the first one's commit, then gets False."""
-    statement = _FIRST_HANDLING[session.get_bind().dialect.name]
+    statement = _first_handling(session.get_bind().dialect.name)
     result = await session.execute(statement, {"update_id": update_id, "now": now})
     return bool(getattr(result, "rowcount", 1))
 

@@ -20,14 +20,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from chat.contract import Buttons
-from models.base import Base, Json
+from models.base import Base, Json, insert_for
 from models.crypto import EncryptedText
 
 PENDING, SENT, FAILED, UNREACHABLE = "pending", "sent", "failed", "unreachable"
@@ -147,7 +145,7 @@ async def enqueue(
     if file is not None:
         values["file_name"], values["file_kind"], values["file_content"] = file
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(dialect)
     statement = (
         insert(Outgoing).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
@@ -218,7 +216,7 @@ async def enqueue_many(
     ]
     queued = 0
     if rows:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(session.get_bind().dialect.name)
         table = Base.metadata.tables[Outgoing.__tablename__]
         statement = (
             insert(table)

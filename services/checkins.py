@@ -15,14 +15,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, String, bindparam, cast, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.contract import Buttons
 from chat.i18n import N_, Translator
 from models.alerts import Alert, raise_alert
-from models.base import Base
+from models.base import Base, insert_for
 from models.chat import ChatUser
 from models.checkins import CheckIn
 from models.db import commit_chunk, defer_write
@@ -249,7 +247,7 @@ async def _open_for(
         slot_of[plan_id] = (reporter, start)
     if not rows:
         return 0
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session.get_bind().dialect.name)
     table = Base.metadata.tables[CheckIn.__tablename__]
     created = await session.scalars(
         insert(table)

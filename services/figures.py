@@ -46,14 +46,13 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import TypeEngine
 
 from models.alerts import Alert, AlertAction
 from models.areas import Area, Level
-from models.base import Json, UTCDateTime
+from models.base import Json, UTCDateTime, from_postgresql
 from models.checkins import CheckIn
 from models.people import Arrival, Resident
 from models.plans import ACTIVE, HELD, RELEASED, MonitoringPlan
@@ -543,7 +542,7 @@ _SLOTS: dict[str, TypeEngine[Any]] = {
     "n2": BigInteger(),
     "n3": BigInteger(),
     "flag": Boolean(),
-    "j": Json,
+    "j": Json(),
 }
 
 
@@ -577,7 +576,7 @@ def _grid_report(dialect: str, listed: int | None = None) -> CompoundSelect[Any]
     # window by time and joining them to the grid (3,371 check-ins for 20 in the short city).
     residents = cast(
         select(func.array_agg(Resident.id)).where(Resident.grid_id == grid).scalar_subquery(),
-        ARRAY(Integer()),
+        from_postgresql("ARRAY")(Integer()),
     )
     return _report(
         lambda resident_id: resident_id == any_(residents), Alert.grid_id == grid, listed

@@ -2,7 +2,8 @@
 workbooks and papers are drawn in a child process, services/drawing.py), no Babel (the
 translations are read from the compiled .mo files), no Alembic (the schema check reads the
 migration files), no webhook server unless one is served, and the PTB runner no aiohttp at all
-(PTB talks through httpx). The sizes themselves are measured by `python -m bench.memory`
+(PTB talks through httpx), and a bot on SQLite nothing of SQLAlchemy's PostgreSQL dialect. The
+sizes themselves are measured by `python -m bench.memory`
 (docs/benchmarks.md), not here."""
 
 from __future__ import annotations
@@ -70,3 +71,50 @@ async def test_a_bot_api_out_of_reach_leaves_the_username_unknown(framework: str
         bot_framework=framework,
     )
     assert await bot_username(settings) is None
+
+
+# A turn's writes through the places that use a dialect's own statements or types: the update
+# marked handled (ON CONFLICT), an outbox row and an alert (the same, with JSON), a JSON read.
+_SQLITE_TURN = """
+import asyncio, json, sys
+from datetime import UTC, datetime
+import bot.cli, bot.runtime, bot.aiogram_runner, bot.ptb_runner
+import models.all
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from models.alerts import Alert, raise_alert
+from models.base import Base
+from models.chat import take_update
+from models.crypto import Keyring, use_keys
+from models.db import make_engine
+from models.outbox import enqueue
+from models.areas import Area
+async def turn():
+    use_keys(Keyring.generate())
+    engine = make_engine("sqlite+aiosqlite://")
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    now = datetime.now(UTC)
+    async with async_sessionmaker(engine)() as session, session.begin():
+        session.add(Area(id=1, code="110101001001", name="grid", level="grid", path="1"))
+        await session.flush()
+        first, _user, _talk = await take_update(session, 7, 1001, now)
+        await enqueue(session, chat_id=7, text="hello", purpose="reply", now=now)
+        await raise_alert(session, grid_id=1, kind="rescreen", now=now, details={"a": 1})
+        details = (await session.scalars(select(Alert.details))).one()
+    await engine.dispose()
+    return first, details
+first, details = asyncio.run(turn())
+print(json.dumps([first, details, sorted(m for m in sys.modules if "postgresql" in m)]))
+"""
+
+
+def test_a_bot_on_sqlite_loads_nothing_of_postgresql() -> None:
+    """Its imports and a turn's writes (SQLAlchemy's PostgreSQL dialect is 4 MB of memory)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SQLITE_TURN], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, details, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (first, details) == (True, {"a": 1})
+    assert loaded == []
