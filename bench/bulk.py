@@ -83,8 +83,14 @@ class Loader:
                 (i, t)
                 for i, c in enumerate(columns)
                 if isinstance(t := table.c[c].type, TypeDecorator)
+                and type(t).process_bind_param is not TypeDecorator.process_bind_param
             ]
-            json_at += [i for i, t in decorated if isinstance(t.impl_instance, JSON)]
+            json_at += [
+                i
+                for i, c in enumerate(columns)
+                if isinstance(t := table.c[c].type, TypeDecorator)
+                and isinstance(t.impl_instance, JSON)
+            ]
             batch: list[Row] = []
             for row in rows:
                 if json_at or decorated:
