@@ -4,6 +4,10 @@
     python -m bench.memory               # median of 3 fresh interpreters per figure
     python -m bench.memory --who         # and who costs what beyond the framework
 
+It also shows the same process once its engine has run a statement on SQLite and on
+PostgreSQL (`BENCH_POSTGRES`, as `python -m bench`; left out without a server): the dialect
+and driver the engine loads for its database, which the imports alone leave out.
+
 Each figure is the resident memory (VmRSS) of a fresh interpreter: after importing the
 runner's framework alone (`aiogram`, `telegram.ext`), then after what `returnee run` imports
 to start the bot on it (`bot.cli`, `bot.runtime`, the runner). "Beyond the framework" is the
