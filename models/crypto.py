@@ -32,9 +32,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import JSON, Dialect, String, Text, TypeDecorator
 from sqlalchemy.types import TypeEngine
 
-from models.base import from_postgresql
+from models.base import Json
 
 VERSION = "v1"
+_JSON = Json()
 NONCE = 12
 # What is stored: v1.<key id>.<base64 of nonce, ciphertext and tag>.
 SEALED = re.compile(rf"{VERSION}\.([0-9a-f]{{8}})\.([A-Za-z0-9_-]+=*)")
@@ -194,9 +195,7 @@ class EncryptedJson(TypeDecorator[Any]):
         self.column = column
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(from_postgresql("JSONB")())
-        return dialect.type_descriptor(JSON())
+        return _JSON.load_dialect_impl(dialect)  # JSONB on PostgreSQL, as every JSON column
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
