@@ -33,6 +33,8 @@ import tempfile
 import textwrap
 from typing import Any
 
+from bench.common import POSTGRES_SERVER
+
 FRAMEWORKS = {"aiogram": "aiogram", "ptb": "telegram.ext"}
 RUNNERS = {"aiogram": "bot.aiogram_runner", "ptb": "bot.ptb_runner"}
 
@@ -150,7 +152,6 @@ print(json.dumps({"drawing": asyncio.run(main())}))
 
 ENVIRONMENT = dict(os.environ)
 SQLITE = "sqlite+aiosqlite://"
-POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
 def run(code: str, *args: str) -> Any:  # the child's JSON line
@@ -197,13 +198,12 @@ def measure(args: argparse.Namespace) -> None:
         "| … with its engine started: SQLite | … PostgreSQL |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
-    postgres = os.environ.get("BENCH_POSTGRES", POSTGRES)
     for name, framework in FRAMEWORKS.items():
         # Each database in its own interpreter: the other's dialect and driver not loaded.
         runs = [run(_MEASURE, framework, RUNNERS[name]) for _ in range(args.runs)]
         engines = {
             label: (url, [run(_MEASURE, framework, RUNNERS[name], url) for _ in range(args.runs)])
-            for label, url in (("sqlite", SQLITE), ("postgresql", postgres))
+            for label, url in (("sqlite", SQLITE), ("postgresql", POSTGRES_SERVER))
         }
         median = {k: statistics.median(r[k] for r in runs) for k in ("python", "framework")}
         runner = statistics.median(r["runner"] for r in runs)
